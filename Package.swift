@@ -1,0 +1,95 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "nexmirror",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "nexmirror", targets: ["nexmirror"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // Action catalog, signatures, JSON and timestamps: pure functions, no I/O.
+        .target(
+            name: "NexMirrorCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Versioned SQL migrations, embedded in the binary so a copied binary still migrates.
+        .target(
+            name: "NexMirrorSchema",
+            path: "Schema",
+            resources: [
+                .embedInCode("0001_event_log.sql"),
+                .embedInCode("0002_replica.sql"),
+            ]
+        ),
+        // The projection modules: what each delivery means for the replica's tables.
+        .target(
+            name: "NexMirrorProjections",
+            dependencies: ["NexMirrorCore"],
+            path: "Projections"
+        ),
+        // Event log and replica storage behind a small protocol; SQLite first.
+        .target(
+            name: "NexMirrorStore",
+            dependencies: [
+                "NexMirrorCore", "NexMirrorSchema", "NexMirrorProjections",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // HTTP receiver, metrics and the background projector.
+        .target(
+            name: "NexMirrorServer",
+            dependencies: [
+                "NexMirrorCore", "NexMirrorStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "nexmirror",
+            dependencies: [
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "NexMirrorCoreTests",
+            dependencies: ["NexMirrorCore"]
+        ),
+        .testTarget(
+            name: "NexMirrorStoreTests",
+            dependencies: [
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorProjections",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        // Drives the real binary: the live server on a loopback port, the CLI, kill -9.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "nexmirror", "NexMirrorCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,89 @@
+import Crypto
+import NexMirrorCore
+
+/// A verified delivery about to be appended to the log.
+public struct NewDelivery: Sendable {
+    public enum Source: String, Sendable { case webhook, `import` }
+
+    public let receivedAt: Timestamp
+    public let action: WebhookAction
+    public let body: [UInt8]
+    public let bodySHA256: String
+    public let source: Source
+    /// How the signature matched (`raw`, `ascii-folded`), `unsigned` or `imported`.
+    public let signature: String
+    public let entityId: Int64?
+    public let updatedOn: Timestamp?
+    /// Why the body cannot be folded; such a delivery is kept, marked quarantined.
+    public let problem: String?
+
+    /// Decodes enough of the body to index it; an undecodable body becomes a quarantined
+    /// delivery rather than an error, so nothing signed is ever lost.
+    public init(action: WebhookAction, body: [UInt8], source: Source, signature: String, receivedAt: Timestamp = .now) {
+        self.receivedAt = receivedAt
+        self.action = action
+        self.body = body
+        self.bodySHA256 = Hex.encodeLower(SHA256.hash(data: body))
+        self.source = source
+        self.signature = signature
+        do {
+            let decoded = try DeliveryBody.decode(body, for: action)
+            entityId = decoded.entityId
+            updatedOn = decoded.updatedOn
+            problem = nil
+        } catch {
+            entityId = nil
+            updatedOn = nil
+            problem = error.description
+        }
+    }
+}
+
+/// The answer to an append: the delivery's log position, and whether it was already there.
+public struct AppendResult: Sendable, Equatable, Codable {
+    public let seq: Int64
+    public let duplicate: Bool
+
+    public init(seq: Int64, duplicate: Bool) {
+        self.seq = seq
+        self.duplicate = duplicate
+    }
+}
+
+/// A delivery refused for its signature: metadata only, never the body.
+public struct Rejection: Sendable {
+    public let receivedAt: Timestamp
+    public let action: String
+    public let size: Int
+    public let bodySHA256: String
+    public let remoteAddress: String?
+    public let reason: String
+
+    public init(action: String, body: [UInt8], remoteAddress: String?, reason: String, receivedAt: Timestamp = .now) {
+        self.receivedAt = receivedAt
+        self.action = action
+        self.size = body.count
+        self.bodySHA256 = Hex.encodeLower(SHA256.hash(data: body))
+        self.remoteAddress = remoteAddress
+        self.reason = reason
+    }
+}
+
+/// Why the store could not do what was asked; `unavailable` means "retry later" (HTTP 503).
+public enum StoreError: Error, CustomStringConvertible {
+    case unavailable(String)
+    case notANexmirrorDatabase(String)
+    case missingDatabase(String)
+    case unknownProjection(String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let reason): "the event log cannot commit right now: \(reason)"
+        case .notANexmirrorDatabase(let path): "\(path) is not a nexmirror database (no event log in it)"
+        case .missingDatabase(let path):
+            "no database at \(path); start `nexmirror serve` first, or pass --db / set NEXMIRROR_DB"
+        case .unknownProjection(let name):
+            "unknown projection '\(name)'; known: \(ProjectionNames.all.joined(separator: ", "))"
+        }
+    }
+}

@@ -1,0 +1,22 @@
+import NexMirrorCore
+
+/// The durable event log and the replica folded from it, as the receiver and the projector use
+/// them. One implementation per backend (SQLite now; PostgreSQL for several receivers later).
+public protocol EventStore: Sendable {
+    /// Appends deliveries in one durable commit, in order. A delivery whose action and body
+    /// bytes are already in the log is not appended again; its existing position is returned.
+    func append(_ deliveries: [NewDelivery]) async throws -> [AppendResult]
+
+    /// Keeps a signature rejection's metadata in a bounded table.
+    func recordRejection(_ rejection: Rejection) async throws
+
+    /// True when a write transaction can be started now.
+    func isWritable() async -> Bool
+
+    /// Folds deliveries logged after the projections' checkpoints, at most `limit` of them, and
+    /// returns how many were read.
+    func foldPending(limit: Int) async throws -> Int
+
+    /// The last log position and the lowest projection checkpoint.
+    func progress() async throws -> (lastSeq: Int64, checkpoint: Int64)
+}

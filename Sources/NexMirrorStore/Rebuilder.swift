@@ -1,0 +1,155 @@
+import Foundation
+import GRDB
+import NexMirrorCore
+import NexMirrorProjections
+
+/// How far a rebuild has come, for a progress bar.
+public struct RebuildProgress: Sendable {
+    public let eventsRead: Int
+    public let eventsTotal: Int
+}
+
+/// What a rebuild did, for its summary line.
+public struct RebuildSummary: Sendable {
+    public let projections: [String]
+    public let events: Int
+    public let seconds: Double
+    public var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : Double(events) }
+}
+
+/// Refolds projections from the whole log into `__rebuild` copies of their tables, then swaps
+/// them in with one transaction, so readers never see a half-built replica and a receiver that
+/// keeps ingesting meanwhile loses nothing: deliveries logged during the build are folded into
+/// the copies inside the swap transaction, and the checkpoints move with the swap.
+public struct Rebuilder {
+    let store: SQLiteStore
+    var batchSize = 5000
+
+    public init(store: SQLiteStore, batchSize: Int = 5000) {
+        self.store = store
+        self.batchSize = batchSize
+    }
+
+    /// Rebuilds the named projections (all when `projectionNames` is nil or empty).
+    public func rebuild(
+        projectionNames: [String]?, progress: ((RebuildProgress) -> Void)? = nil
+    ) throws -> RebuildSummary {
+        let started = Date()
+        let projections: [any Projection]
+        if let names = projectionNames, !names.isEmpty {
+            projections = try names.map { name in
+                guard let projection = Projections.named(name) else { throw StoreError.unknownProjection(name) }
+                return projection
+            }
+        } else {
+            projections = Projections.all
+        }
+        let selected = Set(projections.map(\.name))
+        let everything = selected.count == Projections.all.count
+        let tables = projections.flatMap(\.ownedTables) + ["tombstones"]
+        let suffix = ReplicaFolder.rebuildSuffix
+
+        let total = try store.pool.write { db in
+            for table in tables {
+                try db.execute(sql: "DROP TABLE IF EXISTS \(table + suffix)")
+                let ddl = try String.fetchOne(
+                    db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table])!
+                try db.execute(sql: ddl.replacingOccurrences(
+                    of: "CREATE TABLE \(table) ", with: "CREATE TABLE \(table + suffix) ",
+                    options: .anchored))
+            }
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM events")!
+        }
+
+        // The copies are rebuilt from scratch if interrupted, so they need no fsync per batch.
+        try store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = OFF") }
+        defer { try? store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") } }
+
+        var cursor: Int64 = 0
+        var read = 0
+        while true {
+            let count = try store.pool.write { db in
+                let folder = ReplicaFolder(db: db, suffix: suffix, selected: selected)
+                let rows = try Row.fetchCursor(
+                    db, sql: "SELECT \(LoggedEvent.columns) FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                    arguments: [cursor, batchSize])
+                var count = 0
+                while let row = try rows.next() {
+                    let event = LoggedEvent(row: row)
+                    try folder.fold(event)
+                    cursor = event.seq
+                    count += 1
+                }
+                return count
+            }
+            read += count
+            progress?(RebuildProgress(eventsRead: read, eventsTotal: max(total, read)))
+            if count < batchSize { break }
+        }
+
+        try store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        let caughtUp = try store.pool.write { db in
+            // Deliveries appended since the last batch, folded under the write lock.
+            let folder = ReplicaFolder(db: db, suffix: suffix, selected: selected)
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT \(LoggedEvent.columns) FROM events WHERE seq > ? ORDER BY seq", arguments: [cursor])
+            var count = 0
+            while let row = try rows.next() {
+                let event = LoggedEvent(row: row)
+                try folder.fold(event)
+                cursor = event.seq
+                count += 1
+            }
+            try swap(projections, everything: everything, in: db)
+            let now = Timestamp.now.description
+            for projection in projections {
+                try db.execute(
+                    sql: """
+                        INSERT OR REPLACE INTO projections (name, version, checkpoint, rebuilt_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?)
+                        """,
+                    arguments: [projection.name, projection.version, cursor, now, now])
+            }
+            return count
+        }
+        read += caughtUp
+        return RebuildSummary(
+            projections: projections.map(\.name), events: read, seconds: Date().timeIntervalSince(started))
+    }
+
+    private func swap(_ projections: [any Projection], everything: Bool, in db: Database) throws {
+        let suffix = ReplicaFolder.rebuildSuffix
+        let views = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'view'")
+        for view in views { try db.execute(sql: "DROP VIEW \(view["name"] as String)") }
+        var tables = projections.flatMap(\.ownedTables)
+        if everything { tables.append("tombstones") }
+        for table in tables {
+            let indexes = try String.fetchAll(
+                db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+                arguments: [table])
+            try db.execute(sql: "DROP TABLE \(table)")
+            try db.execute(sql: "ALTER TABLE \(table + suffix) RENAME TO \(table)")
+            for index in indexes { try db.execute(sql: index) }
+        }
+        if !everything {
+            // Tombstones are shared: replace only the rebuilt projections' entity types.
+            let claimed = Projections.all.flatMap { $0.entityTypes ?? [] }
+            for projection in projections {
+                if let types = projection.entityTypes {
+                    let list = types.map { _ in "?" }.joined(separator: ", ")
+                    try db.execute(
+                        sql: "DELETE FROM tombstones WHERE entity_type IN (\(list))",
+                        arguments: StatementArguments(Array(types)))
+                } else {
+                    let list = claimed.map { _ in "?" }.joined(separator: ", ")
+                    try db.execute(
+                        sql: "DELETE FROM tombstones WHERE entity_type NOT IN (\(list))",
+                        arguments: StatementArguments(claimed))
+                }
+            }
+            try db.execute(sql: "INSERT INTO tombstones SELECT * FROM tombstones\(suffix)")
+            try db.execute(sql: "DROP TABLE tombstones\(suffix)")
+        }
+        for view in views { try db.execute(sql: view["sql"] as String) }
+    }
+}
