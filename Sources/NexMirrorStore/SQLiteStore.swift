@@ -67,24 +67,23 @@ public final class SQLiteStore: EventStore {
             INSERT INTO events (received_at, action, action_id, entity_type, entity_id, updated_on,
                                 body, body_sha256, source, signature, status, error)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (action, body_sha256) DO NOTHING
             """)
         let existing = try db.cachedStatement(sql: "SELECT seq FROM events WHERE action = ? AND body_sha256 = ?")
         var results: [AppendResult] = []
         results.reserveCapacity(deliveries.count)
         for delivery in deliveries {
+            // Looked up first so a redelivery consumes no log position.
+            if let seq = try Int64.fetchOne(existing, arguments: [delivery.action.name, delivery.bodySHA256]) {
+                results.append(AppendResult(seq: seq, duplicate: true))
+                continue
+            }
             try insert.execute(arguments: [
                 delivery.receivedAt.description, delivery.action.name, delivery.action.id,
                 delivery.action.entityType, delivery.entityId, delivery.updatedOn?.description,
                 Data(delivery.body), delivery.bodySHA256, delivery.source.rawValue, delivery.signature,
                 delivery.problem == nil ? "ok" : "quarantined", delivery.problem,
             ])
-            if db.changesCount == 1 {
-                results.append(AppendResult(seq: db.lastInsertedRowID, duplicate: false))
-            } else {
-                let seq = try Int64.fetchOne(existing, arguments: [delivery.action.name, delivery.bodySHA256])!
-                results.append(AppendResult(seq: seq, duplicate: true))
-            }
+            results.append(AppendResult(seq: db.lastInsertedRowID, duplicate: false))
         }
         return results
     }

@@ -1,0 +1,53 @@
+import Logging
+import NexMirrorStore
+import ServiceLifecycle
+import Synchronization
+
+/// Folds newly committed deliveries into the replica in the background. Woken by each commit
+/// and, to pick up imports and rebuilds by other processes, by a short poll. Ingest never waits
+/// for it: a fold failure is quarantined by the store, any other error is logged and retried.
+public struct Projector: Service {
+    let store: any EventStore
+    let metrics: ReceiverMetrics
+    let logger: Logger
+    let pollInterval: Duration
+    let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    public init(store: any EventStore, metrics: ReceiverMetrics, logger: Logger, pollInterval: Duration = .milliseconds(250)) {
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+        self.pollInterval = pollInterval
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Asks for a fold soon; cheap and safe to call after every commit.
+    public func nudge() { wake.yield() }
+
+    public func run() async throws {
+        let poll = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: pollInterval)
+                wake.yield()
+            }
+        }
+        defer { poll.cancel() }
+        await cancelWhenGracefulShutdown {
+            for await _ in wakeups {
+                await foldAll()
+            }
+        }
+        wake.finish()
+    }
+
+    private func foldAll() async {
+        do {
+            while try await store.foldPending(limit: 500) > 0 {}
+            let progress = try await store.progress()
+            metrics.progress(lastSeq: progress.lastSeq, checkpoint: progress.checkpoint)
+        } catch {
+            logger.error("projector could not fold", metadata: ["error": "\(error)"])
+        }
+    }
+}

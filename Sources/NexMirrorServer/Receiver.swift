@@ -1,0 +1,170 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NexMirrorCore
+import NexMirrorStore
+
+/// Settings of `nexmirror serve` that shape how deliveries are received.
+public struct ReceiverConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var maxBodyBytes: Int
+    /// Accepted secrets (rotation); empty only with `--insecure-no-signature`.
+    public var secrets: [String]
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 4 << 20, secrets: [String]) {
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+        self.secrets = secrets
+    }
+
+    public var verifiesSignatures: Bool { !secrets.isEmpty }
+}
+
+/// A request context that knows the peer's address, kept with signature rejections.
+public struct ReceiverRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
+    }
+}
+
+/// The outcome body of a delivery, `{"seq": N, "duplicate": false}`.
+struct DeliveryAnswer: ResponseEncodable {
+    let seq: Int64
+    let duplicate: Bool
+}
+
+struct ErrorAnswer: ResponseEncodable {
+    let error: String
+    var route: String?
+}
+
+/// Builds the router: `POST /webhooks/{action}`, `/healthz`, `/readyz`, `/metrics`.
+public func buildRouter(
+    configuration: ReceiverConfiguration, store: any EventStore, committer: GroupCommitter,
+    metrics: ReceiverMetrics, logger: Logger
+) -> Router<ReceiverRequestContext> {
+    let router = Router(context: ReceiverRequestContext.self)
+    let signatureHeader = HTTPField.Name(NexudusSignature.headerName)!
+
+    router.post("/webhooks/:action") { request, context -> Response in
+        let started = ContinuousClock.now
+        let route = "/webhooks/\(context.parameters.get("action") ?? "")"
+        guard let name = context.parameters.get("action"), let action = ActionCatalog.action(named: name) else {
+            metrics.delivery(action: "unknown", outcome: "unknown_action")
+            return try json(.notFound, ErrorAnswer(
+                error: "unknown Nexudus action; use a name or id listed by `nexmirror actions`", route: route))
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
+            metrics.delivery(action: action.name, outcome: "too_large")
+            return try json(.contentTooLarge, ErrorAnswer(
+                error: "body of \(length) bytes is over the limit of \(configuration.maxBodyBytes) (--max-body-bytes)"))
+        }
+        let body: [UInt8]
+        do {
+            body = Array(buffer: try await request.body.collect(upTo: configuration.maxBodyBytes))
+        } catch is NIOTooManyBytesError {
+            metrics.delivery(action: action.name, outcome: "too_large")
+            return try json(.contentTooLarge, ErrorAnswer(
+                error: "body is over the limit of \(configuration.maxBodyBytes) bytes (--max-body-bytes)"))
+        }
+
+        var signature = "unsigned"
+        if configuration.verifiesSignatures {
+            let outcome = NexudusSignature.verify(
+                header: request.headers[signatureHeader], body: body, secrets: configuration.secrets)
+            guard outcome.isAccepted else {
+                metrics.delivery(action: action.name, outcome: "rejected")
+                logger.warning("signature rejected", metadata: [
+                    "action": "\(action.name)", "reason": "\(outcome.reason)", "bytes": "\(body.count)",
+                    "remote": "\(context.remoteAddress ?? "-")",
+                ])
+                let rejection = Rejection(
+                    action: action.name, body: body, remoteAddress: context.remoteAddress, reason: outcome.reason)
+                Task { try? await store.recordRejection(rejection) }
+                return try json(.unauthorized, ErrorAnswer(error: "signature \(outcome.reason)"))
+            }
+            signature = outcome.reason
+        }
+
+        let delivery = NewDelivery(action: action, body: body, source: .webhook, signature: signature)
+        let result: AppendResult
+        do {
+            result = try await committer.append(delivery)
+        } catch {
+            metrics.delivery(action: action.name, outcome: "unavailable")
+            logger.error("commit failed", metadata: ["action": "\(action.name)", "error": "\(error)"])
+            return try json(.serviceUnavailable, ErrorAnswer(error: "event log unavailable, retry later"))
+        }
+        metrics.ingested(after: ContinuousClock.now - started)
+        let outcome = result.duplicate ? "duplicate" : delivery.problem == nil ? "accepted" : "quarantined"
+        metrics.delivery(action: action.name, outcome: outcome)
+        if let problem = delivery.problem, !result.duplicate {
+            logger.warning("delivery quarantined", metadata: [
+                "action": "\(action.name)", "seq": "\(result.seq)", "reason": "\(problem)",
+            ])
+        } else {
+            logger.debug("delivery", metadata: [
+                "action": "\(action.name)", "seq": "\(result.seq)", "duplicate": "\(result.duplicate)",
+            ])
+        }
+        return try json(.ok, DeliveryAnswer(seq: result.seq, duplicate: result.duplicate))
+    }
+
+    router.get("/healthz") { _, _ in
+        try json(.ok, ["status": "ok"])
+    }
+    router.get("/readyz") { _, _ in
+        await store.isWritable()
+            ? try json(.ok, ["status": "ready"])
+            : try json(.serviceUnavailable, ["status": "store not writable"])
+    }
+    router.get("/metrics") { _, _ in
+        if let progress = try? await store.progress() {
+            metrics.progress(lastSeq: progress.lastSeq, checkpoint: progress.checkpoint)
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+    }
+    return router
+}
+
+private let encoder: JSONEncoder = {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return encoder
+}()
+
+private func json(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Response {
+    let data = try encoder.encode(value)
+    return Response(
+        status: status, headers: [.contentType: "application/json"],
+        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// The receiver as a runnable application: HTTP server plus the background projector.
+public func buildApplication(
+    configuration: ReceiverConfiguration, store: any EventStore, logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let metrics = ReceiverMetrics()
+    let projector = Projector(store: store, metrics: metrics, logger: logger)
+    let committer = GroupCommitter(store: store, onCommit: { projector.nudge() })
+    let router = buildRouter(
+        configuration: configuration, store: store, committer: committer, metrics: metrics, logger: logger)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "nexmirror"),
+        services: [projector],
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger)
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import NexMirrorCore
+import NexMirrorProjections
+
+struct Actions: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the 90 Nexudus webhook actions: id, name, entity, change, projection.",
+        discussion: """
+            Each action is one webhook in Nexudus, pointed at /webhooks/<name> (or /webhooks/<id>).
+
+            Example:
+              nexmirror actions | grep Invoice
+            """)
+
+    func run() async throws {
+        var rows = [["id", "name", "entity", "change", "projection"]]
+        for action in ActionCatalog.all {
+            let projection = action.entityType.map { Projections.projection(for: $0).name } ?? "-"
+            rows.append([String(action.id), action.name, action.entityType ?? "-", action.change.rawValue, projection])
+        }
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max()! }
+        for row in rows {
+            print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import NexMirrorCore
+
+/// `--db`, shared by every command that touches the database.
+struct DatabaseOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "SQLite database file (default: $NEXMIRROR_DB, else ./nexmirror.sqlite).", valueName: "path"))
+    var db: String?
+
+    var path: String {
+        if let db { return db }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["NEXMIRROR_DB"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        return "./nexmirror.sqlite"
+    }
+}
+
+/// `--secret-file`, and the lookup order shared by `serve`, `send`, `sign` and `verify`.
+struct SecretOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "File holding the shared secret, one per line to accept several while rotating "
+                + "(default: $NEXMIRROR_SECRET, else nexmirror.secret beside the database).",
+            valueName: "file"))
+    var secretFile: String?
+
+    enum Source: CustomStringConvertible {
+        case file(String), environment, defaultFile(String)
+        var description: String {
+            switch self {
+            case .file(let path): "--secret-file \(path)"
+            case .environment: "NEXMIRROR_SECRET"
+            case .defaultFile(let path): path
+            }
+        }
+    }
+
+    static func defaultFile(besides databasePath: String) -> String {
+        URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent("nexmirror.secret").path
+    }
+
+    /// The secrets and where they came from; nil when none is configured anywhere.
+    func load(databasePath: String) throws -> (secrets: [String], source: Source)? {
+        if let secretFile {
+            return (try Self.read(file: secretFile), .file(secretFile))
+        }
+        if let value = ProcessInfo.processInfo.environment["NEXMIRROR_SECRET"], !value.isEmpty {
+            let secrets = Self.lines(value)
+            guard !secrets.isEmpty else { throw CLIError("NEXMIRROR_SECRET is set but holds no secret") }
+            return (secrets, .environment)
+        }
+        let fallback = Self.defaultFile(besides: databasePath)
+        if FileManager.default.fileExists(atPath: fallback) {
+            return (try Self.read(file: fallback), .defaultFile(fallback))
+        }
+        return nil
+    }
+
+    static func read(file: String) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw CLIError("cannot read secret file \(file); check the path and its permissions")
+        }
+        let secrets = lines(String(decoding: data, as: UTF8.self))
+        guard !secrets.isEmpty else { throw CLIError("secret file \(file) is empty") }
+        return secrets
+    }
+
+    private static func lines(_ text: String) -> [String] {
+        text.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+    }
+
+    /// The first secret, for commands that sign.
+    func signingSecret(databasePath: String) throws -> String {
+        guard let loaded = try load(databasePath: databasePath) else {
+            throw CLIError(
+                "no secret: pass --secret-file, set NEXMIRROR_SECRET, or run `nexmirror serve` once to create "
+                    + Self.defaultFile(besides: databasePath))
+        }
+        return loaded.secrets[0]
+    }
+}
+
+/// A user-facing failure: printed as one line, exit status 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum Terminal {
+    static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) == 1 }
+
+    static func readAllStandardInput() -> [UInt8] {
+        Array(FileHandle.standardInput.readDataToEndOfFile())
+    }
+
+    static func readFile(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError("cannot read \(path)")
+        }
+        return Array(data)
+    }
+
+    static func printError(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
+
+extension Terminal {
+    static func write(toStandardError text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+extension Terminal {
+    static func write(toStandardOutput text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}

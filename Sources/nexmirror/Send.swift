@@ -1,0 +1,66 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NexMirrorCore
+
+struct Send: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sign and POST a delivery the way Nexudus does, to try a deployment.",
+        discussion: """
+            Without --body, sends a fresh sample DTO for the action (a new Id each time). The
+            body is signed with the same secret lookup as `serve` and POSTed to
+            <url>/webhooks/<ACTION> with X-Nexudus-Hook-Signature. Prints the answer; exits 1
+            unless it is 2xx.
+
+            Examples:
+              nexmirror send CoworkerCreate
+              nexmirror send BookingUpdate --body booking.json --url https://mirror.example.org
+            """)
+
+    @Argument(help: "Action name or id, as listed by `nexmirror actions`.")
+    var action: String
+
+    @Option(help: "Base URL of the receiver.")
+    var url = "http://127.0.0.1:8080"
+
+    @Option(help: ArgumentHelp("Send this file's exact bytes instead of a sample.", valueName: "file"))
+    var body: String?
+
+    @Flag(help: "Send without a signature header.")
+    var unsigned = false
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var secret: SecretOptions
+
+    func run() async throws {
+        guard let webhookAction = ActionCatalog.action(named: action) else {
+            throw CLIError("unknown action '\(action)'; see `nexmirror actions`")
+        }
+        let bytes = try body.map(Terminal.readFile) ?? SampleBody.make(for: webhookAction)
+        var request = HTTPClientRequest(url: url.trimmingSuffix("/") + "/webhooks/\(webhookAction.name)")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        request.headers.add(name: "User-Agent", value: "nexmirror-send")
+        if !unsigned {
+            let key = try secret.signingSecret(databasePath: database.path)
+            request.headers.add(name: NexudusSignature.headerName, value: NexudusSignature.sign(body: bytes, secret: key))
+        }
+        request.body = .bytes(ByteBuffer(bytes: bytes))
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        } catch {
+            throw CLIError("cannot reach \(url): \(error)")
+        }
+        let answer = try await response.body.collect(upTo: 1 << 20)
+        print("\(response.status.code) \(String(buffer: answer))")
+        guard (200..<300).contains(response.status.code) else { throw ExitCode.failure }
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
+}
