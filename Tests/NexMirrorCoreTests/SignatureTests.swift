@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+@testable import NexMirrorCore
+
+/// The shared fixtures, read straight from `../shared/nexudus/fixtures`.
+enum CoreFixtures {
+    static let secret = "s3crét-Nexudus"
+    static let directory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/nexudus/fixtures")
+
+    static let signatures: [(file: String, signature: String)] = {
+        let text = try! String(contentsOf: directory.appendingPathComponent("SIGNATURES.tsv"), encoding: .utf8)
+        return text.split(separator: "\n").dropFirst().map { line in
+            let parts = line.split(separator: "\t")
+            return (String(parts[0]), String(parts[1]))
+        }
+    }()
+
+    static func body(_ file: String) -> [UInt8] {
+        Array(try! Data(contentsOf: directory.appendingPathComponent(file)))
+    }
+}
+
+@Suite struct SignatureTests {
+    @Test func everyFixtureSignatureVerifies() {
+        #expect(CoreFixtures.signatures.count >= 32)
+        for (file, signature) in CoreFixtures.signatures {
+            let outcome = NexudusSignature.verify(
+                header: signature, body: CoreFixtures.body(file), secrets: [CoreFixtures.secret])
+            #expect(outcome.isAccepted, "\(file): \(outcome)")
+        }
+    }
+
+    @Test func signingReproducesEveryFixtureHeader() {
+        for (file, signature) in CoreFixtures.signatures {
+            #expect(NexudusSignature.sign(body: CoreFixtures.body(file), secret: CoreFixtures.secret) == signature, "\(file)")
+        }
+    }
+
+    @Test func nonASCIIBodiesMatchOnlyInFoldedForm() {
+        let outcome = NexudusSignature.verify(
+            header: CoreFixtures.signatures.first { $0.file == "emoji-name.json" }!.signature,
+            body: CoreFixtures.body("emoji-name.json"), secrets: [CoreFixtures.secret])
+        #expect(outcome == .matchedASCIIFolded(secretIndex: 0))
+    }
+
+    @Test func emojiFoldsToTwoQuestionMarks() {
+        #expect(NexudusSignature.asciiFolded("é😀a") == Array("???a".utf8))
+    }
+
+    @Test func asciiBodyMatchesRawBytes() {
+        let (file, signature) = CoreFixtures.signatures.first { $0.file == "CoworkerInvoicePaid.json" }!
+        let outcome = NexudusSignature.verify(header: signature, body: CoreFixtures.body(file), secrets: [CoreFixtures.secret])
+        #expect(outcome == .matchedRawBytes(secretIndex: 0))
+    }
+
+    @Test func oneFlippedByteIsAMismatch() {
+        let (file, signature) = CoreFixtures.signatures[0]
+        var body = CoreFixtures.body(file)
+        body[body.count / 2] ^= 0x01
+        #expect(NexudusSignature.verify(header: signature, body: body, secrets: [CoreFixtures.secret]) == .mismatch)
+    }
+
+    @Test func wrongSecretIsAMismatch() {
+        let (file, signature) = CoreFixtures.signatures[0]
+        #expect(NexudusSignature.verify(header: signature, body: CoreFixtures.body(file), secrets: ["s3cret-Nexudus"]) == .mismatch)
+    }
+
+    @Test func truncatedHeaderIsMalformed() {
+        let (file, signature) = CoreFixtures.signatures[0]
+        let outcome = NexudusSignature.verify(
+            header: String(signature.dropLast(2)), body: CoreFixtures.body(file), secrets: [CoreFixtures.secret])
+        guard case .malformedHeader(let detail) = outcome else {
+            Issue.record("expected malformed, got \(outcome)")
+            return
+        }
+        #expect(detail.contains("62"))
+    }
+
+    @Test func missingOrEmptyHeaderIsMissing() {
+        let body = CoreFixtures.body("BookingCreate.json")
+        #expect(NexudusSignature.verify(header: nil, body: body, secrets: [CoreFixtures.secret]) == .missingHeader)
+        #expect(NexudusSignature.verify(header: "  ", body: body, secrets: [CoreFixtures.secret]) == .missingHeader)
+    }
+
+    @Test func lowerCaseHexIsAccepted() {
+        let (file, signature) = CoreFixtures.signatures[0]
+        #expect(NexudusSignature.verify(
+            header: signature.lowercased(), body: CoreFixtures.body(file), secrets: [CoreFixtures.secret]).isAccepted)
+    }
+
+    @Test func sha256PrefixIsRejectedAsMalformed() {
+        let (file, signature) = CoreFixtures.signatures[0]
+        let outcome = NexudusSignature.verify(
+            header: "sha256=" + signature, body: CoreFixtures.body(file), secrets: [CoreFixtures.secret])
+        guard case .malformedHeader(let detail) = outcome else {
+            Issue.record("expected malformed, got \(outcome)")
+            return
+        }
+        #expect(detail.contains("sha256="))
+    }
+
+    @Test func anyRotatedSecretIsAccepted() {
+        let (file, signature) = CoreFixtures.signatures[0]
+        let outcome = NexudusSignature.verify(
+            header: signature, body: CoreFixtures.body(file), secrets: ["old-secret", CoreFixtures.secret])
+        #expect(outcome == .matchedRawBytes(secretIndex: 1) || outcome == .matchedASCIIFolded(secretIndex: 1))
+    }
+
+    @Test func utf8SignedBodyIsNotNexudusForm() {
+        // A sender that signs the UTF-8 bytes of a non-ASCII body without folding still verifies
+        // through the raw-bytes path when the key is folded the same way.
+        let body = Array(#"[{"Id":1,"FullName":"José"}]"#.utf8)
+        let key = Array("secret".utf8)
+        let header = HMACReference.hex(key: key, message: body)
+        #expect(NexudusSignature.verify(header: header, body: body, secrets: ["secret"]) == .matchedRawBytes(secretIndex: 0))
+    }
+}
+
+import Crypto
+
+enum HMACReference {
+    static func hex(key: [UInt8], message: [UInt8]) -> String {
+        Hex.encodeUpper(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+    }
+}
