@@ -72,13 +72,14 @@ let package = Package(
         ),
         .testTarget(
             name: "NexMirrorCoreTests",
-            dependencies: ["NexMirrorCore"]
+            dependencies: ["NexMirrorCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "NexMirrorStoreTests",
             dependencies: [
                 "NexMirrorCore", "NexMirrorStore", "NexMirrorProjections",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

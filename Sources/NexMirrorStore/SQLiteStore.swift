@@ -18,10 +18,10 @@ public final class SQLiteStore: EventStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.label = "nexmirror"
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         pool = try DatabasePool(path: path, configuration: configuration)
+        // After the pool's own WAL setup, which lowers it to NORMAL: a 2xx promises power-loss
+        // durability, so every commit of the writer is fsynced.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try Self.migrator.migrate(pool)
     }
 

@@ -1,0 +1,75 @@
+import Foundation
+import GRDB
+import NexMirrorCore
+@testable import NexMirrorStore
+
+enum StoreFixtures {
+    static let directory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/nexudus/fixtures")
+
+    static let names: [String] = try! FileManager.default.contentsOfDirectory(atPath: directory.path)
+        .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+
+    static func body(_ name: String) -> [UInt8] {
+        Array(try! Data(contentsOf: directory.appendingPathComponent("\(name).json")))
+    }
+
+    static func action(of name: String) -> WebhookAction {
+        ActionCatalog.action(named: name == "emoji-name" ? "CoworkerCreate" : name)!
+    }
+
+    static func delivery(_ name: String) -> NewDelivery {
+        NewDelivery(action: action(of: name), body: body(name), source: .webhook, signature: "raw")
+    }
+}
+
+/// A fresh store in a temporary directory, removed afterwards.
+final class TemporaryStore {
+    let directory: URL
+    let store: SQLiteStore
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        store = try SQLiteStore(path: directory.appendingPathComponent("test.sqlite").path)
+        try store.prepareProjections()
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    @discardableResult
+    func append(_ deliveries: [NewDelivery]) async throws -> [AppendResult] {
+        try await store.append(deliveries)
+    }
+
+    func foldAll() async throws {
+        while try await store.foldPending(limit: 7) > 0 {}
+    }
+
+    func rows(_ sql: String, _ arguments: StatementArguments = []) throws -> [Row] {
+        try store.pool.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments) }
+    }
+
+    func value<T: DatabaseValueConvertible>(_ sql: String, _ arguments: StatementArguments = []) throws -> T? {
+        try store.pool.read { db in try T.fetchOne(db, sql: sql, arguments: arguments) }
+    }
+
+    /// Every replica table as sorted text rows, without log positions (which depend on arrival
+    /// order), for comparing replicas.
+    func replicaSnapshot() throws -> [String: [String]] {
+        let tables = [
+            "coworkers", "bookings", "invoices", "invoice_events", "teams", "team_members", "checkins",
+            "proposals", "contracts", "entities", "tombstones",
+        ]
+        var snapshot: [String: [String]] = [:]
+        for table in tables {
+            let rows = try self.rows("SELECT * FROM \(table)")
+            snapshot[table] = rows.map { row in
+                row.columnNames.filter { $0 != "seq" }.map { "\($0)=\(row[$0] as DatabaseValue)" }
+                    .joined(separator: "|")
+            }.sorted()
+        }
+        return snapshot
+    }
+}
