@@ -54,9 +54,9 @@ public struct Rebuilder {
                 try db.execute(sql: "DROP TABLE IF EXISTS \(table + suffix)")
                 let ddl = try String.fetchOne(
                     db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table])!
-                try db.execute(sql: ddl.replacingOccurrences(
-                    of: "CREATE TABLE \(table) ", with: "CREATE TABLE \(table + suffix) ",
-                    options: .anchored))
+                // SQLite may store the name quoted after a rename; the definition starts at "(".
+                let definition = ddl[ddl.firstIndex(of: "(")!...]
+                try db.execute(sql: "CREATE TABLE \(table + suffix) \(definition)")
             }
             return try Int.fetchOne(db, sql: "SELECT count(*) FROM events")!
         }
