@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest body accepted; larger deliveries get 413.")
     var maxBodyBytes = 4 * 1024 * 1024
 
+    @Option(help: "Seconds a commit may wait for a lock held elsewhere before answering 503.")
+    var lockTimeout: Double = 5
+
     @Flag(help: "Accept deliveries without checking their signature (testing only).")
     var insecureNoSignature = false
 
@@ -43,6 +46,7 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        guard lockTimeout > 0 else { throw ValidationError("--lock-timeout must be positive") }
     }
 
     func run() async throws {
@@ -62,7 +66,7 @@ struct Serve: AsyncParsableCommand {
 
         let store: SQLiteStore
         do {
-            store = try SQLiteStore(path: database.path)
+            store = try SQLiteStore(path: database.path, busyTimeout: lockTimeout)
         } catch {
             throw CLIError("cannot open the database \(database.path): \(error)")
         }
@@ -94,10 +98,11 @@ struct Serve: AsyncParsableCommand {
         let created = FileManager.default.createFile(
             atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
         guard created else { throw CLIError("cannot create the secret file \(path)") }
-        print("""
+        Terminal.write(toStandardOutput: """
             Created a new webhook secret in \(path) (mode 0600).
             Paste it into Nexudus: Settings › Integrations › Webhooks › Secret, then give each webhook
             the URL printed below. Show it with: cat \(path)
+
             """)
         return secret
     }
