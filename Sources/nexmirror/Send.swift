@@ -47,15 +47,23 @@ struct Send: AsyncParsableCommand {
             request.headers.add(name: NexudusSignature.headerName, value: NexudusSignature.sign(body: bytes, secret: key))
         }
         request.body = .bytes(ByteBuffer(bytes: bytes))
-        let response: HTTPClientResponse
+        // One attempt, like a single Nexudus delivery: a refused connection is reported at once.
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5), read: .seconds(30)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let status: UInt
+        let answer: ByteBuffer
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            let response = try await client.execute(request, timeout: .seconds(35))
+            status = response.status.code
+            answer = try await response.body.collect(upTo: 1 << 20)
+            try await client.shutdown()
         } catch {
+            try? await client.shutdown()
             throw CLIError("cannot reach \(url): \(error)")
         }
-        let answer = try await response.body.collect(upTo: 1 << 20)
-        print("\(response.status.code) \(String(buffer: answer))")
-        guard (200..<300).contains(response.status.code) else { throw ExitCode.failure }
+        print("\(status) \(String(buffer: answer))")
+        guard (200..<300).contains(status) else { throw ExitCode.failure }
     }
 }
 
