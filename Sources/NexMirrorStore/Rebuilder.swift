@@ -69,18 +69,7 @@ public struct Rebuilder {
         var read = 0
         while true {
             let count = try store.pool.write { db in
-                let folder = ReplicaFolder(db: db, suffix: suffix, selected: selected)
-                let rows = try Row.fetchCursor(
-                    db, sql: "SELECT \(LoggedEvent.columns) FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                    arguments: [cursor, batchSize])
-                var count = 0
-                while let row = try rows.next() {
-                    let event = LoggedEvent(row: row)
-                    try folder.fold(event)
-                    cursor = event.seq
-                    count += 1
-                }
-                return count
+                try foldIntoCopies(after: &cursor, limit: batchSize, selected: selected, in: db)
             }
             read += count
             progress?(RebuildProgress(eventsRead: read, eventsTotal: max(total, read)))
@@ -90,16 +79,7 @@ public struct Rebuilder {
         try store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let caughtUp = try store.pool.write { db in
             // Deliveries appended since the last batch, folded under the write lock.
-            let folder = ReplicaFolder(db: db, suffix: suffix, selected: selected)
-            let rows = try Row.fetchCursor(
-                db, sql: "SELECT \(LoggedEvent.columns) FROM events WHERE seq > ? ORDER BY seq", arguments: [cursor])
-            var count = 0
-            while let row = try rows.next() {
-                let event = LoggedEvent(row: row)
-                try folder.fold(event)
-                cursor = event.seq
-                count += 1
-            }
+            let count = try foldIntoCopies(after: &cursor, limit: -1, selected: selected, in: db)
             try swap(projections, everything: everything, in: db)
             let now = Timestamp.now.description
             for projection in projections {
@@ -115,6 +95,25 @@ public struct Rebuilder {
         read += caughtUp
         return RebuildSummary(
             projections: projections.map(\.name), events: read, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Folds up to `limit` deliveries after `cursor` (all when negative) into the `__rebuild`
+    /// copies, in log order, moving `cursor` to the last one read.
+    private func foldIntoCopies(
+        after cursor: inout Int64, limit: Int, selected: Set<String>, in db: Database
+    ) throws -> Int {
+        let folder = ReplicaFolder(db: db, suffix: ReplicaFolder.rebuildSuffix, selected: selected)
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT \(LoggedEvent.columns) FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            arguments: [cursor, limit])
+        var count = 0
+        while let row = try rows.next() {
+            let event = LoggedEvent(row: row)
+            try folder.fold(event)
+            cursor = event.seq
+            count += 1
+        }
+        return count
     }
 
     private func swap(_ projections: [any Projection], everything: Bool, in db: Database) throws {
