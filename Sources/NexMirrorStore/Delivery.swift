@@ -1,5 +1,6 @@
 import Crypto
 import NexMirrorCore
+import NexMirrorProjections
 
 /// A verified delivery about to be appended to the log.
 public struct NewDelivery: Sendable {
@@ -83,7 +84,7 @@ public enum StoreError: Error, CustomStringConvertible {
         case .missingDatabase(let path):
             "no database at \(path); start `nexmirror serve` first, or pass --db / set NEXMIRROR_DB"
         case .unknownProjection(let name):
-            "unknown projection '\(name)'; known: \(ProjectionNames.all.joined(separator: ", "))"
+            "unknown projection '\(name)'; known: \(Projections.all.map(\.name).joined(separator: ", "))"
         }
     }
 }

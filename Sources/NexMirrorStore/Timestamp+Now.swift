@@ -1,11 +1,7 @@
 import Foundation
 import NexMirrorCore
-import NexMirrorProjections
 
 extension Timestamp {
+    /// The current instant; the core has no clock of its own (no I/O).
     public static var now: Timestamp { Timestamp(secondsSince1970: Date().timeIntervalSince1970) }
-}
-
-enum ProjectionNames {
-    static var all: [String] { Projections.all.map(\.name) }
 }
