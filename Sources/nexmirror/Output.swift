@@ -1,0 +1,402 @@
+import ArgumentParser
+import Foundation
+import GRDB
+
+/// How `query` and `events` print rows.
+enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
+    case table, csv, tsv, json, jsonl, markdown
+
+    /// A table for a person at a terminal, CSV for a program reading a pipe or a file.
+    static var automatic: OutputFormat { Terminal.isTerminal(STDOUT_FILENO) ? .table : .csv }
+
+    func writer(to output: BufferedOutput) -> any RowWriter {
+        switch self {
+        case .table: TableWriter(output: output)
+        case .csv: CSVWriter(output: output)
+        case .tsv: TSVWriter(output: output)
+        case .json: JSONRowWriter(output: output, lines: false)
+        case .jsonl: JSONRowWriter(output: output, lines: true)
+        case .markdown: MarkdownWriter(output: output)
+        }
+    }
+}
+
+/// One value of a result row, as SQLite stores it, plus exact decimals computed by reports.
+enum Cell {
+    case null
+    case integer(Int64)
+    case real(Double)
+    /// A number already written exactly (`12954.32`): printed as is, a number in JSON.
+    case decimal(String)
+    case text(String)
+    case blob(Data)
+
+    init(_ value: DatabaseValue) {
+        switch value.storage {
+        case .null: self = .null
+        case .int64(let integer): self = .integer(integer)
+        case .double(let real): self = .real(real)
+        case .string(let text): self = .text(text)
+        case .blob(let data): self = .blob(data)
+        }
+    }
+
+    static func row(_ row: Row) -> [Cell] {
+        (0..<row.count).map { Cell(row[$0] as DatabaseValue) }
+    }
+
+    /// The value as text; nil for NULL. Reals use Swift's shortest round-trip form, so a stored
+    /// 1608.54 prints as `1608.54`, never `1608.5399999999999`. Blobs print as their text when
+    /// they are UTF-8 (a delivery body), else as PostgreSQL-style hex `\x0a1b…`.
+    var rendered: String? {
+        switch self {
+        case .null: nil
+        case .integer(let integer): String(integer)
+        case .real(let real): real.description
+        case .decimal(let decimal): decimal
+        case .text(let text): text
+        case .blob(let data):
+            String(validating: data, as: UTF8.self) ?? "\\x" + data.map { String(format: "%02x", $0) }.joined()
+        }
+    }
+
+    var isNumber: Bool {
+        switch self {
+        case .integer, .decimal: true
+        case .real(let real): real.isFinite
+        default: false
+        }
+    }
+}
+
+/// Streams a result set in one format: `begin` once, `write` per row, `end` once.
+protocol RowWriter {
+    mutating func begin(columns: [String]) throws
+    mutating func write(_ row: [Cell]) throws
+    mutating func end() throws
+}
+
+extension RowWriter {
+    /// Writes every row of a cursor; rows are never collected, so memory stays flat.
+    mutating func write(columns: [String], cursor: RowCursor) throws {
+        try begin(columns: columns)
+        while let row = try cursor.next() { try write(Cell.row(row)) }
+        try end()
+    }
+}
+
+/// RFC 4180: CRLF line endings, a header row, fields quoted only when they hold a comma, a
+/// quote, CR or LF (quotes doubled). NULL is an empty field.
+struct CSVWriter: RowWriter {
+    let output: BufferedOutput
+
+    mutating func begin(columns: [String]) throws { try line(columns.map(Cell.text)) }
+    mutating func write(_ row: [Cell]) throws { try line(row) }
+    mutating func end() throws { try output.flush() }
+
+    private func line(_ cells: [Cell]) throws {
+        for (index, cell) in cells.enumerated() {
+            if index > 0 { output.write(",") }
+            if let text = cell.rendered { output.write(Self.field(text)) }
+        }
+        output.write("\r\n")
+        try output.flushIfFull()
+    }
+
+    private static let special: Set<UInt8> = [UInt8(ascii: ","), UInt8(ascii: "\""), 0x0D, 0x0A]
+
+    static func field(_ text: String) -> String {
+        guard text.utf8.contains(where: { (byte: UInt8) in Self.special.contains(byte) }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// Tab-separated, LF line endings; a tab, newline, carriage return or backslash inside a value
+/// is escaped as `\t`, `\n`, `\r`, `\\` so every row stays one line. NULL is an empty field.
+struct TSVWriter: RowWriter {
+    let output: BufferedOutput
+
+    mutating func begin(columns: [String]) throws { try line(columns.map(Cell.text)) }
+    mutating func write(_ row: [Cell]) throws { try line(row) }
+    mutating func end() throws { try output.flush() }
+
+    private func line(_ cells: [Cell]) throws {
+        for (index, cell) in cells.enumerated() {
+            if index > 0 { output.write("\t") }
+            if let text = cell.rendered { output.write(Self.escape(text)) }
+        }
+        output.write("\n")
+        try output.flushIfFull()
+    }
+
+    static func escape(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0x5C }) else { return text }
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\t": escaped += "\\t"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\\": escaped += "\\\\"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+}
+
+/// `json`: one array, one object per line inside it; `jsonl`: one object per line. Integers and
+/// reals are JSON numbers, NULL is `null`, keys follow the column order.
+struct JSONRowWriter: RowWriter {
+    let output: BufferedOutput
+    let lines: Bool
+    private var columns: [String] = []
+    private var rows = 0
+
+    init(output: BufferedOutput, lines: Bool) {
+        self.output = output
+        self.lines = lines
+    }
+
+    mutating func begin(columns: [String]) throws {
+        self.columns = columns.map(Self.string)
+        if !lines { output.write("[") }
+    }
+
+    mutating func write(_ row: [Cell]) throws {
+        if !lines { output.write(rows == 0 ? "\n" : ",\n") }
+        output.write("{")
+        for (index, cell) in row.enumerated() {
+            if index > 0 { output.write(",") }
+            output.write(columns[index])
+            output.write(":")
+            output.write(Self.value(cell))
+        }
+        output.write(lines ? "}\n" : "}")
+        rows += 1
+        try output.flushIfFull()
+    }
+
+    mutating func end() throws {
+        if !lines { output.write(rows == 0 ? "]\n" : "\n]\n") }
+        try output.flush()
+    }
+
+    static func value(_ cell: Cell) -> String {
+        switch cell {
+        case .null: "null"
+        case .real(let real) where !real.isFinite: "null"
+        case .integer, .real, .decimal: cell.rendered!
+        case .text, .blob: string(cell.rendered!)
+        }
+    }
+
+    static func string(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// A GitHub-flavoured Markdown table; `|` is escaped and line breaks become `<br>`.
+struct MarkdownWriter: RowWriter {
+    let output: BufferedOutput
+
+    mutating func begin(columns: [String]) throws {
+        try line(columns.map(Cell.text))
+        output.write("|" + String(repeating: " --- |", count: columns.count) + "\n")
+    }
+
+    mutating func write(_ row: [Cell]) throws { try line(row) }
+    mutating func end() throws { try output.flush() }
+
+    private func line(_ cells: [Cell]) throws {
+        output.write("|")
+        for cell in cells {
+            output.write(" ")
+            output.write(Self.escape(cell.rendered ?? ""))
+            output.write(" |")
+        }
+        output.write("\n")
+        try output.flushIfFull()
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\|")
+            .replacingOccurrences(of: "\r\n", with: "<br>").replacingOccurrences(of: "\n", with: "<br>")
+            .replacingOccurrences(of: "\r", with: "<br>")
+    }
+}
+
+/// Aligned columns for reading at a terminal. Widths come from the first rows only, so a long
+/// result streams with flat memory; a cell wider than `maxWidth` is cut with `…` (use csv or
+/// json for full values). Numbers are right-aligned, NULL is blank.
+struct TableWriter: RowWriter {
+    let output: BufferedOutput
+    static let sampleRows = 1000
+    static let maxWidth = 60
+
+    private var columns: [String] = []
+    private var pending: [[Cell]] = []
+    private var widths: [Int]?
+
+    init(output: BufferedOutput) { self.output = output }
+
+    mutating func begin(columns: [String]) throws { self.columns = columns }
+
+    mutating func write(_ row: [Cell]) throws {
+        if widths != nil { return try line(row) }
+        pending.append(row)
+        if pending.count >= Self.sampleRows { try start() }
+    }
+
+    mutating func end() throws {
+        if widths == nil { try start() }
+        try output.flush()
+    }
+
+    private mutating func start() throws {
+        var widths = columns.map { min(Self.maxWidth, Self.displayWidth(Self.flatten($0))) }
+        for row in pending {
+            for (index, cell) in row.enumerated() {
+                widths[index] = max(widths[index], min(Self.maxWidth, Self.displayWidth(Self.flatten(cell.rendered ?? ""))))
+            }
+        }
+        self.widths = widths
+        try line(columns.map(Cell.text), header: true)
+        output.write(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
+        output.write("\n")
+        for row in pending { try line(row) }
+        pending = []
+    }
+
+    private func line(_ cells: [Cell], header: Bool = false) throws {
+        guard let widths else { return }
+        var parts: [String] = []
+        for (index, cell) in cells.enumerated() {
+            let text = Self.cut(Self.flatten(cell.rendered ?? ""), to: Self.maxWidth)
+            let padding = String(repeating: " ", count: max(0, widths[index] - Self.displayWidth(text)))
+            parts.append(!header && cell.isNumber ? padding + text : text + padding)
+        }
+        var text = parts.joined(separator: "  ")
+        while text.last == " " { text.removeLast() }
+        output.write(text)
+        output.write("\n")
+        try output.flushIfFull()
+    }
+
+    /// Control characters would break the grid; they are shown escaped.
+    static func flatten(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 }) else { return text }
+        return text.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+            .replacingOccurrences(of: "\t", with: "\\t")
+    }
+
+    static func cut(_ text: String, to width: Int) -> String {
+        guard displayWidth(text) > width else { return text }
+        var out = ""
+        var used = 0
+        for character in text {
+            let next = displayWidth(character)
+            if used + next > width - 1 { break }
+            out.append(character)
+            used += next
+        }
+        return out + "…"
+    }
+
+    static func displayWidth(_ text: String) -> Int { text.reduce(0) { $0 + displayWidth($1) } }
+
+    /// Terminal columns of a character: 2 for emoji and East Asian wide characters.
+    static func displayWidth(_ character: Character) -> Int {
+        guard let scalar = character.unicodeScalars.first else { return 0 }
+        if scalar.properties.isEmojiPresentation { return 2 }
+        switch scalar.value {
+        case 0x1100...0x115F, 0x2E80...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F,
+             0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x20000...0x3FFFD:
+            return 2
+        default:
+            return 1
+        }
+    }
+}
+
+/// Bytes for standard output or a file, written in 64 KiB chunks.
+final class BufferedOutput {
+    private let descriptor: Int32
+    private var buffer: [UInt8] = []
+    private static let chunk = 64 * 1024
+
+    init(descriptor: Int32 = STDOUT_FILENO) {
+        self.descriptor = descriptor
+        buffer.reserveCapacity(Self.chunk + 4096)
+    }
+
+    func write(_ text: String) { buffer.append(contentsOf: text.utf8) }
+    func write(bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
+
+    func flushIfFull() throws {
+        if buffer.count >= Self.chunk { try flush() }
+    }
+
+    func flush() throws {
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer[offset...].withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw CLIError("cannot write output: \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A file that appears complete or not at all: written beside its destination under a temporary
+/// name, synced, then renamed over it.
+struct AtomicFile {
+    let path: String
+    let temporaryPath: String
+    let descriptor: Int32
+
+    init(replacing path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIError("cannot write \(path): directory \(directory) does not exist")
+        }
+        self.path = path
+        temporaryPath = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp").path
+        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw CLIError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    func commit() throws {
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0, rename(temporaryPath, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporaryPath)
+            throw CLIError("cannot write \(path): \(reason)")
+        }
+    }
+
+    func discard() {
+        close(descriptor)
+        unlink(temporaryPath)
+    }
+}
