@@ -1,0 +1,504 @@
+#!/usr/bin/env python3
+"""nexmirror benchmarks: ingest, rebuild, query/export, each against its limit and a typical
+alternative, side by side. Run through `scripts/bench` (which builds the release binary).
+
+Every server listens on 127.0.0.1 only, every load run is bounded by wrk's -d, and every
+generated file lives under the work directory (default: a fresh /tmp/nexmirror-bench.*).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SECRET = "bench-s3cret-Nexudus"  # passed to servers through NEXMIRROR_SECRET, never on argv
+
+QUICK = {"duration": 10, "rebuild_sizes": [20_000, 100_000], "coworkers": 10_000, "bookings": 100_000, "runs": 5}
+FULL = {"duration": 30, "rebuild_sizes": [100_000, 1_000_000], "coworkers": 100_000, "bookings": 1_000_000, "runs": 5}
+MAX_RATE = 25_000  # deliveries/s the pre-generated bodies cover without repeating
+
+
+def log(message):
+    print(f"[bench {datetime.datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+def wait_for_quiet(args, what):
+    """Waits (bounded) until the 1-minute load is under --max-load; returns the load seen."""
+    deadline = time.time() + args.load_wait
+    load = loadavg()
+    while load[0] > args.max_load and time.time() < deadline:
+        log(f"load {load[0]:.2f} > {args.max_load} before {what}; waiting (up to {args.load_wait} s in all)")
+        time.sleep(15)
+        load = loadavg()
+    return load
+
+
+def cpu_seconds(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return None
+
+
+class Server:
+    """A receiver process on 127.0.0.1 that prints `... listening on http://127.0.0.1:PORT`."""
+
+    def __init__(self, argv, log_path):
+        env = dict(os.environ, NEXMIRROR_SECRET=SECRET)
+        self.log_path = log_path
+        self.out = open(log_path, "w")
+        self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.STDOUT, env=env,
+                                     start_new_session=True)
+        deadline = time.time() + 60
+        self.port = None
+        while time.time() < deadline:
+            with open(log_path) as f:
+                m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", f.read())
+            if m:
+                self.port = int(m.group(1))
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"server did not start: {' '.join(argv)}\n{open(log_path).read()}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+        return self.proc.returncode
+
+
+def run(argv, **kw):
+    return subprocess.run(argv, check=True, **kw)
+
+
+def create_nexmirror_db(args, path, logdir):
+    """A migrated, empty nexmirror file, made by nexmirror itself."""
+    server = Server([args.bin, "serve", "--db", path, "--port", "0", "--log-level", "error"],
+                    os.path.join(logdir, "create-" + os.path.basename(path) + ".log"))
+    server.stop()
+
+
+# ------------------------------------------------------------------------------------ ingest
+
+def wrk(url, script, connections, duration, result_path, extra=()):
+    threads = 1 if connections == 1 else 2
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "--latency",
+            "-s", script, url]
+    if extra:
+        argv += ["--", *extra]
+    env = dict(os.environ, BENCH_RESULT=result_path)
+    text = run(argv, env=env, capture_output=True, text=True, timeout=duration + 120).stdout
+    with open(result_path) as f:
+        result = json.load(f)
+    result["command"] = f"BENCH_RESULT={result_path} " + " ".join(shlex.quote(a) for a in argv)
+    result["wrk_output"] = text
+    result["rate"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def count_rows(db, table="events"):
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    finally:
+        con.close()
+
+
+def ingest(args, sizes, work, results):
+    data = os.path.join(work, "ingest-data")
+    per_thread = sizes["duration"] * MAX_RATE // 2
+    log(f"ingest: generating 2 x {per_thread} signed unique deliveries")
+    run([sys.executable, os.path.join(HERE, "gen_ingest.py"), data, "--secret", SECRET,
+         "--per-thread", str(per_thread), "--threads", "2"])
+    out = results.setdefault("ingest", {})
+    targets = [
+        ("nexmirror", lambda db, logp: Server([args.bin, "serve", "--db", db, "--port", "0", "--log-level", "error"], logp)),
+        ("python", lambda db, logp: Server([sys.executable, os.path.join(HERE, "pyreceiver.py"), "--db", db,
+                                            "--port", "0"], logp)),
+    ]
+    for name, start in targets:
+        for connections in (1, 16, 64):
+            run_dir = os.path.join(work, f"ingest-{name}-c{connections}")
+            os.makedirs(run_dir)
+            db = os.path.join(run_dir, "events.sqlite")
+            load = wait_for_quiet(args, f"ingest {name} c={connections}")
+            server = start(db, os.path.join(run_dir, "server.log"))
+            cpu_before = cpu_seconds(server.proc.pid)
+            log(f"ingest: {name}, {connections} connection(s), {sizes['duration']} s (load {load[0]:.2f})")
+            try:
+                r = wrk(f"http://127.0.0.1:{server.port}", os.path.join(HERE, "post.lua"), connections,
+                        sizes["duration"], os.path.join(run_dir, "wrk.json"), extra=[data])
+                cpu_after = cpu_seconds(server.proc.pid)
+                time.sleep(0.5)
+            finally:
+                code = server.stop()
+            r["server_exit"] = code
+            r["server_cpu_s"] = (cpu_after - cpu_before) if cpu_before is not None and cpu_after is not None else None
+            r["rows"] = count_rows(db)
+            r["load_before"] = load
+            # Requests cut off in flight when wrk stops may still have been committed: at most
+            # one per connection. Fewer rows than 200s would be a lost acknowledged delivery.
+            r["rows_minus_200"] = r["rows"] - (r["ok"] - r["duplicates"])
+            r["rows_check"] = "ok" if 0 <= r["rows_minus_200"] <= connections else "MISMATCH"
+            out[f"{name}-c{connections}"] = r
+            log(f"  {r['rate']:.0f}/s, p50 {r['latency_us']['p50'] / 1000:.2f} ms, p99 "
+                f"{r['latency_us']['p99'] / 1000:.2f} ms, 200s {r['ok']}, non-200 {r['non200']}, rows {r['rows']} "
+                f"({r['rows_check']}), duplicates {r['duplicates']}, server CPU {r['server_cpu_s']:.1f} s")
+            if not args.keep:
+                shutil.rmtree(run_dir)
+    run_dir = os.path.join(work, "ingest-healthz")
+    os.makedirs(run_dir)
+    load = wait_for_quiet(args, "healthz")
+    server = Server([args.bin, "serve", "--db", os.path.join(run_dir, "events.sqlite"), "--port", "0",
+                     "--log-level", "error"], os.path.join(run_dir, "server.log"))
+    log(f"ingest: nexmirror GET /healthz, 64 connections, {sizes['duration']} s (load {load[0]:.2f})")
+    try:
+        r = wrk(f"http://127.0.0.1:{server.port}", os.path.join(HERE, "healthz.lua"), 64, sizes["duration"],
+                os.path.join(run_dir, "wrk.json"))
+    finally:
+        server.stop()
+    r["load_before"] = load
+    out["healthz-c64"] = r
+    log(f"  {r['rate']:.0f}/s, p50 {r['latency_us']['p50'] / 1000:.2f} ms, p99 {r['latency_us']['p99'] / 1000:.2f} ms")
+    if not args.keep:
+        shutil.rmtree(run_dir)
+        shutil.rmtree(data)
+
+
+# ------------------------------------------------------------------------------------ rebuild
+
+def timed(argv, stdin_path=None, cwd=None):
+    """Runs argv under /usr/bin/time -v: (stdout, wall seconds, peak RSS in MiB)."""
+    stdin = open(stdin_path) if stdin_path else subprocess.DEVNULL
+    started = time.time()
+    proc = subprocess.run(["/usr/bin/time", "-v", *argv], stdin=stdin, capture_output=True, text=True, cwd=cwd)
+    wall = time.time() - started
+    if stdin_path:
+        stdin.close()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-3000:]}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1)) / 1024
+    return proc.stdout, wall, rss
+
+
+REPLICA_TABLES = ["coworkers", "bookings", "invoices", "invoice_events", "teams", "team_members", "checkins",
+                  "proposals", "contracts", "entities", "tombstones"]
+
+
+def compare_replicas(a, b):
+    """Rows per table in each file and how many differ (either direction, every column)."""
+    con = sqlite3.connect(a)
+    con.execute("ATTACH DATABASE ? AS other", (b,))
+    report = {}
+    for table in REPLICA_TABLES:
+        n_a = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
+        n_b = con.execute(f"SELECT count(*) FROM other.{table}").fetchone()[0]
+        only_a = con.execute(f"SELECT count(*) FROM (SELECT * FROM main.{table} EXCEPT SELECT * FROM other.{table})").fetchone()[0]
+        only_b = con.execute(f"SELECT count(*) FROM (SELECT * FROM other.{table} EXCEPT SELECT * FROM main.{table})").fetchone()[0]
+        report[table] = {"nexmirror": n_a, "sql": n_b, "only_nexmirror": only_a, "only_sql": only_b}
+    con.close()
+    return report
+
+
+def rebuild(args, sizes, work, results):
+    out = results.setdefault("rebuild", {})
+    fold_sql = os.path.join(HERE, "fold.sql")
+    for n in sizes["rebuild_sizes"]:
+        run_dir = os.path.join(work, f"rebuild-{n}")
+        os.makedirs(run_dir)
+        db = os.path.join(run_dir, "log.sqlite")
+        db_sql = os.path.join(run_dir, "log-sql.sqlite")
+        create_nexmirror_db(args, db, run_dir)
+        log(f"rebuild: generating a log of {n} deliveries")
+        gen = run([sys.executable, os.path.join(HERE, "gen_log.py"), db, str(n)], capture_output=True, text=True)
+        log("  " + gen.stdout.strip())
+        shutil.copyfile(db, db_sql)
+        r = {"events": count_rows(db), "generator": gen.stdout.strip(),
+             "db_mib": os.path.getsize(db) / 2**20}
+        for path in (db, db_sql):  # both start from a warm page cache
+            with open(path, "rb") as f:
+                while f.read(1 << 24):
+                    pass
+        load = wait_for_quiet(args, f"rebuild {n}")
+        log(f"rebuild: nexmirror rebuild, {r['events']} events (load {load[0]:.2f})")
+        stdout, wall, rss = timed([args.bin, "rebuild", "--db", db])
+        r["nexmirror"] = {"wall_s": wall, "rss_mib": rss, "summary": stdout.strip(), "load_before": load,
+                          "command": f"/usr/bin/time -v {args.bin} rebuild --db {db}"}
+        log(f"  {stdout.strip()} | wall {wall:.2f} s, peak RSS {rss:.0f} MiB")
+        load = wait_for_quiet(args, f"sql fold {n}")
+        log(f"rebuild: sqlite3 pure-SQL fold, {r['events']} events (load {load[0]:.2f})")
+        _, wall, rss = timed(["sqlite3", db_sql], stdin_path=fold_sql)
+        r["sql"] = {"wall_s": wall, "rss_mib": rss, "load_before": load,
+                    "command": f"/usr/bin/time -v sqlite3 {db_sql} < {fold_sql}"}
+        log(f"  wall {wall:.2f} s, peak RSS {rss:.0f} MiB")
+        r["compare"] = compare_replicas(db, db_sql)
+        differing = sum(t["only_nexmirror"] + t["only_sql"] for t in r["compare"].values())
+        log(f"  replicas compared: {differing} differing rows "
+            + ", ".join(f"{k} {v['nexmirror']}" for k, v in r["compare"].items()))
+        out[str(n)] = r
+        if not args.keep:
+            shutil.rmtree(run_dir)
+
+
+# ------------------------------------------------------------------------------------ query/export
+
+QUERIES = {
+    "members csv": "SELECT id, full_name, email, company_name, coworker_type, tariff_name, business_id "
+                   "FROM members ORDER BY full_name, id",
+    "bookings join csv": "SELECT b.id, b.from_time, b.to_time, b.resource_name, c.full_name, c.email "
+                         "FROM bookings AS b JOIN coworkers AS c ON c.id = b.coworker_id ORDER BY b.from_time, b.id",
+    "hours per resource/month": "SELECT resource_name, substr(from_time, 1, 7) AS month, count(*) AS bookings, "
+                                "round(sum((julianday(to_time) - julianday(from_time)) * 24), 2) AS hours "
+                                "FROM bookings GROUP BY 1, 2 ORDER BY 1, 2",
+}
+
+
+def subcommands(binary):
+    text = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
+    section = text.split("SUBCOMMANDS:", 1)[-1]
+    return set(re.findall(r"^\s{2}(\w+)\s", section, re.M))
+
+
+def export_sql():
+    """The sqlite3 twin of `nexmirror export bookings` (same columns and order), if known."""
+    path = os.path.join(HERE, "export_bookings.sql")
+    if os.path.exists(path):
+        return open(path).read().strip()
+    return None
+
+
+def hyperfine(commands, runs, json_path):
+    argv = ["hyperfine", "-N", "--warmup", "1", "--runs", str(runs), "--export-json", json_path, *commands]
+    run(argv, capture_output=True, text=True, timeout=3600)
+    with open(json_path) as f:
+        data = json.load(f)["results"]
+    return [{"command": c, "mean_s": d["mean"], "stddev_s": d["stddev"], "median_s": d["median"],
+             "max_rss_mib": None} for c, d in zip(commands, data)], argv
+
+
+def query(args, sizes, work, results):
+    out = results.setdefault("query", {})
+    available = subcommands(args.bin)
+    missing = [c for c in ("query", "export") if c not in available]
+    run_dir = os.path.join(work, "query")
+    os.makedirs(run_dir)
+    db = os.path.join(run_dir, "replica.sqlite")
+    if "query" not in available and "export" not in available:
+        out["skipped"] = "query/export not available"
+        log("query: skipped: query/export not available in this build")
+        return
+    create_nexmirror_db(args, db, run_dir)
+    log(f"query: generating {sizes['coworkers']} coworkers and {sizes['bookings']} bookings")
+    gen = run([sys.executable, os.path.join(HERE, "gen_replica.py"), db, "--coworkers", str(sizes["coworkers"]),
+               "--bookings", str(sizes["bookings"])], capture_output=True, text=True)
+    log("  " + gen.stdout.strip())
+    out["replica"] = gen.stdout.strip()
+    cases = []
+    if "query" in available:
+        for name, sql in QUERIES.items():
+            cases.append((name, f"{args.bin} query --db {db} --format csv {shlex.quote(sql)}",
+                          f"sqlite3 -csv -header {db} {shlex.quote(sql)}"))
+    else:
+        out["query"] = "skipped: query not available"
+    if "export" in available and export_sql():
+        cases.append(("export bookings", f"{args.bin} export bookings --db {db}",
+                      f"sqlite3 -csv -header {db} {shlex.quote(export_sql())}"))
+    else:
+        out["export"] = "skipped: query/export not available" if "export" not in available else \
+            "skipped: no sqlite3 twin (export_bookings.sql) for this export"
+    for name, ours, theirs in cases:
+        load = wait_for_quiet(args, f"query {name}")
+        log(f"query: {name} (load {load[0]:.2f})")
+        # Same output first: rows and bytes of each side.
+        a = subprocess.run(shlex.split(ours), capture_output=True)
+        b = subprocess.run(shlex.split(theirs), capture_output=True)
+        if a.returncode != 0:
+            out[name] = {"error": a.stderr.decode(errors="replace")[-2000:], "command": ours}
+            log(f"  nexmirror failed: {a.stderr.decode(errors='replace')[-500:]}")
+            continue
+        same = a.stdout.replace(b"\r\n", b"\n") == b.stdout.replace(b"\r\n", b"\n")
+        timings, argv = hyperfine([ours, theirs], sizes["runs"], os.path.join(run_dir, "hyperfine.json"))
+        for t, cmd in zip(timings, (ours, theirs)):
+            _, _, rss = timed(shlex.split(cmd))
+            t["max_rss_mib"] = rss
+        out[name] = {"nexmirror": timings[0], "sqlite3": timings[1], "load_before": load,
+                     "rows": a.stdout.count(b"\n") - 1, "sqlite3_rows": b.stdout.count(b"\n") - 1,
+                     "same_output": same, "command": " ".join(shlex.quote(x) for x in argv)}
+        log(f"  nexmirror {timings[0]['mean_s'] * 1000:.0f} ms, sqlite3 {timings[1]['mean_s'] * 1000:.0f} ms, "
+            f"rows {out[name]['rows']}/{out[name]['sqlite3_rows']}, identical output: {same}")
+    if not args.keep:
+        shutil.rmtree(run_dir)
+
+
+# ------------------------------------------------------------------------------------ report
+
+def verdict(ok):
+    return "met" if ok else "MISSED"
+
+
+def report(results, args):
+    lines = []
+    m = results["machine"]
+    lines.append(f"Machine: {m['nproc']} cores, {m['cpu']}, {m['mem']}; {m['date']}; load at start "
+                 f"{m['load_start']}, at end {m.get('load_end')}; sqlite {m['sqlite']}; mode {m['mode']}")
+    lines.append("")
+    ing = results.get("ingest")
+    if ing:
+        lines.append("### Ingest (POST /webhooks/<Action>, signed unique ~1.0-1.3 KB bodies, keep-alive, synchronous=FULL)")
+        lines.append("")
+        lines.append("| target | conns | deliveries/s | p50 ms | p99 ms | 200s | non-200 | rows in events | rows check | server CPU s |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+        for key, r in ing.items():
+            name, conns = key.rsplit("-c", 1)
+            label = "nexmirror GET /healthz" if name == "healthz" else name
+            cpu = r.get("server_cpu_s")
+            lines.append(f"| {label} | {conns} | {r['rate']:.0f} | {r['latency_us']['p50'] / 1000:.2f} | "
+                         f"{r['latency_us']['p99'] / 1000:.2f} | {r['ok']} | {r['non200']}"
+                         f"{' ' + json.dumps(r['non200_by_status']) if r['non200'] else ''} | "
+                         f"{r.get('rows', '-')} | {r.get('rows_check', '-')} | {'-' if cpu is None else f'{cpu:.1f}'} |")
+        lines.append("")
+        if "nexmirror-c64" in ing and "healthz-c64" in ing and "python-c64" in ing:
+            nm, hz, py = ing["nexmirror-c64"], ing["healthz-c64"], ing["python-c64"]
+            lines.append(f"- nexmirror / healthz at 64 conns: **{nm['rate'] / hz['rate']:.2f}x** "
+                         f"(target >= 0.5x: {verdict(nm['rate'] / hz['rate'] >= 0.5)})")
+            lines.append(f"- nexmirror / Python receiver at 64 conns: **{nm['rate'] / py['rate']:.1f}x** "
+                         f"(target >= 10x: {verdict(nm['rate'] / py['rate'] >= 10)})")
+            lines.append(f"- nexmirror p99 at 64 conns: **{nm['latency_us']['p99'] / 1000:.2f} ms** "
+                         f"(target < 25 ms: {verdict(nm['latency_us']['p99'] < 25_000)})")
+            for c in (1, 16):
+                a, b = ing.get(f"nexmirror-c{c}"), ing.get(f"python-c{c}")
+                if a and b:
+                    lines.append(f"- nexmirror / Python at {c} conn(s): {a['rate'] / b['rate']:.1f}x")
+            lines.append("")
+    reb = results.get("rebuild")
+    if reb:
+        lines.append("### Rebuild (refold the whole log; nexmirror rebuild vs sqlite3 pure-SQL fold, json_extract)")
+        lines.append("")
+        lines.append("| events | DB MiB | nexmirror s | nexmirror events/s | nexmirror peak RSS MiB | sqlite3 s | sqlite3 events/s | sqlite3 peak RSS MiB | speed ratio | replicas differ |")
+        lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for n, r in reb.items():
+            a, b = r["nexmirror"], r["sql"]
+            differing = sum(t["only_nexmirror"] + t["only_sql"] for t in r["compare"].values())
+            lines.append(f"| {r['events']} | {r['db_mib']:.0f} | {a['wall_s']:.2f} | {r['events'] / a['wall_s']:.0f} | "
+                         f"{a['rss_mib']:.0f} | {b['wall_s']:.2f} | {r['events'] / b['wall_s']:.0f} | {b['rss_mib']:.0f} | "
+                         f"{b['wall_s'] / a['wall_s']:.2f}x | {differing} rows |")
+        lines.append("")
+        keys = list(reb)
+        big = reb[keys[-1]]
+        ratio = big["sql"]["wall_s"] / big["nexmirror"]["wall_s"]
+        lines.append(f"- speed vs sqlite3 fold at {big['events']} events: **{ratio:.2f}x** (target >= 0.5x: {verdict(ratio >= 0.5)})")
+        peak = max(r["nexmirror"]["rss_mib"] for r in reb.values())
+        lines.append(f"- nexmirror peak RSS: **{peak:.0f} MiB** (target < 200 MiB: {verdict(peak < 200)})")
+        if len(keys) > 1:
+            small = reb[keys[0]]
+            growth = big["nexmirror"]["rss_mib"] / small["nexmirror"]["rss_mib"]
+            lines.append(f"- RSS from {small['events']} to {big['events']} events: {small['nexmirror']['rss_mib']:.0f} -> "
+                         f"{big['nexmirror']['rss_mib']:.0f} MiB, x{growth:.2f} (target flat: {verdict(growth < 1.25)})")
+        lines.append("")
+    q = results.get("query")
+    if q:
+        lines.append("### Query and export (hyperfine, output to /dev/null)")
+        lines.append("")
+        if "skipped" in q:
+            lines.append(f"skipped: {q['skipped']}")
+        else:
+            lines.append(f"Replica: {q.get('replica')}")
+            lines.append("")
+            lines.append("| case | rows | nexmirror ms | sqlite3 -csv ms | ratio | target <= 1.3x | identical output | nexmirror RSS MiB | sqlite3 RSS MiB |")
+            lines.append("|---|---:|---:|---:|---:|---|---|---:|---:|")
+            for name, r in q.items():
+                if not isinstance(r, dict) or "nexmirror" not in r:
+                    continue
+                a, b = r["nexmirror"], r["sqlite3"]
+                ratio = a["mean_s"] / b["mean_s"]
+                lines.append(f"| {name} | {r['rows']} | {a['mean_s'] * 1000:.0f} ± {a['stddev_s'] * 1000:.0f} | "
+                             f"{b['mean_s'] * 1000:.0f} ± {b['stddev_s'] * 1000:.0f} | {ratio:.2f}x | {verdict(ratio <= 1.3)} | "
+                             f"{'yes' if r['same_output'] else 'no'} | {a['max_rss_mib']:.0f} | {b['max_rss_mib']:.0f} |")
+            for key in ("query", "export"):
+                if isinstance(q.get(key), str):
+                    lines.append(f"\n{key}: {q[key]}")
+            for name, r in q.items():
+                if isinstance(r, dict) and "error" in r:
+                    lines.append(f"\n{name}: nexmirror failed: {r['error'][:300]}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def machine_facts(mode):
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem = f"{int(f.readline().split()[1]) / 2**20:.0f} GiB RAM"
+    return {"nproc": os.cpu_count(), "cpu": cpu, "mem": mem,
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "load_start": " ".join(f"{x:.2f}" for x in loadavg()), "mode": mode,
+            "sqlite": subprocess.run(["sqlite3", "--version"], capture_output=True, text=True).stdout.split()[0]}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bin", required=True, help="the release nexmirror binary")
+    parser.add_argument("--quick", action="store_true", help="small sizes: finishes in a few minutes")
+    parser.add_argument("--only", default="ingest,rebuild,query", help="comma-separated sections to run")
+    parser.add_argument("--workdir", help="where generated data goes (default: a new /tmp/nexmirror-bench.*)")
+    parser.add_argument("--keep", action="store_true", help="keep generated databases")
+    parser.add_argument("--duration", type=int, help="seconds per wrk run (overrides the mode's)")
+    parser.add_argument("--max-load", type=float, default=1.5, help="wait before each measurement while the 1-min load is above this")
+    parser.add_argument("--load-wait", type=float, default=120, help="longest wait for a quiet machine, seconds")
+    args = parser.parse_args()
+
+    sizes = dict(QUICK if args.quick else FULL)
+    if args.duration:
+        sizes["duration"] = args.duration
+    work = args.workdir or tempfile.mkdtemp(prefix="nexmirror-bench.", dir="/tmp")
+    os.makedirs(work, exist_ok=True)
+    results = {"machine": machine_facts("quick" if args.quick else "full"), "sizes": sizes}
+    log(f"work directory {work}; results in {work}/results.json and {work}/results.md")
+    sections = {"ingest": ingest, "rebuild": rebuild, "query": query}
+    for name in args.only.split(","):
+        started = time.time()
+        sections[name](args, sizes, work, results)
+        results.setdefault("section_seconds", {})[name] = round(time.time() - started, 1)
+        with open(os.path.join(work, "results.json"), "w") as f:
+            json.dump(results, f, indent=1)
+    results["machine"]["load_end"] = " ".join(f"{x:.2f}" for x in loadavg())
+    with open(os.path.join(work, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    text = report(results, args)
+    with open(os.path.join(work, "results.md"), "w") as f:
+        f.write(text + "\n")
+    print()
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
