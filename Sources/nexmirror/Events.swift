@@ -7,8 +7,8 @@ struct Events: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Browse the event log: list deliveries, or show one's body exactly as received.",
         discussion: """
-            `events` (or `events list`) prints the newest deliveries, oldest of them first, so the
-            latest is on the last line; --limit 0 prints all that match. `events show SEQ` writes
+            `events` (or `events list`) prints the newest deliveries, oldest of them first, so the \
+            latest is on the last line; --limit 0 prints all that match. `events show SEQ` writes \
             the body exactly as received to standard output and its metadata to standard error.
 
             Examples:
@@ -24,9 +24,9 @@ struct Events: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List deliveries: seq, received_at, action, entity, updated_on, status, error, source, bytes.",
             discussion: """
-                Filters combine: --action (name or id), --entity TYPE:ID (e.g. Coworker:1419000582,
-                CoworkerInvoice:1419044866), --quarantined (deliveries kept but not folded, with the
-                reason in `error`), --since (a date or timestamp, compared with received_at, UTC).
+                Filters combine: --action (name or id), --entity TYPE:ID (e.g. Coworker:1419000582, \
+                CoworkerInvoice:1419044866), --quarantined (deliveries kept but not folded, with the \
+                reason in `error`), --since (a date or timestamp, compared with received_at, UTC). \
                 The newest --limit matches are printed, oldest first. --format as for `query`.
 
                 Example:
@@ -113,9 +113,9 @@ struct Events: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print one delivery's body exactly as received; metadata on standard error.",
             discussion: """
-                The body bytes go to standard output unchanged (no newline is added unless the
-                output is a terminal), so `events show 7 > body.json` reproduces the file Nexudus
-                signed. --metadata prints the metadata as one JSON object on standard output
+                The body bytes go to standard output unchanged (no newline is added unless the \
+                output is a terminal), so `events show 7 > body.json` reproduces the file Nexudus \
+                signed. --metadata prints the metadata as one JSON object on standard output \
                 instead of the body.
 
                 Example:

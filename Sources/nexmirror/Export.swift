@@ -9,37 +9,40 @@ struct Export: AsyncParsableCommand {
         discussion: """
             Reports: \(ReportName.allCases.map(\.rawValue).joined(separator: ", ")).
 
-            CSV as RFC 4180 says: UTF-8, CRLF line endings, a header row, fields quoted only when
-            they hold a comma, a quote, CR or LF. Columns keep a fixed order; timestamps are the
-            replica's UTC text (2026-03-02T08:19:04.3079041Z); amounts print exactly (1608.54).
+            CSV as RFC 4180 says: UTF-8, CRLF line endings, a header row, fields quoted only when \
+            they hold a comma, a quote, CR or LF. Columns keep a fixed order; timestamps are the \
+            replica's UTC text (2026-03-02T08:19:04.3079041Z); amounts print exactly (1608.54). \
             Rows stream from the database, so memory does not grow with the report.
 
-            --from and --to filter on each report's date column: members and teams created_on,
-            bookings and checkins from_time, proposals and contracts start_date, invoices and
-            revenue created_on; occupancy keeps the booked time inside the range. They take a
-            date (2026-03-01) or a timestamp in any Json.NET form (2026-03-01T09:00:00+01:00,
-            read as UTC without an offset). --from is inclusive; --to is exclusive, except that a
+            --from and --to filter on each report's date column: members and teams created_on, \
+            bookings and checkins from_time, proposals and contracts start_date, invoices and \
+            revenue created_on; occupancy keeps the booked time inside the range. They take a \
+            date (2026-03-01) or a timestamp in any Json.NET form (2026-03-01T09:00:00+01:00, \
+            read as UTC without an offset). --from is inclusive; --to is exclusive, except that a \
             bare date includes that whole day (UTC): --from 2026-03-01 --to 2026-03-31 is March.
 
-            --business ID keeps rows of one business (location): members by their invoicing
-            business, invoices, revenue, checkins and teams by business_id, proposals and
+            --business ID keeps rows of one business (location): members by their invoicing \
+            business, invoices, revenue, checkins and teams by business_id, proposals and \
             contracts by issued_by_id, bookings and occupancy by the booking member's business.
 
-            occupancy: booked hours per resource per UTC day; a booking across midnight counts on
-            both days; hours with two decimals. revenue: per month of the invoice's created_on and
-            currency, invoices that are neither void nor credit notes: their count, the sum of
+            occupancy: booked hours per resource per UTC day; a booking across midnight counts on \
+            both days; hours with two decimals. revenue: per month of the invoice's created_on and \
+            currency, invoices that are neither void nor credit notes: their count, the sum of \
             total_amount (invoiced) and of paid_amount (paid), summed exactly to 1/10000.
 
             Examples:
               nexmirror export members --output members.csv
-              nexmirror export revenue --from 2026-01-01 --to 2026-12-31 --bom --output revenue.csv
-              nexmirror export occupancy --business 1376491116 --from 2026-04-01 --to 2026-04-30
+              nexmirror export revenue --from 2026-01-01 --to 2026-12-31 \\
+                --bom --output revenue.csv
+              nexmirror export occupancy --business 1376491116 \\
+                --from 2026-04-01 --to 2026-04-30
             """)
 
     @OptionGroup var database: DatabaseOptions
 
-    @Argument(help: ArgumentHelp("The report.", valueName: "report"))
-    var report: ReportName
+    @Argument(help: ArgumentHelp(
+        "One of \(ReportName.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "report"))
+    var report: String
 
     @Option(help: ArgumentHelp("Start, inclusive: a date or timestamp (UTC unless an offset is given).", valueName: "date"))
     var from: String?
@@ -56,9 +59,23 @@ struct Export: AsyncParsableCommand {
     @Flag(help: "Start with a UTF-8 byte order mark, for spreadsheet apps that need one to read UTF-8.")
     var bom = false
 
-    func validate() throws { _ = try ReportFilters(from: from, to: to, business: business) }
+    func validate() throws {
+        _ = try reportName
+        _ = try ReportFilters(from: from, to: to, business: business)
+    }
+
+    private var reportName: ReportName {
+        get throws {
+            guard let name = ReportName(rawValue: report.lowercased()) else {
+                throw CLIError(
+                    "unknown report '\(report)'; reports: \(ReportName.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return name
+        }
+    }
 
     func run() async throws {
+        let report = try reportName
         let filters = try ReportFilters(from: from, to: to, business: business)
         let queue = try ReadOnlyDatabase.open(database)
         let file = try output.map { try AtomicFile(replacing: $0) }
@@ -75,7 +92,7 @@ struct Export: AsyncParsableCommand {
     }
 }
 
-enum ReportName: String, CaseIterable, ExpressibleByArgument {
+enum ReportName: String, CaseIterable {
     case members, bookings, invoices, checkins, teams, proposals, contracts, occupancy, revenue
 
     func write(to writer: inout some RowWriter, db: Database, filters: ReportFilters) throws {

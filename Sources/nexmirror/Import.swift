@@ -10,19 +10,19 @@ struct Import: AsyncParsableCommand {
             Without --action, each FILE is JSON Lines, one delivery per line:
               {"action": "CoworkerCreate", "body": "[{\\"Id\\":1419000582, …}]"}
               {"action": "BookingCreate", "body": [{"Id": 1419005644, …}]}
-            "action" is a name (any case) or numeric id. "body" is a JSON string holding the exact
-            body text, or the body itself as JSON: an array is stored byte for byte as written in
+            "action" is a name (any case) or numeric id. "body" is a JSON string holding the exact \
+            body text, or the body itself as JSON: an array is stored byte for byte as written in \
             the file, a bare DTO object is stored as [ + its bytes + ], as Nexudus would send it.
 
-            With --action A, each FILE is a JSON array of DTOs (as saved from the Nexudus REST
-            API; an object with a "Records" array is accepted too). Each element becomes one
-            delivery of action A whose body is [ + the element's exact bytes + ].
+            With --action A, each FILE is a JSON array of DTOs (as saved from the Nexudus REST \
+            API; an object with a "Records" array is accepted too). Each element becomes one \
+            delivery of action A, its body the element's exact bytes inside [ and ].
 
-            Deliveries are deduplicated like webhooks: the same action with byte-identical body is
-            already in the log and is not appended again, so importing a file twice is harmless.
-            Bodies that cannot be folded are kept, quarantined (see `nexmirror events
-            --quarantined`). A line that is not a delivery is reported as FILE:LINE with the
-            reason and skipped; the others are still imported, and the exit status is then 1.
+            Deliveries are deduplicated like webhooks: the same action with byte-identical body is \
+            already in the log and is not appended again, so importing a file twice is harmless. \
+            Bodies that cannot be folded are kept, quarantined (see `nexmirror events \
+            --quarantined`). A line that is not a delivery is reported as FILE:LINE with the \
+            reason and skipped; the others are still imported, and the exit status is then 1. \
             The database is created if it does not exist. Use - as FILE for standard input.
 
             Examples:
@@ -49,6 +49,10 @@ struct Import: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if FileManager.default.fileExists(atPath: database.path) {
+            // Refuses a foreign SQLite file before migrating nexmirror's tables into it.
+            _ = try ReadOnlyDatabase.open(database)
+        }
         let store: SQLiteStore
         do {
             store = try SQLiteStore(path: database.path)
@@ -87,7 +91,7 @@ struct Import: AsyncParsableCommand {
         }
         if files.count > 1 { print("total: \(total)") }
         let folded = try await fold(store)
-        print("folded \(folded) deliveries into the replica")
+        print("folded \(folded) \(folded == 1 ? "delivery" : "deliveries") into the replica")
         if total.bad > 0 {
             throw CLIError("\(total.bad) bad \(total.bad == 1 ? "entry was" : "entries were") skipped (see above); the rest was imported")
         }
@@ -134,7 +138,8 @@ struct ImportTally: CustomStringConvertible {
     }
 
     var description: String {
-        "\(appended) appended (\(quarantined) quarantined), \(duplicates) duplicates, \(bad) skipped"
+        "\(appended) appended (\(quarantined) quarantined), \(duplicates) duplicate\(duplicates == 1 ? "" : "s"), "
+            + "\(bad) skipped"
     }
 }
 

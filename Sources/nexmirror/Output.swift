@@ -103,10 +103,14 @@ struct CSVWriter: RowWriter {
         try output.flushIfFull()
     }
 
-    private static let special: Set<UInt8> = [UInt8(ascii: ","), UInt8(ascii: "\""), 0x0D, 0x0A]
-
     static func field(_ text: String) -> String {
-        guard text.utf8.contains(where: { (byte: UInt8) in Self.special.contains(byte) }) else { return text }
+        let needsQuotes = text.utf8.contains { byte in
+            switch byte {
+            case UInt8(ascii: ","), UInt8(ascii: "\""), 0x0D, 0x0A: true
+            default: false
+            }
+        }
+        guard needsQuotes else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
@@ -297,13 +301,13 @@ struct TableWriter: RowWriter {
 
     /// Control characters would break the grid; they are shown escaped.
     static func flatten(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { $0.value < 0x20 }) else { return text }
+        guard text.utf8.contains(where: { $0 < 0x20 }) else { return text }
         return text.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
             .replacingOccurrences(of: "\t", with: "\\t")
     }
 
     static func cut(_ text: String, to width: Int) -> String {
-        guard displayWidth(text) > width else { return text }
+        guard text.utf8.count > width, displayWidth(text) > width else { return text }
         var out = ""
         var used = 0
         for character in text {
@@ -315,7 +319,10 @@ struct TableWriter: RowWriter {
         return out + "…"
     }
 
-    static func displayWidth(_ text: String) -> Int { text.reduce(0) { $0 + displayWidth($1) } }
+    static func displayWidth(_ text: String) -> Int {
+        if text.utf8.allSatisfy({ $0 < 0x80 }) { return text.utf8.count }
+        return text.reduce(0) { $0 + displayWidth($1) }
+    }
 
     /// Terminal columns of a character: 2 for emoji and East Asian wide characters.
     static func displayWidth(_ character: Character) -> Int {

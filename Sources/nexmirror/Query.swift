@@ -7,25 +7,25 @@ struct Query: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one read-only SQL statement on the replica and the event log.",
         discussion: """
-            The connection is opened read-only, and any statement that would change a database is
-            refused before it runs (INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, REINDEX, ANALYZE,
-            VACUUM, ATTACH, DETACH, PRAGMA NAME = VALUE, transaction control). One statement per call:
-            a script of several statements is refused, so the output is always one result set.
+            The connection is opened read-only, and any statement that would change a database is \
+            refused before it runs (INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, REINDEX, ANALYZE, \
+            VACUUM, ATTACH, DETACH, PRAGMA NAME = VALUE, transaction control). One statement per call: a script of several statements is \
+            refused, so the output is always one result set.
 
-            --format defaults to `table` on a terminal and `csv` when the output is piped or
-            redirected. csv is RFC 4180 (CRLF line endings); tsv escapes tabs and newlines as \\t
-            and \\n; json is one array of objects, jsonl one object per line, both keeping numbers
+            --format defaults to `table` on a terminal and `csv` when the output is piped or \
+            redirected. csv is RFC 4180 (CRLF line endings); tsv escapes tabs and newlines as \\t \
+            and \\n; json is one array of objects, jsonl one object per line, both keeping numbers \
             as numbers and NULL as null. Reals print in their shortest exact form (1608.54).
 
-            --param NAME=VALUE binds :NAME, @NAME or $NAME. A VALUE that is an integer (42, -7)
-            is bound as an integer, a plain decimal (1608.54) as a real, anything else (007,
-            1e5, 2026-03-02, text) as text. Comparisons with a column convert by the column's
+            --param NAME=VALUE binds :NAME, @NAME or $NAME. A VALUE that is an integer (42, -7) \
+            is bound as an integer, a plain decimal (1608.54) as a real, anything else (007, \
+            1e5, 2026-03-02, text) as text. Comparisons with a column convert by the column's \
             type anyway; write CAST(:NAME AS TEXT) to force text.
 
             Examples:
               nexmirror query "SELECT full_name, email FROM members ORDER BY full_name"
               nexmirror query --format json --param min=1000 \\
-                "SELECT invoice_number, total_amount FROM invoices WHERE total_amount >= :min"
+                "SELECT invoice_number FROM invoices WHERE total_amount >= :min"
               echo "SELECT count(*) FROM events" | nexmirror query -
             """)
 

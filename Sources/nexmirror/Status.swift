@@ -7,10 +7,10 @@ struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the log, the replica and the projections at a glance.",
         discussion: """
-            Rows per replica table; the database size on disk (file + WAL) and the number of
-            deliveries in the log; the last delivery of each action; each projection's checkpoint
-            (last folded seq) and lag (deliveries not folded yet); quarantined deliveries; and
-            signature rejections (the total ever, the last 1000 kept). When deliveries were
+            Rows per replica table; the database size on disk (file + WAL) and the number of \
+            deliveries in the log; the last delivery of each action; each projection's checkpoint \
+            (last folded seq) and lag (deliveries not folded yet); quarantined deliveries; and \
+            signature rejections (the total ever, the last 1000 kept). When deliveries were \
             rejected after the last verified one, a hint says the secret is probably wrong.
 
             Examples:
@@ -159,7 +159,7 @@ struct StatusReport: Encodable {
         var lines: [String] = []
         let megabytes = Double(log.fileBytes + log.walBytes) / 1_048_576
         lines.append("database     \(database) (\(String(format: "%.1f", megabytes)) MiB with WAL)")
-        lines.append("event log    \(log.deliveries) deliveries, last seq \(log.lastSeq), \(log.quarantined) quarantined")
+        lines.append("event log    \(log.deliveries) \(log.deliveries == 1 ? "delivery" : "deliveries"), last seq \(log.lastSeq), \(log.quarantined) quarantined")
         var rejected = "rejected     \(rejections.total) signature rejections"
         if let lastAt = rejections.lastAt { rejected += ", last at \(lastAt) (\(rejections.lastReason ?? "?"))" }
         lines.append(rejected)

@@ -21,6 +21,9 @@ import Testing
         #expect(again.status == 0)
         #expect(again.output.contains("0 appended (0 quarantined), 32 duplicates, 0 skipped"))
         #expect(try mirror.counts() == before)
+        let status = try mirror.run(["status", "--format", "json"])
+        let log = try #require((try JSONSerialization.jsonObject(with: status.stdout) as? [String: Any])?["log"] as? [String: Any])
+        #expect(log["deliveries"] as? Int == 32)
     }
 
     @Test func importKeepsTheExactBytesOfArrayAndObjectBodies() throws {
@@ -372,6 +375,11 @@ import Testing
         #expect(try ids(["contracts", "--business", "1"]) == [])
         #expect(try ids(["members", "--from", "2026-03-02T08:05:00Z", "--to", "2026-03-02T08:14:00Z"]) == ["1419039121"])
 
+        let unknown = try mirror.run(["export", "tariffs"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.hasPrefix("Error: unknown report 'tariffs'; reports: members, bookings,"))
+        #expect(unknown.stderr.split(separator: "\n").count == 1)
+
         let bad = try mirror.run(["export", "bookings", "--from", "2026-02-30"])
         #expect(bad.status == 1)
         #expect(bad.stderr.split(separator: "\n").count == 1)
@@ -410,6 +418,7 @@ import Testing
         #expect(last[0] == "32" && last[2] == "CoworkerCreate" && last[4] == "1419039121" && last[6] == "ok")
         #expect(last[8] == "import" && last[9] == String(Fixtures.body("emoji-name").count))
 
+        #expect(CSV.parse(try mirror.run(["events", "list", "--limit", "0"]).output).count == 33)
         let limited = CSV.parse(try mirror.run(["events", "--limit", "3"]).output)
         #expect(limited.dropFirst().map { $0[0] } == ["30", "31", "32"])
         let invoice = CSV.parse(try mirror.run(["events", "--entity", "coworkerinvoice:1419044866"]).output)
