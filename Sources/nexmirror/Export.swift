@@ -82,7 +82,7 @@ struct Export: AsyncParsableCommand {
         do {
             let out = BufferedOutput(descriptor: file?.descriptor ?? STDOUT_FILENO)
             if bom { out.write(bytes: [0xEF, 0xBB, 0xBF]) }
-            var writer = CSVWriter(output: out)
+            var writer = DelimitedWriter.csv(out)
             try ReadOnlyDatabase.read(queue) { db in try report.write(to: &writer, db: db, filters: filters) }
             try file?.commit()
         } catch {

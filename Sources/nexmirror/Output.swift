@@ -12,8 +12,8 @@ enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
     func writer(to output: BufferedOutput) -> any RowWriter {
         switch self {
         case .table: TableWriter(output: output)
-        case .csv: CSVWriter(output: output)
-        case .tsv: TSVWriter(output: output)
+        case .csv: DelimitedWriter.csv(output)
+        case .tsv: DelimitedWriter.tsv(output)
         case .json: JSONRowWriter(output: output, lines: false)
         case .jsonl: JSONRowWriter(output: output, lines: true)
         case .markdown: MarkdownWriter(output: output)
@@ -85,10 +85,24 @@ extension RowWriter {
     }
 }
 
-/// RFC 4180: CRLF line endings, a header row, fields quoted only when they hold a comma, a
-/// quote, CR or LF (quotes doubled). NULL is an empty field.
-struct CSVWriter: RowWriter {
+/// CSV and TSV: a header row, then one line per row; NULL is an empty field.
+struct DelimitedWriter: RowWriter {
     let output: BufferedOutput
+    let separator: String
+    let lineEnding: String
+    let encode: (String) -> String
+
+    /// RFC 4180: CRLF line endings, fields quoted only when they hold a comma, a quote, CR or
+    /// LF (quotes doubled).
+    static func csv(_ output: BufferedOutput) -> DelimitedWriter {
+        DelimitedWriter(output: output, separator: ",", lineEnding: "\r\n", encode: csvField)
+    }
+
+    /// LF line endings; a tab, newline, carriage return or backslash inside a value is escaped
+    /// as `\t`, `\n`, `\r`, `\\` so every row stays one line.
+    static func tsv(_ output: BufferedOutput) -> DelimitedWriter {
+        DelimitedWriter(output: output, separator: "\t", lineEnding: "\n", encode: tsvField)
+    }
 
     mutating func begin(columns: [String]) throws { try line(columns.map(Cell.text)) }
     mutating func write(_ row: [Cell]) throws { try line(row) }
@@ -96,14 +110,14 @@ struct CSVWriter: RowWriter {
 
     private func line(_ cells: [Cell]) throws {
         for (index, cell) in cells.enumerated() {
-            if index > 0 { output.write(",") }
-            if let text = cell.rendered { output.write(Self.field(text)) }
+            if index > 0 { output.write(separator) }
+            if let text = cell.rendered { output.write(encode(text)) }
         }
-        output.write("\r\n")
+        output.write(lineEnding)
         try output.flushIfFull()
     }
 
-    static func field(_ text: String) -> String {
+    static func csvField(_ text: String) -> String {
         let needsQuotes = text.utf8.contains { byte in
             switch byte {
             case UInt8(ascii: ","), UInt8(ascii: "\""), 0x0D, 0x0A: true
@@ -113,27 +127,8 @@ struct CSVWriter: RowWriter {
         guard needsQuotes else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
-}
 
-/// Tab-separated, LF line endings; a tab, newline, carriage return or backslash inside a value
-/// is escaped as `\t`, `\n`, `\r`, `\\` so every row stays one line. NULL is an empty field.
-struct TSVWriter: RowWriter {
-    let output: BufferedOutput
-
-    mutating func begin(columns: [String]) throws { try line(columns.map(Cell.text)) }
-    mutating func write(_ row: [Cell]) throws { try line(row) }
-    mutating func end() throws { try output.flush() }
-
-    private func line(_ cells: [Cell]) throws {
-        for (index, cell) in cells.enumerated() {
-            if index > 0 { output.write("\t") }
-            if let text = cell.rendered { output.write(Self.escape(text)) }
-        }
-        output.write("\n")
-        try output.flushIfFull()
-    }
-
-    static func escape(_ text: String) -> String {
+    static func tsvField(_ text: String) -> String {
         guard text.utf8.contains(where: { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0x5C }) else { return text }
         var escaped = ""
         for scalar in text.unicodeScalars {
