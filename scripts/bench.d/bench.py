@@ -7,7 +7,9 @@ generated file lives under the work directory (default: a fresh /tmp/nexmirror-b
 """
 
 import argparse
+import csv
 import datetime
+import io
 import json
 import os
 import re
@@ -57,11 +59,45 @@ def cpu_seconds(pid):
         return None
 
 
+def context_switches(pid):
+    """Voluntary + involuntary context switches of the live threads of `pid`."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                for line in f:
+                    if "ctxt_switches" in line:
+                        total += int(line.split()[1])
+        except OSError:
+            pass  # a thread that ended meanwhile
+    return total
+
+
+def fsync_micros(directory):
+    """Mean time of a 4 KiB write + fdatasync in `directory`: what one durable commit costs here."""
+    path = os.path.join(directory, "fsync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        started = time.perf_counter()
+        for i in range(200):
+            os.pwrite(fd, b"x" * 4096, (i % 16) * 4096)
+            os.fdatasync(fd)
+        return (time.perf_counter() - started) / 200 * 1e6
+    finally:
+        os.close(fd)
+        os.unlink(path)
+
+
 class Server:
     """A receiver process on 127.0.0.1 that prints `... listening on http://127.0.0.1:PORT`."""
 
     def __init__(self, argv, log_path):
         env = dict(os.environ, NEXMIRROR_SECRET=SECRET)
+        self.command = "NEXMIRROR_SECRET=... " + " ".join(shlex.quote(a) for a in argv)
         self.log_path = log_path
         self.out = open(log_path, "w")
         self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.STDOUT, env=env,
@@ -149,16 +185,21 @@ def ingest(args, sizes, work, results):
             load = wait_for_quiet(args, f"ingest {name} c={connections}")
             server = start(db, os.path.join(run_dir, "server.log"))
             cpu_before = cpu_seconds(server.proc.pid)
+            switches_before = context_switches(server.proc.pid)
             log(f"ingest: {name}, {connections} connection(s), {sizes['duration']} s (load {load[0]:.2f})")
             try:
                 r = wrk(f"http://127.0.0.1:{server.port}", os.path.join(HERE, "post.lua"), connections,
                         sizes["duration"], os.path.join(run_dir, "wrk.json"), extra=[data])
                 cpu_after = cpu_seconds(server.proc.pid)
+                switches_after = context_switches(server.proc.pid)
                 time.sleep(0.5)
             finally:
                 code = server.stop()
             r["server_exit"] = code
+            r["server_command"] = server.command
             r["server_cpu_s"] = (cpu_after - cpu_before) if cpu_before is not None and cpu_after is not None else None
+            r["server_switches"] = (switches_after - switches_before) \
+                if switches_before is not None and switches_after is not None else None
             r["rows"] = count_rows(db)
             r["load_before"] = load
             # Requests cut off in flight when wrk stops may still have been committed: at most
@@ -177,12 +218,16 @@ def ingest(args, sizes, work, results):
     server = Server([args.bin, "serve", "--db", os.path.join(run_dir, "events.sqlite"), "--port", "0",
                      "--log-level", "error"], os.path.join(run_dir, "server.log"))
     log(f"ingest: nexmirror GET /healthz, 64 connections, {sizes['duration']} s (load {load[0]:.2f})")
+    cpu_before, switches_before = cpu_seconds(server.proc.pid), context_switches(server.proc.pid)
     try:
         r = wrk(f"http://127.0.0.1:{server.port}", os.path.join(HERE, "healthz.lua"), 64, sizes["duration"],
                 os.path.join(run_dir, "wrk.json"))
+        r["server_cpu_s"] = cpu_seconds(server.proc.pid) - cpu_before
+        r["server_switches"] = context_switches(server.proc.pid) - switches_before
     finally:
         server.stop()
     r["load_before"] = load
+    r["server_command"] = server.command
     out["healthz-c64"] = r
     log(f"  {r['rate']:.0f}/s, p50 {r['latency_us']['p50'] / 1000:.2f} ms, p99 {r['latency_us']['p99'] / 1000:.2f} ms")
     if not args.keep:
@@ -292,6 +337,10 @@ def export_sql():
     return None
 
 
+def parse_csv(data):
+    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+
+
 def hyperfine(commands, runs, json_path):
     argv = ["hyperfine", "-N", "--warmup", "1", "--runs", str(runs), "--export-json", json_path, *commands]
     run(argv, capture_output=True, text=True, timeout=3600)
@@ -341,16 +390,17 @@ def query(args, sizes, work, results):
             out[name] = {"error": a.stderr.decode(errors="replace")[-2000:], "command": ours}
             log(f"  nexmirror failed: {a.stderr.decode(errors='replace')[-500:]}")
             continue
-        same = a.stdout.replace(b"\r\n", b"\n") == b.stdout.replace(b"\r\n", b"\n")
+        # Same rows and values once parsed as CSV (quoting style and line ends may differ).
+        same = parse_csv(a.stdout) == parse_csv(b.stdout)
         timings, argv = hyperfine([ours, theirs], sizes["runs"], os.path.join(run_dir, "hyperfine.json"))
         for t, cmd in zip(timings, (ours, theirs)):
             _, _, rss = timed(shlex.split(cmd))
             t["max_rss_mib"] = rss
         out[name] = {"nexmirror": timings[0], "sqlite3": timings[1], "load_before": load,
-                     "rows": a.stdout.count(b"\n") - 1, "sqlite3_rows": b.stdout.count(b"\n") - 1,
+                     "rows": len(parse_csv(a.stdout)) - 1, "sqlite3_rows": len(parse_csv(b.stdout)) - 1,
                      "same_output": same, "command": " ".join(shlex.quote(x) for x in argv)}
         log(f"  nexmirror {timings[0]['mean_s'] * 1000:.0f} ms, sqlite3 {timings[1]['mean_s'] * 1000:.0f} ms, "
-            f"rows {out[name]['rows']}/{out[name]['sqlite3_rows']}, identical output: {same}")
+            f"rows {out[name]['rows']}/{out[name]['sqlite3_rows']}, same rows and values: {same}")
     if not args.keep:
         shutil.rmtree(run_dir)
 
@@ -365,22 +415,27 @@ def report(results, args):
     lines = []
     m = results["machine"]
     lines.append(f"Machine: {m['nproc']} cores, {m['cpu']}, {m['mem']}; {m['date']}; load at start "
-                 f"{m['load_start']}, at end {m.get('load_end')}; sqlite {m['sqlite']}; mode {m['mode']}")
+                 f"{m['load_start']}, at end {m.get('load_end')}; sqlite {m['sqlite']}; 4 KiB write+fdatasync "
+                 f"{m.get('fsync_us')} µs; mode {m['mode']}")
     lines.append("")
     ing = results.get("ingest")
     if ing:
         lines.append("### Ingest (POST /webhooks/<Action>, signed unique ~1.0-1.3 KB bodies, keep-alive, synchronous=FULL)")
         lines.append("")
-        lines.append("| target | conns | deliveries/s | p50 ms | p99 ms | 200s | non-200 | rows in events | rows check | server CPU s |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+        lines.append("| target | conns | deliveries/s | p50 ms | p99 ms | 200s | non-200 | rows in events | rows check "
+                     "| server CPU µs/req | server ctx switches/req |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
         for key, r in ing.items():
             name, conns = key.rsplit("-c", 1)
             label = "nexmirror GET /healthz" if name == "healthz" else name
             cpu = r.get("server_cpu_s")
+            switches = r.get("server_switches")
+            per_cpu = "-" if cpu is None else f"{cpu * 1e6 / max(r['ok'], 1):.0f}"
+            per_switch = "-" if switches is None else f"{switches / max(r['ok'], 1):.1f}"
+            codes = " " + json.dumps(r["non200_by_status"]) if r["non200"] else ""
             lines.append(f"| {label} | {conns} | {r['rate']:.0f} | {r['latency_us']['p50'] / 1000:.2f} | "
-                         f"{r['latency_us']['p99'] / 1000:.2f} | {r['ok']} | {r['non200']}"
-                         f"{' ' + json.dumps(r['non200_by_status']) if r['non200'] else ''} | "
-                         f"{r.get('rows', '-')} | {r.get('rows_check', '-')} | {'-' if cpu is None else f'{cpu:.1f}'} |")
+                         f"{r['latency_us']['p99'] / 1000:.2f} | {r['ok']} | {r['non200']}{codes} | "
+                         f"{r.get('rows', '-')} | {r.get('rows_check', '-')} | {per_cpu} | {per_switch} |")
         lines.append("")
         if "nexmirror-c64" in ing and "healthz-c64" in ing and "python-c64" in ing:
             nm, hz, py = ing["nexmirror-c64"], ing["healthz-c64"], ing["python-c64"]
@@ -429,7 +484,7 @@ def report(results, args):
         else:
             lines.append(f"Replica: {q.get('replica')}")
             lines.append("")
-            lines.append("| case | rows | nexmirror ms | sqlite3 -csv ms | ratio | target <= 1.3x | identical output | nexmirror RSS MiB | sqlite3 RSS MiB |")
+            lines.append("| case | rows | nexmirror ms | sqlite3 -csv ms | ratio | target <= 1.3x | same rows (parsed CSV) | nexmirror RSS MiB | sqlite3 RSS MiB |")
             lines.append("|---|---:|---:|---:|---:|---|---|---:|---:|")
             for name, r in q.items():
                 if not isinstance(r, dict) or "nexmirror" not in r:
@@ -446,6 +501,24 @@ def report(results, args):
                 if isinstance(r, dict) and "error" in r:
                     lines.append(f"\n{name}: nexmirror failed: {r['error'][:300]}")
         lines.append("")
+    commands = []
+    for key, r in (results.get("ingest") or {}).items():
+        commands.append(f"# ingest {key}\n{r.get('server_command', '')} &\n{r['command']}")
+    for n, r in (results.get("rebuild") or {}).items():
+        commands.append(f"# rebuild {n}\n{r['nexmirror']['command']}\n{r['sql']['command']}")
+    for name, r in (results.get("query") or {}).items():
+        if isinstance(r, dict) and "command" in r:
+            commands.append(f"# {name}\n{r['command']}")
+    if commands:
+        lines.append("<details><summary>Exact commands of this run</summary>")
+        lines.append("")
+        lines.append("```")
+        lines += commands
+        lines.append("```")
+        lines.append("</details>")
+        lines.append("")
+    if results.get("section_seconds"):
+        lines.append("Section times (s): " + ", ".join(f"{k} {v}" for k, v in results["section_seconds"].items()))
     return "\n".join(lines)
 
 
@@ -482,6 +555,7 @@ def main():
     work = args.workdir or tempfile.mkdtemp(prefix="nexmirror-bench.", dir="/tmp")
     os.makedirs(work, exist_ok=True)
     results = {"machine": machine_facts("quick" if args.quick else "full"), "sizes": sizes}
+    results["machine"]["fsync_us"] = round(fsync_micros(work))
     log(f"work directory {work}; results in {work}/results.json and {work}/results.md")
     sections = {"ingest": ingest, "rebuild": rebuild, "query": query}
     for name in args.only.split(","):

@@ -1,0 +1,1 @@
+SELECT id, resource_id, resource_name, coworker_id, json_extract(data, '$.CoworkerFullName') AS coworker_name, from_time, to_time, tentative, online, invoiced, created_on, updated_on FROM bookings ORDER BY from_time, id
