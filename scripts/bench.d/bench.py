@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import resource
 import shlex
 import shutil
 import signal
@@ -39,15 +40,24 @@ def loadavg():
         return [float(x) for x in f.read().split()[:3]]
 
 
+def busy_share(seconds=3.0):
+    """Share (%) of all cores busy over the next `seconds`, while we run nothing ourselves."""
+    before = busy_seconds()
+    time.sleep(seconds)
+    return 100 * (busy_seconds() - before) / (seconds * os.cpu_count())
+
+
 def wait_for_quiet(args, what):
-    """Waits (bounded) until the 1-minute load is under --max-load; returns the load seen."""
+    """Waits (bounded by --load-wait) until other work uses under --max-busy % of the cores
+    (measured over 3 s; the load average lags and counts our own previous run). Returns the
+    1/5/15-min load averages and the busy share seen."""
     deadline = time.time() + args.load_wait
-    load = loadavg()
-    while load[0] > args.max_load and time.time() < deadline:
-        log(f"load {load[0]:.2f} > {args.max_load} before {what}; waiting (up to {args.load_wait} s in all)")
-        time.sleep(15)
-        load = loadavg()
-    return load
+    busy = busy_share()
+    while busy > args.max_busy and time.time() < deadline:
+        log(f"other work is using {busy:.0f} % of the CPUs before {what}; waiting (up to {args.load_wait:.0f} s in all)")
+        time.sleep(10)
+        busy = busy_share()
+    return loadavg() + [round(busy, 1)]
 
 
 def cpu_seconds(pid):
@@ -57,6 +67,39 @@ def cpu_seconds(pid):
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except OSError:
         return None
+
+
+def busy_seconds():
+    """CPU seconds the whole machine has spent busy (all cores), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def children_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class OtherWork:
+    """Measures the CPU that processes other than ours used during a measurement: the
+    machine's busy time minus the measured server's and our waited-for children's (wrk,
+    /usr/bin/time and what it runs). Reported as a share of all cores."""
+
+    def __init__(self, server_pid=None):
+        self.server_pid = server_pid
+        self.started = time.time()
+        self.busy = busy_seconds()
+        self.children = children_seconds()
+        self.server = cpu_seconds(server_pid) if server_pid else 0.0
+
+    def finish(self):
+        wall = time.time() - self.started
+        server = (cpu_seconds(self.server_pid) - self.server) if self.server_pid else 0.0
+        ours = (children_seconds() - self.children) + server
+        other = max(0.0, busy_seconds() - self.busy - ours)
+        return round(100 * other / (wall * os.cpu_count()), 1)
 
 
 def context_switches(pid):
@@ -186,17 +229,20 @@ def ingest(args, sizes, work, results):
             server = start(db, os.path.join(run_dir, "server.log"))
             cpu_before = cpu_seconds(server.proc.pid)
             switches_before = context_switches(server.proc.pid)
-            log(f"ingest: {name}, {connections} connection(s), {sizes['duration']} s (load {load[0]:.2f})")
+            log(f"ingest: {name}, {connections} connection(s), {sizes['duration']} s (load {load[0]:.2f}, other work {load[3]:.0f} % CPU)")
+            other = OtherWork(server.proc.pid)
             try:
                 r = wrk(f"http://127.0.0.1:{server.port}", os.path.join(HERE, "post.lua"), connections,
                         sizes["duration"], os.path.join(run_dir, "wrk.json"), extra=[data])
                 cpu_after = cpu_seconds(server.proc.pid)
                 switches_after = context_switches(server.proc.pid)
+                other_cpu = other.finish()
                 time.sleep(0.5)
             finally:
                 code = server.stop()
             r["server_exit"] = code
             r["server_command"] = server.command
+            r["other_cpu_pct"] = other_cpu
             r["server_cpu_s"] = (cpu_after - cpu_before) if cpu_before is not None and cpu_after is not None else None
             r["server_switches"] = (switches_after - switches_before) \
                 if switches_before is not None and switches_after is not None else None
@@ -217,11 +263,13 @@ def ingest(args, sizes, work, results):
     load = wait_for_quiet(args, "healthz")
     server = Server([args.bin, "serve", "--db", os.path.join(run_dir, "events.sqlite"), "--port", "0",
                      "--log-level", "error"], os.path.join(run_dir, "server.log"))
-    log(f"ingest: nexmirror GET /healthz, 64 connections, {sizes['duration']} s (load {load[0]:.2f})")
+    log(f"ingest: nexmirror GET /healthz, 64 connections, {sizes['duration']} s (load {load[0]:.2f}, other work {load[3]:.0f} % CPU)")
     cpu_before, switches_before = cpu_seconds(server.proc.pid), context_switches(server.proc.pid)
+    other = OtherWork(server.proc.pid)
     try:
         r = wrk(f"http://127.0.0.1:{server.port}", os.path.join(HERE, "healthz.lua"), 64, sizes["duration"],
                 os.path.join(run_dir, "wrk.json"))
+        r["other_cpu_pct"] = other.finish()
         r["server_cpu_s"] = cpu_seconds(server.proc.pid) - cpu_before
         r["server_switches"] = context_switches(server.proc.pid) - switches_before
     finally:
@@ -240,9 +288,11 @@ def ingest(args, sizes, work, results):
 def timed(argv, stdin_path=None, cwd=None):
     """Runs argv under /usr/bin/time -v: (stdout, wall seconds, peak RSS in MiB)."""
     stdin = open(stdin_path) if stdin_path else subprocess.DEVNULL
+    other = OtherWork()
     started = time.time()
     proc = subprocess.run(["/usr/bin/time", "-v", *argv], stdin=stdin, capture_output=True, text=True, cwd=cwd)
     wall = time.time() - started
+    timed.other_cpu_pct = other.finish()
     if stdin_path:
         stdin.close()
     if proc.returncode != 0:
@@ -290,15 +340,16 @@ def rebuild(args, sizes, work, results):
                 while f.read(1 << 24):
                     pass
         load = wait_for_quiet(args, f"rebuild {n}")
-        log(f"rebuild: nexmirror rebuild, {r['events']} events (load {load[0]:.2f})")
+        log(f"rebuild: nexmirror rebuild, {r['events']} events (load {load[0]:.2f}, other work {load[3]:.0f} % CPU)")
         stdout, wall, rss = timed([args.bin, "rebuild", "--db", db])
         r["nexmirror"] = {"wall_s": wall, "rss_mib": rss, "summary": stdout.strip(), "load_before": load,
+                          "other_cpu_pct": timed.other_cpu_pct,
                           "command": f"/usr/bin/time -v {args.bin} rebuild --db {db}"}
         log(f"  {stdout.strip()} | wall {wall:.2f} s, peak RSS {rss:.0f} MiB")
         load = wait_for_quiet(args, f"sql fold {n}")
-        log(f"rebuild: sqlite3 pure-SQL fold, {r['events']} events (load {load[0]:.2f})")
+        log(f"rebuild: sqlite3 pure-SQL fold, {r['events']} events (load {load[0]:.2f}, other work {load[3]:.0f} % CPU)")
         _, wall, rss = timed(["sqlite3", db_sql], stdin_path=fold_sql)
-        r["sql"] = {"wall_s": wall, "rss_mib": rss, "load_before": load,
+        r["sql"] = {"wall_s": wall, "rss_mib": rss, "load_before": load, "other_cpu_pct": timed.other_cpu_pct,
                     "command": f"/usr/bin/time -v sqlite3 {db_sql} < {fold_sql}"}
         log(f"  wall {wall:.2f} s, peak RSS {rss:.0f} MiB")
         r["compare"] = compare_replicas(db, db_sql)
@@ -382,7 +433,7 @@ def query(args, sizes, work, results):
             "skipped: no sqlite3 twin (export_bookings.sql) for this export"
     for name, ours, theirs in cases:
         load = wait_for_quiet(args, f"query {name}")
-        log(f"query: {name} (load {load[0]:.2f})")
+        log(f"query: {name} (load {load[0]:.2f}, other work {load[3]:.0f} % CPU)")
         # Same output first: rows and bytes of each side.
         a = subprocess.run(shlex.split(ours), capture_output=True)
         b = subprocess.run(shlex.split(theirs), capture_output=True)
@@ -423,8 +474,8 @@ def report(results, args):
         lines.append("### Ingest (POST /webhooks/<Action>, signed unique ~1.0-1.3 KB bodies, keep-alive, synchronous=FULL)")
         lines.append("")
         lines.append("| target | conns | deliveries/s | p50 ms | p99 ms | 200s | non-200 | rows in events | rows check "
-                     "| server CPU µs/req | server ctx switches/req |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+                     "| server CPU µs/req | server ctx switches/req | other work CPU % |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
         for key, r in ing.items():
             name, conns = key.rsplit("-c", 1)
             label = "nexmirror GET /healthz" if name == "healthz" else name
@@ -435,7 +486,8 @@ def report(results, args):
             codes = " " + json.dumps(r["non200_by_status"]) if r["non200"] else ""
             lines.append(f"| {label} | {conns} | {r['rate']:.0f} | {r['latency_us']['p50'] / 1000:.2f} | "
                          f"{r['latency_us']['p99'] / 1000:.2f} | {r['ok']} | {r['non200']}{codes} | "
-                         f"{r.get('rows', '-')} | {r.get('rows_check', '-')} | {per_cpu} | {per_switch} |")
+                         f"{r.get('rows', '-')} | {r.get('rows_check', '-')} | {per_cpu} | {per_switch} | "
+                         f"{r.get('other_cpu_pct', '-')} |")
         lines.append("")
         if "nexmirror-c64" in ing and "healthz-c64" in ing and "python-c64" in ing:
             nm, hz, py = ing["nexmirror-c64"], ing["healthz-c64"], ing["python-c64"]
@@ -454,14 +506,15 @@ def report(results, args):
     if reb:
         lines.append("### Rebuild (refold the whole log; nexmirror rebuild vs sqlite3 pure-SQL fold, json_extract)")
         lines.append("")
-        lines.append("| events | DB MiB | nexmirror s | nexmirror events/s | nexmirror peak RSS MiB | sqlite3 s | sqlite3 events/s | sqlite3 peak RSS MiB | speed ratio | replicas differ |")
-        lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("| events | DB MiB | nexmirror s | nexmirror events/s | nexmirror peak RSS MiB | sqlite3 s | sqlite3 events/s | sqlite3 peak RSS MiB | speed ratio | replicas differ | other work CPU % |")
+        lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for n, r in reb.items():
             a, b = r["nexmirror"], r["sql"]
             differing = sum(t["only_nexmirror"] + t["only_sql"] for t in r["compare"].values())
             lines.append(f"| {r['events']} | {r['db_mib']:.0f} | {a['wall_s']:.2f} | {r['events'] / a['wall_s']:.0f} | "
                          f"{a['rss_mib']:.0f} | {b['wall_s']:.2f} | {r['events'] / b['wall_s']:.0f} | {b['rss_mib']:.0f} | "
-                         f"{b['wall_s'] / a['wall_s']:.2f}x | {differing} rows |")
+                         f"{b['wall_s'] / a['wall_s']:.2f}x | {differing} rows | "
+                         f"{a.get('other_cpu_pct', '-')} / {b.get('other_cpu_pct', '-')} |")
         lines.append("")
         keys = list(reb)
         big = reb[keys[-1]]
@@ -545,8 +598,9 @@ def main():
     parser.add_argument("--workdir", help="where generated data goes (default: a new /tmp/nexmirror-bench.*)")
     parser.add_argument("--keep", action="store_true", help="keep generated databases")
     parser.add_argument("--duration", type=int, help="seconds per wrk run (overrides the mode's)")
-    parser.add_argument("--max-load", type=float, default=1.5, help="wait before each measurement while the 1-min load is above this")
-    parser.add_argument("--load-wait", type=float, default=120, help="longest wait for a quiet machine, seconds")
+    parser.add_argument("--max-busy", type=float, default=25,
+                        help="wait before each measurement while other work keeps more than this %% of the CPUs busy")
+    parser.add_argument("--load-wait", type=float, default=120, help="longest wait for a quiet machine before each measurement, seconds")
     args = parser.parse_args()
 
     sizes = dict(QUICK if args.quick else FULL)
