@@ -96,10 +96,13 @@ public enum ActionCatalog {
 
     private static let byLowercasedName: [String: WebhookAction] = Dictionary(
         uniqueKeysWithValues: all.map { ($0.name.lowercased(), $0) })
+    private static let byName: [String: WebhookAction] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
     private static let byId: [Int: WebhookAction] = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })
 
     /// Finds an action by name (case-insensitive) or by numeric id, as written in a route.
     public static func action(named nameOrId: some StringProtocol) -> WebhookAction? {
+        // The log stores canonical names: the exact match spares folding a lower-cased copy.
+        if let exact = byName[String(nameOrId)] { return exact }
         if let id = Int(nameOrId) { return byId[id] }
         return byLowercasedName[nameOrId.lowercased()]
     }
