@@ -489,6 +489,9 @@ def report(results, args):
             per_cpu = "-" if cpu is None else f"{cpu * 1e6 / max(r['ok'], 1):.0f}"
             per_switch = "-" if switches is None else f"{switches / max(r['ok'], 1):.1f}"
             codes = " " + json.dumps(r["non200_by_status"]) if r["non200"] else ""
+            errors = {k: v for k, v in r["errors"].items() if v and k != "status"}
+            if errors:  # no answer at all within wrk's --timeout, or a broken connection
+                codes += " + " + ", ".join(f"{v} {k}" for k, v in errors.items())
             lines.append(f"| {label} | {conns} | {r['rate']:.0f} | {r['latency_us']['p50'] / 1000:.2f} | "
                          f"{r['latency_us']['p99'] / 1000:.2f} | {r['ok']} | {r['non200']}{codes} | "
                          f"{r.get('rows', '-')} | {r.get('rows_check', '-')} | {per_cpu} | {per_switch} | "
@@ -524,7 +527,7 @@ def report(results, args):
         keys = list(reb)
         big = reb[keys[-1]]
         ratio = big["sql"]["wall_s"] / big["nexmirror"]["wall_s"]
-        lines.append(f"- speed vs sqlite3 fold at {big['events']} events: **{ratio:.2f}x** (target >= 0.5x: {verdict(ratio >= 0.5)})")
+        lines.append(f"- speed vs sqlite3 fold at {big['events']} events: **{ratio:.3f}x** (target >= 0.5x: {verdict(ratio >= 0.5)})")
         peak = max(r["nexmirror"]["rss_mib"] for r in reb.values())
         lines.append(f"- nexmirror peak RSS: **{peak:.0f} MiB** (target < 200 MiB: {verdict(peak < 200)})")
         if len(keys) > 1:
@@ -609,6 +612,8 @@ def main():
                         help="wait before each measurement while other work keeps more than this %% of the CPUs busy")
     parser.add_argument("--load-wait", type=float, default=120, help="longest wait for a quiet machine before each measurement, seconds")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so every server started so far is stopped by its `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     sizes = dict(QUICK if args.quick else FULL)
     if args.duration:
