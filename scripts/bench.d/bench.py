@@ -20,8 +20,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
+
 import tempfile
 import time
+
+sys.dont_write_bytecode = True  # keep the repo free of __pycache__
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET = "bench-s3cret-Nexudus"  # passed to servers through NEXMIRROR_SECRET, never on argv

@@ -19,8 +19,10 @@ import os
 import random
 import sqlite3
 import sys
+
 import time
 
+sys.dont_write_bytecode = True  # keep the repo free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nexgen as g  # noqa: E402
 

@@ -16,9 +16,11 @@ import re
 import shutil
 import subprocess
 import sys
+
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # keep the repo free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
