@@ -132,6 +132,7 @@ public struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var members: [String: JSONValue] = [:]
+        members.reserveCapacity(32)
         skipWhitespace()
         if peek() == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
@@ -200,12 +201,14 @@ public struct JSONParser {
     private mutating func string() throws(JSONSyntaxError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes, valid UTF-8 checked by String's validating initializer.
+        // Fast path: no escapes. Pure ASCII needs no UTF-8 validation (most keys and values).
+        var ascii = true
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                if ascii { return String(decoding: slice, as: UTF8.self) }
                 guard let text = String(validating: slice, as: UTF8.self) else {
                     throw JSONSyntaxError(offset: start, message: "string is not valid UTF-8")
                 }
@@ -213,6 +216,7 @@ public struct JSONParser {
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw fail("control character in string") }
+            if byte >= 0x80 { ascii = false }
             index += 1
         }
         var scalars: [UInt8] = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))

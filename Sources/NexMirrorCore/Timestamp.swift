@@ -67,12 +67,26 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let (year, month, day) = Self.civilFromDays(Int(days))
-        var out = ""
-        out.reserveCapacity(28)
-        out += pad(year, 4); out += "-"; out += pad(month, 2); out += "-"; out += pad(day, 2)
-        out += "T"; out += pad(secondOfDay / 3600, 2); out += ":"; out += pad(secondOfDay / 60 % 60, 2)
-        out += ":"; out += pad(secondOfDay % 60, 2); out += "."; out += pad(Int(fraction), 7); out += "Z"
-        return out
+        // Written digit by digit: this runs for every timestamp of every folded delivery.
+        return String(unsafeUninitializedCapacity: 28) { buffer in
+            var index = 0
+            func put(_ value: Int, _ width: Int) {
+                var value = value
+                for offset in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[index + offset] = UInt8(truncatingIfNeeded: 0x30 + value % 10)
+                    value /= 10
+                }
+                index += width
+            }
+            func put(_ character: UInt8) {
+                buffer[index] = character
+                index += 1
+            }
+            put(year, 4); put(0x2D); put(month, 2); put(0x2D); put(day, 2); put(0x54)
+            put(secondOfDay / 3600, 2); put(0x3A); put(secondOfDay / 60 % 60, 2); put(0x3A)
+            put(secondOfDay % 60, 2); put(0x2E); put(Int(fraction), 7); put(0x5A)
+            return index
+        }
     }
 
     /// The date part of the canonical form, `YYYY-MM-DD`.
@@ -81,11 +95,6 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Normalises any accepted form to the canonical text, or nil when it is not a timestamp.
     public static func normalize(_ text: some StringProtocol) -> String? {
         Timestamp(parsing: text)?.description
-    }
-
-    private func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 
     static func daysIn(month: Int, year: Int) -> Int {

@@ -8,23 +8,24 @@ import Synchronization
 /// for it: a fold failure is quarantined by the store, any other error is logged and retried.
 public struct Projector: Service {
     let store: any EventStore
-    let metrics: ReceiverMetrics
     let logger: Logger
     let pollInterval: Duration
     let gatherDelay: Duration
     let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    public init(store: any EventStore, metrics: ReceiverMetrics, logger: Logger, pollInterval: Duration = .milliseconds(250),
+    public init(
+        store: any EventStore, logger: Logger, pollInterval: Duration = .milliseconds(250),
         gatherDelay: Duration = .milliseconds(50)
     ) {
         self.store = store
-        self.metrics = metrics
         self.logger = logger
         self.pollInterval = pollInterval
         self.gatherDelay = gatherDelay
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
+
+    static let batchSize = 500
 
     /// Asks for a fold soon; cheap and safe to call after every commit.
     public func nudge() { wake.yield() }
@@ -55,9 +56,8 @@ public struct Projector: Service {
 
     private func foldAll() async {
         do {
-            while try await store.foldPending(limit: 500) > 0 {}
-            let progress = try await store.progress()
-            metrics.progress(lastSeq: progress.lastSeq, checkpoint: progress.checkpoint)
+            // A short batch means the log is folded: no extra transaction to find nothing.
+            while try await store.foldPending(limit: Self.batchSize) == Self.batchSize {}
         } catch {
             logger.error("projector could not fold", metadata: ["error": "\(error)"])
         }

@@ -157,7 +157,7 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let metrics = ReceiverMetrics()
-    let projector = Projector(store: store, metrics: metrics, logger: logger)
+    let projector = Projector(store: store, logger: logger)
     let committer = GroupCommitter(store: store, onCommit: { projector.nudge() })
     let router = buildRouter(
         configuration: configuration, store: store, committer: committer, metrics: metrics, logger: logger)

@@ -113,7 +113,7 @@ struct ReplicaFolder {
         let key: StatementArguments = projection.keyedByEntityType ? [entityId, entityType] : [entityId]
         if let history = projection.history(input) {
             try db.cachedStatement(sql: sql.insertHistory!).execute(
-                arguments: StatementArguments([event.seq.databaseValue] + history.map(\.databaseValue)))
+                arguments: StatementArguments([event.seq.databaseValue] + history.map { $0.databaseValue }))
         }
         let version = FoldVersion(updatedOn: decoded.updatedOn?.description, isDelete: action.isDelete, seq: event.seq)
         let rowVersion = try Row.fetchOne(db.cachedStatement(sql: sql.selectVersion), arguments: key).map {
@@ -145,7 +145,7 @@ struct ReplicaFolder {
                 SQLValue((try? input.dto.timestamp("CreatedOn")).flatMap { $0 }).databaseValue,
                 SQLValue(decoded.updatedOn).databaseValue,
             ]
-            values += projected.values.map(\.databaseValue)
+            values += projected.values.map { $0.databaseValue }
             values += [event.seq.databaseValue, input.dtoJSON.databaseValue]
             try db.cachedStatement(sql: sql.upsertRow).execute(arguments: StatementArguments(values))
             for (index, child) in projection.childTables.enumerated() {
@@ -153,7 +153,7 @@ struct ReplicaFolder {
                 let insert = try db.cachedStatement(sql: sql.insertChildren[index])
                 for row in projected.children[child.name] ?? [] {
                     try insert.execute(
-                        arguments: StatementArguments([entityId.databaseValue] + row.map(\.databaseValue)))
+                        arguments: StatementArguments([entityId.databaseValue] + row.map { $0.databaseValue }))
                 }
             }
         }
