@@ -48,7 +48,7 @@ BUCKETS = {
         ("    dictionary inserts (hashing keys)", "_NativeDictionary.setValue(_:forKey:isUnique:)"),
         ("    String(validating:as:) generic path", "static String._validate<A>(_:as:)"),
         ("  GRDB StatementArguments building", "StatementArguments.init<A, B>(_:)"),
-        ("  key-path map(\\.databaseValue)", "_swift_getKeyPath(pattern:arguments:)"),
+        ("  key-path lookups at run time (_swift_getKeyPath)", "_swift_getKeyPath(pattern:arguments:)"),
         ("  two point SELECTs per event (row version, tombstone)", "static Row.fetchOne(_:arguments:adapter:)"),
         ("  Timestamp.description (canonical text)", "Timestamp.description.getter"),
         ("  projections' column extraction (all Projection.project)", "Projection.project(_:) in conformance"),
