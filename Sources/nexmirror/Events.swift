@@ -91,8 +91,7 @@ struct Events: AsyncParsableCommand {
             var writer = (format ?? .automatic).writer(to: BufferedOutput())
             try ReadOnlyDatabase.read(queue) { db in
                 let statement = try db.makeStatement(sql: sql)
-                let cursor = try Row.fetchCursor(statement, arguments: StatementArguments(arguments))
-                try writer.write(columns: statement.columnNames, cursor: cursor)
+                try writer.write(statement, arguments: StatementArguments(arguments))
             }
         }
 

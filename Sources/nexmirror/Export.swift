@@ -101,8 +101,7 @@ enum ReportName: String, CaseIterable {
         case .revenue: try Revenue.write(to: &writer, db: db, filters: filters)
         default:
             let report = TableReport.all[self]!
-            let cursor = try Row.fetchCursor(db, sql: report.sql(filters), arguments: filters.arguments)
-            try writer.write(columns: report.columns.map(\.name), cursor: cursor)
+            try writer.write(db.makeStatement(sql: report.sql(filters)), arguments: filters.arguments)
         }
     }
 }

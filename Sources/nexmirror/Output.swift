@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// How `query` and `events` print rows.
 enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
@@ -74,12 +75,14 @@ protocol RowWriter {
     mutating func begin(columns: [String]) throws
     mutating func write(_ row: [Cell]) throws
     mutating func end() throws
+    /// Writes every row of a statement's result; rows are never collected, so memory stays flat.
+    mutating func write(_ statement: Statement, arguments: StatementArguments) throws
 }
 
 extension RowWriter {
-    /// Writes every row of a cursor; rows are never collected, so memory stays flat.
-    mutating func write(columns: [String], cursor: RowCursor) throws {
-        try begin(columns: columns)
+    mutating func write(_ statement: Statement, arguments: StatementArguments) throws {
+        let cursor = try Row.fetchCursor(statement, arguments: arguments)
+        try begin(columns: statement.columnNames)
         while let row = try cursor.next() { try write(Cell.row(row)) }
         try end()
     }
@@ -87,60 +90,119 @@ extension RowWriter {
 
 /// CSV and TSV: a header row, then one line per row; NULL is an empty field.
 struct DelimitedWriter: RowWriter {
+    enum Dialect { case csv, tsv }
+
     let output: BufferedOutput
-    let separator: String
-    let lineEnding: String
-    let encode: (String) -> String
+    let dialect: Dialect
 
     /// RFC 4180: CRLF line endings, fields quoted only when they hold a comma, a quote, CR or
     /// LF (quotes doubled).
-    static func csv(_ output: BufferedOutput) -> DelimitedWriter {
-        DelimitedWriter(output: output, separator: ",", lineEnding: "\r\n", encode: csvField)
-    }
+    static func csv(_ output: BufferedOutput) -> DelimitedWriter { DelimitedWriter(output: output, dialect: .csv) }
 
     /// LF line endings; a tab, newline, carriage return or backslash inside a value is escaped
     /// as `\t`, `\n`, `\r`, `\\` so every row stays one line.
-    static func tsv(_ output: BufferedOutput) -> DelimitedWriter {
-        DelimitedWriter(output: output, separator: "\t", lineEnding: "\n", encode: tsvField)
-    }
+    static func tsv(_ output: BufferedOutput) -> DelimitedWriter { DelimitedWriter(output: output, dialect: .tsv) }
+
+    private var separator: UInt8 { dialect == .csv ? UInt8(ascii: ",") : 0x09 }
 
     mutating func begin(columns: [String]) throws { try line(columns.map(Cell.text)) }
     mutating func write(_ row: [Cell]) throws { try line(row) }
     mutating func end() throws { try output.flush() }
 
+    /// Copies SQLite's column text straight into the output: a `Cell` and a `String` per value
+    /// cost more than the query itself on long exports.
+    mutating func write(_ statement: Statement, arguments: StatementArguments) throws {
+        try begin(columns: statement.columnNames)
+        let columns = Int32(statement.columnCount)
+        try statement.forEachRawRow(arguments: arguments) { row in
+            for column in 0..<columns {
+                if column > 0 { output.write(byte: separator) }
+                switch sqlite3_column_type(row, column) {
+                case SQLITE_NULL:
+                    break
+                case SQLITE_INTEGER:
+                    output.write(integer: sqlite3_column_int64(row, column))
+                case SQLITE_TEXT:
+                    let text = UnsafeBufferPointer(
+                        start: sqlite3_column_text(row, column), count: Int(sqlite3_column_bytes(row, column)))
+                    field(text)
+                default:
+                    let rendered = Cell(DatabaseValue(sqliteStatement: row, index: column)).rendered ?? ""
+                    var text = rendered
+                    text.withUTF8 { field($0) }
+                }
+            }
+            endLine()
+            try output.flushIfFull()
+        }
+        try end()
+    }
+
     private func line(_ cells: [Cell]) throws {
         for (index, cell) in cells.enumerated() {
-            if index > 0 { output.write(separator) }
-            if let text = cell.rendered { output.write(encode(text)) }
+            if index > 0 { output.write(byte: separator) }
+            if var text = cell.rendered { text.withUTF8 { field($0) } }
         }
-        output.write(lineEnding)
+        endLine()
         try output.flushIfFull()
     }
 
-    static func csvField(_ text: String) -> String {
-        let needsQuotes = text.utf8.contains { byte in
-            switch byte {
-            case UInt8(ascii: ","), UInt8(ascii: "\""), 0x0D, 0x0A: true
-            default: false
-            }
-        }
-        guard needsQuotes else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    private func endLine() {
+        if dialect == .csv { output.write(byte: 0x0D) }
+        output.write(byte: 0x0A)
     }
 
-    static func tsvField(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0x5C }) else { return text }
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\t": escaped += "\\t"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\\": escaped += "\\\\"
-            default: escaped.unicodeScalars.append(scalar)
+    private func field(_ text: UnsafeBufferPointer<UInt8>) {
+        switch dialect {
+        case .csv: Self.csvField(text, to: output)
+        case .tsv: Self.tsvField(text, to: output)
+        }
+    }
+
+    static func csvField(_ text: UnsafeBufferPointer<UInt8>, to output: BufferedOutput) {
+        var needsQuotes = false
+        for byte in text where byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == 0x0D || byte == 0x0A {
+            needsQuotes = true
+            break
+        }
+        guard needsQuotes else { return output.write(bytes: text) }
+        output.write(byte: UInt8(ascii: "\""))
+        for byte in text {
+            if byte == UInt8(ascii: "\"") { output.write(byte: byte) }
+            output.write(byte: byte)
+        }
+        output.write(byte: UInt8(ascii: "\""))
+    }
+
+    static func tsvField(_ text: UnsafeBufferPointer<UInt8>, to output: BufferedOutput) {
+        for byte in text {
+            switch byte {
+            case 0x09: output.write(byte: 0x5C); output.write(byte: UInt8(ascii: "t"))
+            case 0x0A: output.write(byte: 0x5C); output.write(byte: UInt8(ascii: "n"))
+            case 0x0D: output.write(byte: 0x5C); output.write(byte: UInt8(ascii: "r"))
+            case 0x5C: output.write(byte: 0x5C); output.write(byte: 0x5C)
+            default: output.write(byte: byte)
             }
         }
-        return escaped
+    }
+}
+
+extension Statement {
+    /// Runs the statement and hands each result row to `body` as SQLite's own statement handle,
+    /// for readers that copy column bytes without building GRDB rows.
+    func forEachRawRow(arguments: StatementArguments, _ body: (SQLiteStatement) throws -> Void) throws {
+        try setArguments(arguments)
+        defer { _ = sqlite3_reset(sqliteStatement) }
+        while true {
+            switch sqlite3_step(sqliteStatement) {
+            case SQLITE_ROW: try body(sqliteStatement)
+            case SQLITE_DONE: return
+            case let code:
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(sqliteStatement))),
+                    sql: sql, arguments: arguments)
+            }
+        }
     }
 }
 
@@ -336,32 +398,89 @@ struct TableWriter: RowWriter {
 /// Bytes for standard output or a file, written in 64 KiB chunks.
 final class BufferedOutput {
     private let descriptor: Int32
-    private var buffer: [UInt8] = []
+    private var storage: UnsafeMutablePointer<UInt8>
+    private var capacity = 2 * BufferedOutput.chunk
+    private var count = 0
     private static let chunk = 64 * 1024
 
     init(descriptor: Int32 = STDOUT_FILENO) {
         self.descriptor = descriptor
-        buffer.reserveCapacity(Self.chunk + 4096)
+        storage = .allocate(capacity: capacity)
     }
 
-    func write(_ text: String) { buffer.append(contentsOf: text.utf8) }
-    func write(bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
+    deinit { storage.deallocate() }
+
+    func write(_ text: String) {
+        var text = text
+        text.withUTF8 { write(bytes: $0) }
+    }
+
+    func write(bytes: some Sequence<UInt8>) {
+        for byte in bytes { write(byte: byte) }
+    }
+
+    func write(bytes: UnsafeBufferPointer<UInt8>) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        if count + bytes.count > capacity { grow(to: count + bytes.count) }
+        (storage + count).update(from: base, count: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always) func write(byte: UInt8) {
+        if count == capacity { grow(to: count + 1) }
+        storage[count] = byte
+        count += 1
+    }
+
+    /// Only a single value longer than the buffer (a large delivery body) gets here; writes
+    /// never flush by themselves so that write errors surface in `flush`.
+    private func grow(to needed: Int) {
+        let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: max(needed, 2 * capacity))
+        larger.update(from: storage, count: count)
+        storage.deallocate()
+        storage = larger
+        capacity = max(needed, 2 * capacity)
+    }
+
+    /// Decimal digits without an intermediate `String`.
+    func write(integer: Int64) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: 20 digits and a sign fit
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var magnitude = integer.magnitude
+            var index = scratch.count
+            repeat {
+                index -= 1
+                scratch[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if integer < 0 {
+                index -= 1
+                scratch[index] = UInt8(ascii: "-")
+            }
+            write(bytes: UnsafeBufferPointer(rebasing: scratch.bindMemory(to: UInt8.self)[index...]))
+        }
+    }
 
     func flushIfFull() throws {
-        if buffer.count >= Self.chunk { try flush() }
+        if count >= Self.chunk { try flush() }
     }
 
+    /// Write errors surface here; bytes buffered after a failed flush are dropped with it.
     func flush() throws {
+        defer { count = 0 }
+        try writeAll(UnsafeRawBufferPointer(start: storage, count: count))
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
-        while offset < buffer.count {
-            let written = buffer[offset...].withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+        while offset < bytes.count {
+            let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
                 throw CLIError("cannot write output: \(String(cString: strerror(errno)))")
             }
             offset += written
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 }
 

@@ -51,8 +51,7 @@ struct Query: AsyncParsableCommand {
         var writer = (format ?? .automatic).writer(to: BufferedOutput())
         try ReadOnlyDatabase.read(queue) { db in
             let statement = try ReadOnlyStatement.prepare(text, in: db)
-            let cursor = try Row.fetchCursor(statement, arguments: try parameters.arguments(for: statement))
-            try writer.write(columns: statement.columnNames, cursor: cursor)
+            try writer.write(statement, arguments: try parameters.arguments(for: statement))
         }
     }
 }
