@@ -46,6 +46,8 @@ let package = Package(
             dependencies: [
                 "NexMirrorCore", "NexMirrorSchema", "NexMirrorProjections",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the fold's and the CSV writer's hot loops.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -65,6 +67,7 @@ let package = Package(
             name: "nexmirror",
             dependencies: [
                 "NexMirrorCore", "NexMirrorStore", "NexMirrorServer",
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -27,6 +27,49 @@ public enum JSONValue: Sendable, Equatable {
     }
 }
 
+/// The type of a JSON value, known after a validating scan that builds no values.
+public enum JSONKind: UInt8, Sendable {
+    case null, bool, number, string, array, object
+
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "boolean"
+        case .number: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+
+    init(_ value: JSONValue) {
+        switch value {
+        case .null: self = .null
+        case .bool: self = .bool
+        case .number: self = .number
+        case .string: self = .string
+        case .array: self = .array
+        case .object: self = .object
+        }
+    }
+}
+
+/// One member of a scanned object, as byte ranges of the document: the key between its quotes
+/// (raw, escapes included) and the whole value.
+public struct JSONMember: Sendable {
+    public let key: Range<Int>
+    public let value: Range<Int>
+    public let kind: JSONKind
+}
+
+/// A validated document: its type, each element of a top-level array, and the members of that
+/// array's first element when it is an object (a webhook body's DTO).
+public struct JSONScan: Sendable {
+    public var kind: JSONKind = .null
+    public var elements: [(range: Range<Int>, kind: JSONKind)] = []
+    public var firstElementMembers: [JSONMember] = []
+}
+
 /// Why a body is not JSON, with the byte offset where parsing stopped.
 public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
     public let offset: Int
@@ -38,6 +81,8 @@ public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
 /// starts and ends, so the replica can store a DTO's exact bytes without re-serialising them.
 public struct JSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
+    /// False for a scan: the same checks, but strings, numbers and containers are not built.
+    private let building: Bool
     private var index = 0
     private var depth = 0
     private static let maxDepth = 512
@@ -66,7 +111,58 @@ public struct JSONParser {
         return try result.get()
     }
 
-    private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    /// Validates a whole document as strictly as `parse`, building no values: what ingest and
+    /// the fold need to index a DTO without allocating its members.
+    public static func scan(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) -> JSONScan {
+        var parser = JSONParser(bytes: bytes, building: false)
+        return try parser.scanDocument()
+    }
+
+    private init(bytes: UnsafeBufferPointer<UInt8>, building: Bool = true) {
+        self.bytes = bytes
+        self.building = building
+    }
+
+    private mutating func scanDocument() throws(JSONSyntaxError) -> JSONScan {
+        var scan = JSONScan()
+        skipWhitespace()
+        if peek() == UInt8(ascii: "[") {
+            scan.kind = .array
+            try enter()
+            index += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "]") {
+                index += 1
+            } else {
+                elements: while true {
+                    skipWhitespace()
+                    let start = index
+                    let kind: JSONKind
+                    if scan.elements.isEmpty, peek() == UInt8(ascii: "{") {
+                        var members: [JSONMember]? = []
+                        _ = try object(recording: &members)
+                        scan.firstElementMembers = members ?? []
+                        kind = .object
+                    } else {
+                        kind = JSONKind(try value())
+                    }
+                    scan.elements.append((start..<index, kind))
+                    skipWhitespace()
+                    switch peek() {
+                    case UInt8(ascii: ","): index += 1
+                    case UInt8(ascii: "]"): index += 1; break elements
+                    default: throw fail("expected ',' or ']'")
+                    }
+                }
+            }
+            depth -= 1
+        } else {
+            scan.kind = JSONKind(try value())
+        }
+        skipWhitespace()
+        guard index == bytes.count else { throw fail("unexpected data after the document") }
+        return scan
+    }
 
     private mutating func document() throws(JSONSyntaxError) -> (JSONValue, [Range<Int>]) {
         skipWhitespace()
@@ -99,7 +195,9 @@ public struct JSONParser {
         skipWhitespace()
         guard let byte = peek() else { throw fail("unexpected end of data") }
         switch byte {
-        case UInt8(ascii: "{"): return try object()
+        case UInt8(ascii: "{"):
+            var unrecorded: [JSONMember]? = nil
+            return try object(recording: &unrecorded)
         case UInt8(ascii: "["):
             var ignored: [Range<Int>] = []
             return try array(recordingRanges: &ignored)
@@ -127,22 +225,29 @@ public struct JSONParser {
         if depth > Self.maxDepth { throw fail("nested too deeply") }
     }
 
-    private mutating func object() throws(JSONSyntaxError) -> JSONValue {
+    /// Parses an object; `recorded`, when not nil, receives each member's byte ranges.
+    private mutating func object(recording recorded: inout [JSONMember]?) throws(JSONSyntaxError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         index += 1
         var members: [String: JSONValue] = [:]
-        members.reserveCapacity(32)
+        if building { members.reserveCapacity(32) }
         skipWhitespace()
         if peek() == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw fail("expected a member name") }
+            let keyStart = index + 1
             let key = try string()
+            let keyEnd = index - 1
             skipWhitespace()
             guard peek() == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
-            members[key] = try value()
+            skipWhitespace()
+            let valueStart = index
+            let value = try self.value()
+            if building { members[key] = value }
+            recorded?.append(JSONMember(key: keyStart..<keyEnd, value: valueStart..<index, kind: JSONKind(value)))
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): index += 1
@@ -162,8 +267,11 @@ public struct JSONParser {
         while true {
             skipWhitespace()
             let start = index
-            elements.append(try value())
-            ranges.append(start..<index)
+            let element = try value()
+            if building {
+                elements.append(element)
+                ranges.append(start..<index)
+            }
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): index += 1
@@ -193,6 +301,7 @@ public struct JSONParser {
             guard let byte = peek(), isDigit(byte) else { throw fail("invalid number") }
             while let byte = peek(), isDigit(byte) { index += 1 }
         }
+        guard building else { return "" }
         return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
     }
 
@@ -208,6 +317,12 @@ public struct JSONParser {
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                if !building {
+                    guard ascii || Self.isValidUTF8(slice) else {
+                        throw JSONSyntaxError(offset: start, message: "string is not valid UTF-8")
+                    }
+                    return ""
+                }
                 if ascii { return String(decoding: slice, as: UTF8.self) }
                 guard let text = String(validating: slice, as: UTF8.self) else {
                     throw JSONSyntaxError(offset: start, message: "string is not valid UTF-8")
@@ -266,6 +381,18 @@ public struct JSONParser {
             }
         }
         throw fail("unterminated string")
+    }
+
+    static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var iterator = bytes.makeIterator()
+        var decoder = Unicode.UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
     }
 
     private mutating func hex4() throws(JSONSyntaxError) -> UInt32 {

@@ -19,7 +19,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// or nothing (read as UTC, as Json.NET's "unspecified" kind). Fractions beyond 7 digits are
     /// truncated. Returns nil for anything else.
     public init?(parsing text: some StringProtocol) {
-        var reader = DigitReader(Array(text.utf8))
+        guard let parsed = Array(text.utf8).withUnsafeBufferPointer({ Timestamp(utf8: $0) }) else { return nil }
+        self = parsed
+    }
+
+    /// Parses the same forms from UTF-8 bytes, such as a date inside a delivery body.
+    public init?(utf8 text: UnsafeBufferPointer<UInt8>) {
+        var reader = DigitReader(text)
         guard let year = reader.number(4), reader.skip("-"),
               let month = reader.number(2), reader.skip("-"),
               let day = reader.number(2),
@@ -129,9 +135,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 }
 
 private struct DigitReader {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     var atEnd: Bool { index == bytes.count }
 

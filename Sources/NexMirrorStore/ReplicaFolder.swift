@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import GRDB
+import GRDBSQLite
 import NexMirrorCore
 import NexMirrorProjections
 
@@ -110,50 +111,60 @@ struct ReplicaFolder {
         }
 
         let sql = FoldSQL.statements(for: projection, suffix: suffix)
-        let key: StatementArguments = projection.keyedByEntityType ? [entityId, entityType] : [entityId]
+        let bindKey = { (values: inout Bindings) in
+            values.bind(entityId)
+            if projection.keyedByEntityType { values.bind(entityType) }
+        }
         if let history = projection.history(input) {
-            try db.cachedStatement(sql: sql.insertHistory!).execute(
-                arguments: StatementArguments([event.seq.databaseValue] + history.map { $0.databaseValue }))
+            try db.run(sql.insertHistory!) { values in
+                values.bind(event.seq)
+                for value in history { values.bind(value) }
+            }
         }
-        let version = FoldVersion(updatedOn: decoded.updatedOn?.description, isDelete: action.isDelete, seq: event.seq)
-        let rowVersion = try Row.fetchOne(db.cachedStatement(sql: sql.selectVersion), arguments: key).map {
-            FoldVersion(updatedOn: $0[0], isDelete: false, seq: $0[1])
+        let updatedOn = decoded.updatedOn?.description
+        let version = FoldVersion(updatedOn: updatedOn, isDelete: action.isDelete, seq: event.seq)
+        let rowVersion = try db.fetchFirst(sql.selectVersion, bindKey) {
+            FoldVersion(updatedOn: columnText($0, 0), isDelete: false, seq: sqlite3_column_int64($0, 1))
         }
-        let tombstoneVersion = try Row.fetchOne(
-            db.cachedStatement(sql: sql.selectTombstone), arguments: [entityType, entityId]
-        ).map { FoldVersion(updatedOn: $0[0], isDelete: true, seq: $0[1]) }
+        let tombstoneVersion = try db.fetchFirst(sql.selectTombstone, { $0.bind(entityType); $0.bind(entityId) }) {
+            FoldVersion(updatedOn: columnText($0, 0), isDelete: true, seq: sqlite3_column_int64($0, 1))
+        }
         let current = [rowVersion, tombstoneVersion].compactMap { $0 }.max()
         let wins = current.map { version > $0 } ?? true
 
         if action.isDelete {
             if tombstoneVersion.map({ version > $0 }) ?? true {
-                try db.cachedStatement(sql: sql.upsertTombstone).execute(
-                    arguments: [entityType, entityId, decoded.updatedOn?.description, event.seq])
+                try db.run(sql.upsertTombstone) { values in
+                    values.bind(entityType)
+                    values.bind(entityId)
+                    values.bind(updatedOn)
+                    values.bind(event.seq)
+                }
             }
             if wins, rowVersion != nil {
-                try db.cachedStatement(sql: sql.deleteRow).execute(arguments: key)
+                try db.run(sql.deleteRow, bindKey)
                 for deleteChildren in sql.deleteChildren {
-                    try db.cachedStatement(sql: deleteChildren).execute(arguments: [entityId])
+                    try db.run(deleteChildren) { $0.bind(entityId) }
                 }
             }
         } else if wins, let projected {
-            var values: [DatabaseValue] = []
-            if projection.keyedByEntityType { values.append(entityType.databaseValue) }
-            values += [
-                entityId.databaseValue,
-                (try? input.dto.string("UniqueId")).flatMap { $0 }.databaseValue,
-                SQLValue((try? input.dto.timestamp("CreatedOn")).flatMap { $0 }).databaseValue,
-                SQLValue(decoded.updatedOn).databaseValue,
-            ]
-            values += projected.values.map { $0.databaseValue }
-            values += [event.seq.databaseValue, input.dtoJSON.databaseValue]
-            try db.cachedStatement(sql: sql.upsertRow).execute(arguments: StatementArguments(values))
+            try db.run(sql.upsertRow) { values in
+                if projection.keyedByEntityType { values.bind(entityType) }
+                values.bind(entityId)
+                values.bind((try? input.dto.string("UniqueId")).flatMap { $0 })
+                values.bind((try? input.dto.timestamp("CreatedOn")).flatMap { $0 }?.description)
+                values.bind(updatedOn)
+                for value in projected.values { values.bind(value) }
+                values.bind(event.seq)
+                values.bind(input.dtoJSON)
+            }
             for (index, child) in projection.childTables.enumerated() {
-                try db.cachedStatement(sql: sql.deleteChildren[index]).execute(arguments: [entityId])
-                let insert = try db.cachedStatement(sql: sql.insertChildren[index])
+                try db.run(sql.deleteChildren[index]) { $0.bind(entityId) }
                 for row in projected.children[child.name] ?? [] {
-                    try insert.execute(
-                        arguments: StatementArguments([entityId.databaseValue] + row.map { $0.databaseValue }))
+                    try db.run(sql.insertChildren[index]) { values in
+                        values.bind(entityId)
+                        for value in row { values.bind(value) }
+                    }
                 }
             }
         }
@@ -162,17 +173,6 @@ struct ReplicaFolder {
     private func quarantine(_ seq: Int64, reason: String) throws {
         try db.execute(
             sql: "UPDATE events SET status = 'quarantined', error = ? WHERE seq = ?", arguments: [reason, seq])
-    }
-}
-
-extension SQLValue {
-    var databaseValue: DatabaseValue {
-        switch self {
-        case .null: .null
-        case .integer(let value): value.databaseValue
-        case .real(let value): value.databaseValue
-        case .text(let value): value.databaseValue
-        }
     }
 }
 

@@ -108,6 +108,16 @@ import Testing
         #expect(parsed == [Self.formatColumns] + Self.formatRows.map { $0.map { $0 ?? "" } })
     }
 
+    @Test func queryCSVWritesExtremeIntegersRealsAndBlobs() throws {
+        let mirror = try Mirror.fromFixtures()
+        let result = try mirror.run([
+            "query", "--format", "csv",
+            "SELECT -9223372036854775808 AS min, 9223372036854775807 AS max, 0.1 + 0.2 AS sum, x'414243' AS utf8, x'00ff' AS bytes",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.output == "min,max,sum,utf8,bytes\r\n-9223372036854775808,9223372036854775807,0.30000000000000004,ABC,\\x00ff\r\n")
+    }
+
     @Test func queryTSVEscapesTabsAndNewlines() throws {
         let mirror = try Mirror.fromFixtures()
         let result = try mirror.run(["query", "--format", "tsv", Self.formatQuery])
