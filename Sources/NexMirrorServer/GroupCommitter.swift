@@ -25,6 +25,21 @@ public final class GroupCommitter: Sendable {
 
     /// Returns once the delivery is durably in the log (or was already there).
     public func append(_ delivery: NewDelivery) async throws -> AppendResult {
+        let leads = state.withLock { state in
+            if state.committing { return false }
+            state.committing = true
+            return true
+        }
+        guard leads else { return try await wait(delivery) }
+        // Nothing in flight: commit on the caller's task. A lone delivery (Nexudus sends one at
+        // a time) then costs no extra task and no extra thread hand-offs.
+        defer { handOff() }
+        let result = try await store.append([delivery])[0]
+        onCommit()
+        return result
+    }
+
+    private func wait(_ delivery: NewDelivery) async throws -> AppendResult {
         try await withCheckedThrowingContinuation { continuation in
             let startCommitting = state.withLock { state in
                 state.waiting.append((delivery, continuation))
@@ -36,6 +51,15 @@ public final class GroupCommitter: Sendable {
                 Task { await self.commitWhileWaiting() }
             }
         }
+    }
+
+    /// Whoever queued while the caller committed goes in the next group.
+    private func handOff() {
+        let more = state.withLock { state in
+            if state.waiting.isEmpty { state.committing = false }
+            return state.committing
+        }
+        if more { Task { await self.commitWhileWaiting() } }
     }
 
     private func commitWhileWaiting() async {

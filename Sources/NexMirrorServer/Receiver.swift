@@ -35,10 +35,12 @@ public struct ReceiverRequestContext: RequestContext {
     }
 }
 
-/// The outcome body of a delivery, `{"seq": N, "duplicate": false}`.
-struct DeliveryAnswer: ResponseEncodable {
-    let seq: Int64
-    let duplicate: Bool
+/// The outcome body of a delivery, `{"duplicate":false,"seq":N}`, written directly: it is
+/// every acknowledgement's body.
+func deliveryAnswer(_ result: AppendResult) -> Response {
+    Response(
+        status: .ok, headers: [.contentType: "application/json"],
+        body: .init(byteBuffer: ByteBuffer(string: "{\"duplicate\":\(result.duplicate),\"seq\":\(result.seq)}")))
 }
 
 struct ErrorAnswer: ResponseEncodable {
@@ -115,7 +117,7 @@ public func buildRouter(
                 "action": "\(action.name)", "seq": "\(result.seq)", "duplicate": "\(result.duplicate)",
             ])
         }
-        return try json(.ok, DeliveryAnswer(seq: result.seq, duplicate: result.duplicate))
+        return deliveryAnswer(result)
     }
 
     router.get("/healthz") { _, _ in
