@@ -59,28 +59,39 @@ public enum NexudusSignature {
         return Hex.encodeUpper(Array(mac))
     }
 
-    /// Checks a header against every secret (rotation), raw bytes first, then the folded form.
-    /// Each comparison is constant-time; case of the hex digits does not matter.
+    /// Checks a header against every secret (rotation). Each comparison is constant-time; case
+    /// of the hex digits does not matter.
     public static func verify(header: String?, body: [UInt8], secrets: [String]) -> Outcome {
-        guard let header else { return .missingHeader }
-        let trimmed = header.trimmingASCIIWhitespace()
-        if trimmed.isEmpty { return .missingHeader }
-        guard let expected = Hex.decode(trimmed), expected.count == SHA256.byteCount else {
-            return .malformedHeader(detail: describeMalformed(trimmed))
+        Verifier(secrets: secrets).verify(header: header, body: body)
+    }
+
+    /// Secrets prepared once as HMAC keys, for a receiver that checks every delivery.
+    public struct Verifier: Sendable {
+        private let keys: [[UInt8]]
+
+        public init(secrets: [String]) { keys = secrets.map { asciiFolded($0) } }
+
+        /// The form Nexudus signs comes first: the body itself when it is ASCII, else its ASCII
+        /// folding. The other form is tried after it, so a raw-signed body still matches.
+        public func verify(header: String?, body: [UInt8]) -> Outcome {
+            guard let header else { return .missingHeader }
+            let trimmed = header.trimmingASCIIWhitespace()
+            if trimmed.isEmpty { return .missingHeader }
+            guard let expected = Hex.decode(trimmed), expected.count == SHA256.byteCount else {
+                return .malformedHeader(detail: describeMalformed(trimmed))
+            }
+            guard body.contains(where: { $0 >= 0x80 }) else {
+                return index(of: expected, for: body).map { .matchedRawBytes(secretIndex: $0) } ?? .mismatch
+            }
+            if let index = index(of: expected, for: asciiFolded(body)) { return .matchedASCIIFolded(secretIndex: index) }
+            return index(of: expected, for: body).map { .matchedRawBytes(secretIndex: $0) } ?? .mismatch
         }
-        let keys = secrets.map { SymmetricKey(data: asciiFolded($0)) }
-        for (index, key) in keys.enumerated()
-        where HMAC<SHA256>.isValidAuthenticationCode(expected, authenticating: body, using: key) {
-            return .matchedRawBytes(secretIndex: index)
-        }
-        if body.contains(where: { $0 >= 0x80 }) {
-            let folded = asciiFolded(body)
-            for (index, key) in keys.enumerated()
-            where HMAC<SHA256>.isValidAuthenticationCode(expected, authenticating: folded, using: key) {
-                return .matchedASCIIFolded(secretIndex: index)
+
+        private func index(of expected: [UInt8], for bytes: [UInt8]) -> Int? {
+            keys.firstIndex {
+                HMAC<SHA256>.isValidAuthenticationCode(expected, authenticating: bytes, using: SymmetricKey(data: $0))
             }
         }
-        return .mismatch
     }
 
     private static func describeMalformed(_ header: String) -> String {

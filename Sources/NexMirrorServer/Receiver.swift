@@ -55,6 +55,7 @@ public func buildRouter(
 ) -> Router<ReceiverRequestContext> {
     let router = Router(context: ReceiverRequestContext.self)
     let signatureHeader = HTTPField.Name(NexudusSignature.headerName)!
+    let verifier = NexudusSignature.Verifier(secrets: configuration.secrets)
 
     router.post("/webhooks/:action") { request, context -> Response in
         let started = ContinuousClock.now
@@ -80,8 +81,7 @@ public func buildRouter(
 
         var signature = "unsigned"
         if configuration.verifiesSignatures {
-            let outcome = NexudusSignature.verify(
-                header: request.headers[signatureHeader], body: body, secrets: configuration.secrets)
+            let outcome = verifier.verify(header: request.headers[signatureHeader], body: body)
             guard outcome.isAccepted else {
                 metrics.delivery(action: action.name, outcome: "rejected")
                 logger.warning("signature rejected", metadata: [

@@ -10,6 +10,14 @@ public final class ReceiverMetrics: Sendable {
     private let logSize: Gauge
     private let projectionLag: Gauge
     private let checkpoint: Gauge
+    /// The registry builds a metric name and looks labels up on every `makeCounter`; a delivery
+    /// only needs its counter.
+    private let deliveryCounters = Mutex<[DeliveryKey: Counter]>([:])
+
+    private struct DeliveryKey: Hashable {
+        let action: String
+        let outcome: String
+    }
 
     public init() {
         ingestLatency = registry.makeDurationHistogram(
@@ -32,12 +40,18 @@ public final class ReceiverMetrics: Sendable {
     /// Counts one delivery by action and outcome (`accepted`, `duplicate`, `quarantined`,
     /// `rejected`, `unknown_action`, `too_large`, `unavailable`).
     public func delivery(action: String, outcome: String) {
-        registry.makeCounter(
-            descriptor: MetricNameDescriptor(
-                namespace: "nexmirror", metricName: "deliveries", unitName: "total",
-                helpText: "Webhook deliveries by action and outcome"),
-            labels: [("action", action), ("outcome", outcome)]
-        ).increment()
+        let key = DeliveryKey(action: action, outcome: outcome)
+        let counter = deliveryCounters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(
+                descriptor: MetricNameDescriptor(
+                    namespace: "nexmirror", metricName: "deliveries", unitName: "total",
+                    helpText: "Webhook deliveries by action and outcome"),
+                labels: [("action", action), ("outcome", outcome)])
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
     }
 
     public func ingested(after duration: Duration) { ingestLatency.record(duration) }
