@@ -74,9 +74,7 @@ public struct DTO: Sendable {
     init(body: [UInt8], members: [JSONMember]) {
         self.body = body
         self.members = members
-        hasEscapedNames = body.withUnsafeBufferPointer { bytes in
-            members.contains { member in member.key.contains { bytes[$0] == UInt8(ascii: "\\") } }
-        }
+        hasEscapedNames = members.contains(where: \.keyEscaped)
     }
 
     public struct FieldError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -94,10 +92,10 @@ public struct DTO: Sendable {
         body.withUnsafeBufferPointer { bytes in
             var name = field
             let found = name.withUTF8 { name in
-                members.last { $0.key.count == name.count && Self.equal(bytes, $0.key, name) }
+                members.last { $0.key.count == name.count && !$0.keyEscaped && Self.equal(bytes, $0.key, name) }
             }
             guard found == nil, hasEscapedNames else { return found }
-            return members.last { hasEscape($0.key, in: bytes) && key(of: $0) == field }
+            return members.last { $0.keyEscaped && key(of: $0) == field }
         }
     }
 
@@ -108,10 +106,6 @@ public struct DTO: Sendable {
             offset += 1
         }
         return true
-    }
-
-    private func hasEscape(_ range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        range.contains { bytes[$0] == UInt8(ascii: "\\") }
     }
 
     private func key(of member: JSONMember) -> String? {
@@ -134,8 +128,8 @@ public struct DTO: Sendable {
     /// no escapes (nil otherwise).
     private func plainBytes<T>(_ member: JSONMember, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
         self.body.withUnsafeBufferPointer { bytes in
+            if member.valueEscaped { return nil }
             let range = member.kind == .string ? (member.value.lowerBound + 1)..<(member.value.upperBound - 1) : member.value
-            if member.kind == .string, hasEscape(range, in: bytes) { return nil }
             return body(UnsafeBufferPointer(rebasing: bytes[range]))
         }
     }

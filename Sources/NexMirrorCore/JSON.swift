@@ -60,6 +60,9 @@ public struct JSONMember: Sendable {
     public let key: Range<Int>
     public let value: Range<Int>
     public let kind: JSONKind
+    /// The key, or a string value, holds escapes: its raw bytes are not its text.
+    public let keyEscaped: Bool
+    public let valueEscaped: Bool
 }
 
 /// A validated document: its type, each element of a top-level array, and the members of that
@@ -85,6 +88,8 @@ public struct JSONParser {
     private let building: Bool
     private var index = 0
     private var depth = 0
+    /// Whether the last string parsed held an escape, so readers of its raw bytes must decode it.
+    private var lastStringEscaped = false
     private static let maxDepth = 512
 
     /// Parses a whole document.
@@ -240,6 +245,7 @@ public struct JSONParser {
             let keyStart = index + 1
             let key = try string()
             let keyEnd = index - 1
+            let keyEscaped = lastStringEscaped
             skipWhitespace()
             guard peek() == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
@@ -247,7 +253,10 @@ public struct JSONParser {
             let valueStart = index
             let value = try self.value()
             if building { members[key] = value }
-            recorded?.append(JSONMember(key: keyStart..<keyEnd, value: valueStart..<index, kind: JSONKind(value)))
+            let kind = JSONKind(value)
+            recorded?.append(JSONMember(
+                key: keyStart..<keyEnd, value: valueStart..<index, kind: kind, keyEscaped: keyEscaped,
+                valueEscaped: kind == .string && lastStringEscaped))
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): index += 1
@@ -310,6 +319,7 @@ public struct JSONParser {
     private mutating func string() throws(JSONSyntaxError) -> String {
         index += 1
         let start = index
+        lastStringEscaped = false
         // Fast path: no escapes. Pure ASCII needs no UTF-8 validation (most keys and values).
         var ascii = true
         while index < bytes.count {
@@ -334,6 +344,7 @@ public struct JSONParser {
             if byte >= 0x80 { ascii = false }
             index += 1
         }
+        lastStringEscaped = true
         var scalars: [UInt8] = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
         while index < bytes.count {
             let byte = bytes[index]

@@ -41,11 +41,19 @@ public enum NexudusSignature {
     /// every UTF-16 code unit ≥ 0x80 into `?`, so a surrogate pair becomes `??`.
     public static func asciiFolded<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> [UInt8] {
         if bytes.allSatisfy({ $0 < 0x80 }) { return Array(bytes) }
-        let text = String(decoding: bytes, as: UTF8.self)
         var folded: [UInt8] = []
         folded.reserveCapacity(bytes.count)
-        for unit in text.utf16 {
-            folded.append(unit < 0x80 ? UInt8(unit) : 0x3F)
+        // Decoded scalar by scalar; an invalid sequence counts as one U+FFFD, as when the body is
+        // decoded into a .NET or Swift string.
+        var iterator = bytes.makeIterator()
+        var decoder = Unicode.UTF8()
+        decoding: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar) where scalar.value < 0x80: folded.append(UInt8(scalar.value))
+            case .scalarValue(let scalar) where scalar.value > 0xFFFF: folded.append(contentsOf: [0x3F, 0x3F])
+            case .scalarValue, .error: folded.append(0x3F)
+            case .emptyInput: break decoding
+            }
         }
         return folded
     }

@@ -49,6 +49,26 @@ enum CoreFixtures {
         #expect(NexudusSignature.asciiFolded("é😀a") == Array("???a".utf8))
     }
 
+    /// The folding works on bytes; it must equal the definition: decode to a string (invalid
+    /// UTF-8 repaired), then one `?` per UTF-16 code unit >= 0x80.
+    @Test func foldingBytesEqualsFoldingTheDecodedUTF16() {
+        func definition(_ bytes: [UInt8]) -> [UInt8] {
+            String(decoding: bytes, as: UTF8.self).utf16.map { $0 < 0x80 ? UInt8($0) : 0x3F }
+        }
+        var generator = SystemRandomNumberGenerator()
+        let pieces: [[UInt8]] = [
+            Array("a\"{".utf8), Array("é".utf8), Array("😀".utf8), Array("€".utf8), [0xFF], [0xC3], [0xE2, 0x82],
+            [0xF0, 0x9F, 0x98], [0xED, 0xA0, 0x80], [0xC0, 0xAF], [0x80], [0xF4, 0x90, 0x80, 0x80],
+        ]
+        for _ in 0..<2000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int.random(in: 1...12, using: &generator) {
+                bytes += pieces.randomElement(using: &generator)!
+            }
+            #expect(NexudusSignature.asciiFolded(bytes) == definition(bytes), "\(bytes)")
+        }
+    }
+
     @Test func asciiBodyMatchesRawBytes() {
         let (file, signature) = CoreFixtures.signatures.first { $0.file == "CoworkerInvoicePaid.json" }!
         let outcome = NexudusSignature.verify(header: signature, body: CoreFixtures.body(file), secrets: [CoreFixtures.secret])
