@@ -50,7 +50,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "nexmirror")
+        var logger = Logger(label: "nexmirror", factory: StandardErrorLogHandler.init)
         logger.logLevel = logLevel
 
         let secrets: [String]
