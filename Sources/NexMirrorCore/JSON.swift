@@ -15,16 +15,7 @@ public enum JSONValue: Sendable, Equatable {
 
     public var isNull: Bool { self == .null }
 
-    public var typeName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "boolean"
-        case .number: "number"
-        case .string: "string"
-        case .array: "array"
-        case .object: "object"
-        }
-    }
+    public var typeName: String { JSONKind(self).typeName }
 }
 
 /// The type of a JSON value, known after a validating scan that builds no values.
