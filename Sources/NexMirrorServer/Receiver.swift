@@ -56,6 +56,7 @@ public func buildRouter(
     let router = Router(context: ReceiverRequestContext.self)
     let signatureHeader = HTTPField.Name(NexudusSignature.headerName)!
     let verifier = NexudusSignature.Verifier(secrets: configuration.secrets)
+    let rejections = RejectionRecorder(store: store)
 
     router.post("/webhooks/:action") { request, context -> Response in
         let started = ContinuousClock.now
@@ -90,7 +91,7 @@ public func buildRouter(
                 ])
                 let rejection = Rejection(
                     action: action.name, body: body, remoteAddress: context.remoteAddress, reason: outcome.reason)
-                Task { try? await store.recordRejection(rejection) }
+                rejections.record(rejection)
                 return try json(.unauthorized, ErrorAnswer(error: "signature \(outcome.reason)"))
             }
             signature = outcome.reason

@@ -7,8 +7,9 @@ public protocol EventStore: Sendable {
     /// bytes are already in the log is not appended again; its existing position is returned.
     func append(_ deliveries: [NewDelivery]) async throws -> [AppendResult]
 
-    /// Keeps a signature rejection's metadata in a bounded table.
-    func recordRejection(_ rejection: Rejection) async throws
+    /// Keeps signature rejections' metadata in a bounded table, in one commit that need not
+    /// reach the disk before returning (they are diagnostics, not deliveries).
+    func recordRejections(_ rejections: [Rejection]) async throws
 
     /// True when a write transaction can be started now.
     func isWritable() async -> Bool

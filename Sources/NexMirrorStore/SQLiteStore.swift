@@ -97,20 +97,28 @@ public final class SQLiteStore: EventStore {
         return results
     }
 
-    public func recordRejection(_ rejection: Rejection) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql: """
+    public func recordRejections(_ rejections: [Rejection]) async throws {
+        guard !rejections.isEmpty else { return }
+        try await pool.writeWithoutTransaction { db in
+            // No fsync: a flood of bad signatures must not make the disk the bottleneck for
+            // real deliveries.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.inTransaction(.immediate) {
+                let insert = try db.cachedStatement(sql: """
                     INSERT INTO rejections (received_at, action, size, body_sha256, remote_address, reason)
                     VALUES (?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    rejection.receivedAt.description, rejection.action, rejection.size, rejection.bodySHA256,
-                    rejection.remoteAddress, rejection.reason,
-                ])
-            try db.execute(
-                sql: "DELETE FROM rejections WHERE id <= ? - ?",
-                arguments: [db.lastInsertedRowID, Self.rejectionsKept])
+                    """)
+                for rejection in rejections {
+                    try insert.execute(arguments: [
+                        rejection.receivedAt.description, rejection.action, rejection.size, rejection.bodySHA256,
+                        rejection.remoteAddress, rejection.reason,
+                    ])
+                }
+                try db.execute(
+                    sql: "DELETE FROM rejections WHERE id <= ? - ?",
+                    arguments: [db.lastInsertedRowID, Self.rejectionsKept])
+                return .commit
+            }
         }
     }
 

@@ -77,9 +77,12 @@ import Testing
 
     @Test func rejectionsAreBounded() async throws {
         let temporary = try TemporaryStore()
-        for index in 0..<(SQLiteStore.rejectionsKept + 5) {
-            try await temporary.store.recordRejection(Rejection(
-                action: "CoworkerCreate", body: Array("\(index)".utf8), remoteAddress: "127.0.0.1", reason: "mismatch"))
+        func rejection(_ index: Int) -> Rejection {
+            Rejection(action: "CoworkerCreate", body: Array("\(index)".utf8), remoteAddress: "127.0.0.1", reason: "mismatch")
+        }
+        try await temporary.store.recordRejections((0..<(SQLiteStore.rejectionsKept - 3)).map(rejection))
+        for index in (SQLiteStore.rejectionsKept - 3)..<(SQLiteStore.rejectionsKept + 5) {
+            try await temporary.store.recordRejections([rejection(index)])
         }
         let kept: Int? = try temporary.value("SELECT count(*) FROM rejections")
         let total: Int? = try temporary.value("SELECT max(id) FROM rejections")

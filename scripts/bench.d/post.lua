@@ -3,13 +3,14 @@
 -- Thread T reads DATA_DIR/bodies.T.tsv line by line, so no two requests of a run repeat; if a
 -- file runs out it starts over and counts it in "wrapped" (those requests are duplicates).
 
-local threads = {}
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "report.lua")
+
 local next_tid = 1
 
 function setup(thread)
   thread:set("tid", next_tid)
   next_tid = next_tid + 1
-  table.insert(threads, thread)
+  register(thread)
 end
 
 function init(args)
@@ -54,27 +55,4 @@ function response(status, hdrs, body)
     local key = tostring(status)
     statuses[key] = (statuses[key] or 0) + 1
   end
-end
-
--- Shared with healthz.lua: sums the per-thread counters and writes one JSON object.
-function done(summary, latency, requests)
-  local total = { ok = 0, non200 = 0, duplicates = 0, wrapped = 0 }
-  local codes = {}
-  for _, thread in ipairs(threads) do
-    for key, _ in pairs(total) do total[key] = total[key] + (thread:get(key) or 0) end
-    for code, count in pairs(thread:get("statuses") or {}) do codes[code] = (codes[code] or 0) + count end
-  end
-  local code_list = {}
-  for code, count in pairs(codes) do table.insert(code_list, string.format('"%s":%d', code, count)) end
-  local e = summary.errors
-  local out = assert(io.open(os.getenv("BENCH_RESULT"), "w"))
-  out:write(string.format(
-    '{"requests":%d,"duration_us":%d,"ok":%d,"non200":%d,"non200_by_status":{%s},"duplicates":%d,' ..
-    '"wrapped":%d,"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d,"mean":%.1f},' ..
-    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}}\n',
-    summary.requests, summary.duration, total.ok, total.non200, table.concat(code_list, ","),
-    total.duplicates, total.wrapped, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, latency.mean,
-    e.connect, e.read, e.write, e.status, e.timeout))
-  out:close()
 end
