@@ -73,14 +73,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Locates the Nexudus fixtures for every test target.
+        .target(name: "NexudusFixtures", path: "Tests/FixtureSupport"),
         .testTarget(
             name: "NexMirrorCoreTests",
-            dependencies: ["NexMirrorCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["NexMirrorCore", "NexudusFixtures", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "NexMirrorStoreTests",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore", "NexMirrorProjections",
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorProjections", "NexudusFixtures",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
@@ -90,7 +92,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "nexmirror", "NexMirrorCore",
+                "nexmirror", "NexMirrorCore", "NexudusFixtures",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

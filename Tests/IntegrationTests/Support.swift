@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NexudusFixtures
 import NIOCore
 import Testing
 
@@ -7,15 +8,8 @@ import Testing
 enum Fixtures {
     static let secret = "s3crét-Nexudus"
 
-    static let directory: URL = {
-        if let shared = ProcessInfo.processInfo.environment["NEXMIRROR_SHARED"] {
-            return URL(fileURLWithPath: shared).appendingPathComponent("nexudus/fixtures")
-        }
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/nexudus/fixtures")
-    }()
-
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let directory = NexudusFixtures.directory
+    static let packageRoot = NexudusFixtures.packageRoot
 
     /// File name (without `.json`) → signature header.
     static let signatures: [String: String] = {

@@ -1,13 +1,12 @@
 import Foundation
+import NexudusFixtures
 import Testing
 @testable import NexMirrorCore
 
-/// The shared fixtures, read straight from `../shared/nexudus/fixtures`.
+/// The Nexudus fixtures (see `NexudusFixtures` for where they are found).
 enum CoreFixtures {
     static let secret = "s3crét-Nexudus"
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/nexudus/fixtures")
+    static let directory = NexudusFixtures.directory
 
     static let signatures: [(file: String, signature: String)] = {
         let text = try! String(contentsOf: directory.appendingPathComponent("SIGNATURES.tsv"), encoding: .utf8)

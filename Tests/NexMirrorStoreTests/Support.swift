@@ -1,12 +1,11 @@
 import Foundation
+import NexudusFixtures
 import GRDB
 import NexMirrorCore
 @testable import NexMirrorStore
 
 enum StoreFixtures {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/nexudus/fixtures")
+    static let directory = NexudusFixtures.directory
 
     static let names: [String] = try! FileManager.default.contentsOfDirectory(atPath: directory.path)
         .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
