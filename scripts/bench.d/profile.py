@@ -88,6 +88,20 @@ def print_buckets(kind, perf_data, note):
     print("\nTop functions by self time: " + "; ".join(f"{sym[:70]} {own:.1f}%" for _, own, sym in top))
 
 
+def profile_command(args, work, kind, db_name, generator, command, note):
+    """Generates data into a fresh nexmirror file, then runs one CLI command under perf."""
+    run_dir = os.path.join(work, kind)
+    os.makedirs(run_dir)
+    db = os.path.join(run_dir, db_name)
+    bench.create_nexmirror_db(args, db, run_dir)
+    subprocess.run([sys.executable, os.path.join(HERE, generator[0]), db, *generator[1:]], check=True)
+    perf_data = os.path.join(run_dir, "perf.data")
+    started = time.time()
+    subprocess.run(perf_record(perf_data, [args.bin, *command, "--db", db]), check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print_buckets(kind, perf_data, note(time.time() - started))
+
+
 def perf_record(out, target):
     return ["perf", "record", "-F", "999", "-e", "cpu-clock", "-g", "-o", out, *target]
 
@@ -124,28 +138,12 @@ def main():
                 server.stop()
                 print_buckets("ingest", perf_data, f"{connections} connection(s), {r['rate']:.0f} deliveries/s under perf")
         if "rebuild" in only:
-            run_dir = os.path.join(work, "rebuild")
-            os.makedirs(run_dir)
-            db = os.path.join(run_dir, "log.sqlite")
-            bench.create_nexmirror_db(args, db, run_dir)
-            subprocess.run([sys.executable, os.path.join(HERE, "gen_log.py"), db, "100000"], check=True)
-            perf_data = os.path.join(run_dir, "perf.data")
-            started = time.time()
-            subprocess.run(perf_record(perf_data, [args.bin, "rebuild", "--db", db]), check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            print_buckets("rebuild", perf_data, f"100000 events, {time.time() - started:.1f} s under perf")
+            profile_command(args, work, "rebuild", "log.sqlite", ["gen_log.py", "100000"], ["rebuild"],
+                            lambda seconds: f"100000 events, {seconds:.1f} s under perf")
         if "export" in only:
-            run_dir = os.path.join(work, "export")
-            os.makedirs(run_dir)
-            db = os.path.join(run_dir, "replica.sqlite")
-            bench.create_nexmirror_db(args, db, run_dir)
-            subprocess.run([sys.executable, os.path.join(HERE, "gen_replica.py"), db, "--coworkers", "20000",
-                            "--bookings", "300000"], check=True)
-            perf_data = os.path.join(run_dir, "perf.data")
-            with open(os.devnull, "w") as devnull:
-                subprocess.run(perf_record(perf_data, [args.bin, "export", "bookings", "--db", db]), check=True,
-                               stdout=devnull, stderr=subprocess.DEVNULL)
-            print_buckets("export", perf_data, "export bookings, 300000 rows")
+            profile_command(args, work, "export", "replica.sqlite",
+                            ["gen_replica.py", "--coworkers", "20000", "--bookings", "300000"],
+                            ["export", "bookings"], lambda _: "export bookings, 300000 rows")
     finally:
         shutil.rmtree(work)
 
