@@ -32,6 +32,7 @@ let package = Package(
             resources: [
                 .embedInCode("0001_event_log.sql"),
                 .embedInCode("0002_replica.sql"),
+                .embedInCode("0003_sync.sql"),
             ]
         ),
         // The projection modules: what each delivery means for the replica's tables.

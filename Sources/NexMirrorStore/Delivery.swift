@@ -4,7 +4,8 @@ import NexMirrorProjections
 
 /// A verified delivery about to be appended to the log.
 public struct NewDelivery: Sendable {
-    public enum Source: String, Sendable { case webhook, `import` }
+    /// Where a delivery came from: a webhook POST, `nexmirror import`, or the REST API (`sync`).
+    public enum Source: String, Sendable { case webhook, `import`, api }
 
     public let receivedAt: Timestamp
     public let action: WebhookAction
