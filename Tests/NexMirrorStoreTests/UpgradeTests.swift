@@ -35,7 +35,7 @@ import Testing
             try Row.fetchAll(db, sql: "SELECT seq, action, body_sha256, status, error, source FROM events ORDER BY seq")
         }
         #expect(after == before)
-        let coworkers = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM coworkers") }
+        let coworkers = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM coworkers") }
         #expect(coworkers == 2)
 
         // New deliveries continue the log after the old positions, from every source.
@@ -48,7 +48,7 @@ import Testing
         #expect(results.map(\.seq) == [34, 35])
         #expect(try await store.append([webhook]) == [AppendResult(seq: 34, duplicate: true)])
         while try await store.foldPending(limit: 100) > 0 {}
-        let name = try store.pool.read { db in
+        let name = try await store.pool.read { db in
             try String.fetchOne(db, sql: "SELECT full_name FROM coworkers WHERE id = 77")
         }
         #expect(name == "New member")
