@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NexMirrorCore
@@ -13,12 +14,30 @@ public struct ReceiverConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Accepted secrets (rotation); empty only with `--insecure-no-signature`.
     public var secrets: [String]
+    public var limits: ConnectionLimits
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 4 << 20, secrets: [String]) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 4 << 20, secrets: [String],
+        limits: ConnectionLimits = .init()
+    ) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
         self.secrets = secrets
+        self.limits = limits
+    }
+
+    /// Whether the receiver answers a request from its head alone, without its body: an unknown
+    /// action (404) or a declared length over the limit (413). Such a request gets no
+    /// `100 Continue`. Mirrors the first checks of the delivery route.
+    @Sendable public func answersFromHead(_ request: HTTPRequest) -> Bool {
+        guard request.method == .post, let path = request.path else { return true }
+        let route = path.prefix { $0 != "?" }.split(separator: "/", omittingEmptySubsequences: false)
+        guard route.count == 3, route[0].isEmpty, route[1] == "webhooks",
+            ActionCatalog.action(named: String(route[2])) != nil
+        else { return true }
+        if let length = request.headerFields[.contentLength].flatMap({ Int($0) }), length > maxBodyBytes { return true }
+        return false
     }
 
     public var verifiesSignatures: Bool { !secrets.isEmpty }
@@ -164,8 +183,15 @@ public func buildApplication(
     let committer = GroupCommitter(store: store, onCommit: { projector.nudge() })
     let router = buildRouter(
         configuration: configuration, store: store, committer: committer, metrics: metrics, logger: logger)
+    let limits = configuration.limits
+    let answersFromHead = configuration.answersFromHead
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [ConnectionGuard(limits: limits, answeredFromHead: answersFromHead)],
+        idleTimeout: limits.idleTimeout,
+        httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.headerBytes, maxHeaderListSize: limits.headerBytes))
     return Application(
         router: router,
+        server: .http1(configuration: http1),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "nexmirror"),
         services: [projector],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

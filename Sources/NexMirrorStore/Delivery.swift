@@ -1,3 +1,4 @@
+import GRDB
 import Crypto
 import NexMirrorCore
 import NexMirrorProjections
@@ -77,6 +78,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case notANexmirrorDatabase(String)
     case missingDatabase(String)
     case unknownProjection(String)
+    /// SQLite refused to open or migrate the file.
+    case opening(String, DatabaseError)
 
     public var description: String {
         switch self {
@@ -84,6 +87,12 @@ public enum StoreError: Error, CustomStringConvertible {
         case .notANexmirrorDatabase(let path): "\(path) is not a nexmirror database (no event log in it)"
         case .missingDatabase(let path):
             "no database at \(path); start `nexmirror serve` first, or pass --db / set NEXMIRROR_DB"
+        case .opening(let path, let error) where error.resultCode == .SQLITE_NOTADB:
+            "\(path) is not an SQLite database, or its header is damaged; nothing was written to it"
+        case .opening(let path, let error) where error.resultCode == .SQLITE_CORRUPT:
+            "\(path) is damaged (SQLite: database disk image is malformed); restore it from a backup"
+        case .opening(let path, let error):
+            "cannot open \(path): \((error.message ?? "SQLite error \(error.resultCode.rawValue)").split(whereSeparator: \.isNewline).joined(separator: " "))"
         case .unknownProjection(let name):
             "unknown projection '\(name)'; known: \(Projections.all.map(\.name).joined(separator: ", "))"
         }

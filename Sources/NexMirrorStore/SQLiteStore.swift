@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import NexMirrorCore
 import NexMirrorProjections
 import NexMirrorSchema
@@ -11,18 +12,42 @@ public final class SQLiteStore: EventStore {
     /// The single writer: appends, folds and rebuild swaps are serialised through it.
     public let pool: DatabasePool
     static let rejectionsKept = 1000
+    /// Why the last log commit failed, kept until a commit or a readiness probe succeeds.
+    private let commitFailure = Mutex<String?>(nil)
 
-    /// Opens (creating if needed) and migrates the database at `path`.
+    /// Opens (creating if needed) and migrates the database at `path`. A file that is not an
+    /// SQLite database, is damaged, or is another application's SQLite database is refused
+    /// before anything is written to it.
     public init(path: String, busyTimeout: TimeInterval = 5) throws {
         self.path = path
+        do {
+            try Self.refuseForeignFile(at: path)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(busyTimeout)
+            configuration.label = "nexmirror"
+            pool = try DatabasePool(path: path, configuration: configuration)
+            // After the pool's own WAL setup, which lowers it to NORMAL: a 2xx promises power-loss
+            // durability, so every commit of the writer is fsynced.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            try Self.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw StoreError.opening(path, error)
+        }
+    }
+
+    /// Opening a file with a pool already turns on WAL mode, and migrating adds tables: neither
+    /// may happen to a file that is not ours. An empty or missing file is a new database.
+    static func refuseForeignFile(at path: String) throws {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size > 0 else { return }
         var configuration = Configuration()
-        configuration.busyMode = .timeout(busyTimeout)
-        configuration.label = "nexmirror"
-        pool = try DatabasePool(path: path, configuration: configuration)
-        // After the pool's own WAL setup, which lowers it to NORMAL: a 2xx promises power-loss
-        // durability, so every commit of the writer is fsynced.
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        try Self.migrator.migrate(pool)
+        configuration.readonly = true
+        let tables = try DatabaseQueue(path: path, configuration: configuration).read { db in
+            try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        guard tables.isEmpty || tables.isSuperset(of: ["events", "grdb_migrations"]) else {
+            throw StoreError.notANexmirrorDatabase(path)
+        }
     }
 
     /// Opens an existing database read-only, for `query`, `export`, `events` and `status`.
@@ -56,7 +81,7 @@ public final class SQLiteStore: EventStore {
 
     public func append(_ deliveries: [NewDelivery]) async throws -> [AppendResult] {
         do {
-            return try await pool.writeWithoutTransaction { db in
+            let results = try await pool.writeWithoutTransaction { db in
                 // Every log commit is fsynced, whatever another writer path set before.
                 try db.execute(sql: "PRAGMA synchronous = FULL")
                 var results: [AppendResult] = []
@@ -66,8 +91,12 @@ public final class SQLiteStore: EventStore {
                 }
                 return results
             }
+            commitFailure.withLock { $0 = nil }
+            return results
         } catch let error as DatabaseError {
-            throw StoreError.unavailable(error.message ?? error.description)
+            let reason = error.message ?? error.description
+            commitFailure.withLock { $0 = reason }
+            throw StoreError.unavailable(reason)
         }
     }
 
@@ -122,11 +151,25 @@ public final class SQLiteStore: EventStore {
         }
     }
 
+    /// Why the last log commit failed, while no commit or probe has succeeded since.
+    public var lastCommitFailure: String? { commitFailure.withLock { $0 } }
+
     public func isWritable() async -> Bool {
+        let failing = lastCommitFailure != nil
         do {
             try await pool.writeWithoutTransaction { db in
-                try db.inTransaction(.immediate) { .rollback }
+                guard failing else { return try db.inTransaction(.immediate) { .rollback } }
+                // Taking the write lock proves nothing after a failed commit (disk full, I/O
+                // error, read-only file system): only a durable write does. Rewriting the
+                // header's user_version with its own value writes and fsyncs one WAL frame.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.inTransaction(.immediate) {
+                    let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                    try db.execute(sql: "PRAGMA user_version = \(version)")
+                    return .commit
+                }
             }
+            if failing { commitFailure.withLock { $0 = nil } }
             return true
         } catch {
             return false

@@ -37,6 +37,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a commit may wait for a lock held elsewhere before answering 503.")
     var lockTimeout: Double = 5
 
+    @Option(help: ArgumentHelp(
+        "Seconds a request's head, and then its body, may take to arrive; a slower client is cut.",
+        valueName: "seconds"))
+    var readTimeout: Double = 30
+
+    @Option(help: ArgumentHelp("Seconds a kept-alive connection may stay open without a request.", valueName: "seconds"))
+    var idleTimeout: Double = 75
+
     @Flag(help: "Accept deliveries without checking their signature (testing only).")
     var insecureNoSignature = false
 
@@ -47,11 +55,23 @@ struct Serve: AsyncParsableCommand {
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard lockTimeout > 0 else { throw ValidationError("--lock-timeout must be positive") }
+        guard readTimeout > 0 else { throw ValidationError("--read-timeout must be positive") }
+        guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be positive") }
     }
 
     func run() async throws {
         var logger = Logger(label: "nexmirror", factory: StandardErrorLogHandler.init)
         logger.logLevel = logLevel
+
+        // Opened first: a foreign or damaged file is refused before anything, even the secret
+        // file beside it, is created.
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(path: database.path, busyTimeout: lockTimeout)
+        } catch let error as StoreError {
+            throw CLIError(error.description)
+        }
+        raiseOpenFileLimit()
 
         let secrets: [String]
         if insecureNoSignature {
@@ -64,19 +84,15 @@ struct Serve: AsyncParsableCommand {
             secrets = [try createDefaultSecret()]
         }
 
-        let store: SQLiteStore
-        do {
-            store = try SQLiteStore(path: database.path, busyTimeout: lockTimeout)
-        } catch {
-            throw CLIError("cannot open the database \(database.path): \(error)")
-        }
         let rebuilt = try store.prepareProjections()
         if !rebuilt.isEmpty {
             logger.notice("projections rebuilt for a new version", metadata: ["projections": "\(rebuilt)"])
         }
 
+        let limits = ConnectionLimits(
+            readTimeout: .nanoseconds(Int64(readTimeout * 1e9)), idleTimeout: .nanoseconds(Int64(idleTimeout * 1e9)))
         let configuration = ReceiverConfiguration(
-            host: host, port: port, maxBodyBytes: maxBodyBytes, secrets: secrets)
+            host: host, port: port, maxBodyBytes: maxBodyBytes, secrets: secrets, limits: limits)
         let host = self.host
         let app = buildApplication(configuration: configuration, store: store, logger: logger) { port in
             let shown = host == "0.0.0.0" ? "<this-host>" : host
@@ -88,6 +104,20 @@ struct Serve: AsyncParsableCommand {
                 """)
         }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+
+    /// Every kept-alive connection holds a descriptor, and service managers start processes with
+    /// a soft limit (1024 under systemd) far below the hard one.
+    private func raiseOpenFileLimit() {
+        #if os(Linux)
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(resource, &limit)
     }
 
     private func createDefaultSecret() throws -> String {
