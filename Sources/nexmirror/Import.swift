@@ -49,15 +49,12 @@ struct Import: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if FileManager.default.fileExists(atPath: database.path) {
-            // Refuses a foreign SQLite file before migrating nexmirror's tables into it.
-            _ = try ReadOnlyDatabase.open(database)
-        }
+        // The store refuses a foreign or damaged file before writing anything to it.
         let store: SQLiteStore
         do {
             store = try SQLiteStore(path: database.path)
-        } catch {
-            throw CLIError("cannot open \(database.path): \(error)")
+        } catch let error as StoreError {
+            throw CLIError(error.description)
         }
         let arrayAction = action.flatMap { ActionCatalog.action(named: $0) }
         var total = ImportTally()

@@ -69,10 +69,10 @@ enum CLI {
     @discardableResult
     static func run(
         _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:],
-        in directory: URL? = nil
+        in directory: URL? = nil, executable: URL = binary
     ) throws -> CommandResult {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["NEXMIRROR_DB"] = nil
