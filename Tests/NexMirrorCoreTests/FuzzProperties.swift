@@ -1,7 +1,8 @@
 // What must hold for any bytes a signed delivery may carry. Shared by the seeded mutation test
 // (MutationFuzzTests) and the libFuzzer targets that scripts/fuzz builds from this same file, so
-// it uses nothing from Testing; in the fuzzer build the core's sources share its module.
-#if canImport(NexMirrorCore)
+// it uses nothing from Testing; in the fuzzer build (NEXMIRROR_FUZZER) the core's sources share
+// its module.
+#if !NEXMIRROR_FUZZER
 import NexMirrorCore
 #endif
 

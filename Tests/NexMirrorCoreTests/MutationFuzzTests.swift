@@ -4,17 +4,26 @@ import Testing
 
 /// A short, deterministic fuzz run inside the test suite: mutated fixtures and hostile bodies
 /// through the JSON scanner, DTO decoding, timestamp parsing and the signature check.
-/// `NEXMIRROR_FUZZ_SEED` and `NEXMIRROR_FUZZ_ITERATIONS` replay or lengthen it (scripts/fuzz).
+/// `NEXMIRROR_FUZZ_SEED` and `NEXMIRROR_FUZZ_ITERATIONS` replay or lengthen it;
+/// `NEXMIRROR_FUZZ_SECONDS` (per target) and `NEXMIRROR_FUZZ_TARGETS` are for `scripts/fuzz --seeded`.
 @Suite struct MutationFuzzTests {
     static let environment = ProcessInfo.processInfo.environment
     static let seed = environment["NEXMIRROR_FUZZ_SEED"].flatMap { UInt64($0) } ?? 20_261_129
     static let iterations = environment["NEXMIRROR_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 3_000
+    static let seconds = environment["NEXMIRROR_FUZZ_SECONDS"].flatMap { Double($0) }
+    static let targets = environment["NEXMIRROR_FUZZ_TARGETS"].map { $0.split(separator: "|").map(String.init) }
 
     static let fixtures: [[UInt8]] = CoreFixtures.signatures.map { CoreFixtures.body($0.file) }
 
     /// Stops at the first broken property and names what replays it.
-    private func run(_ target: FuzzTarget, _ inputs: some Sequence<[UInt8]>, replay: String) {
+    @discardableResult
+    private func run(
+        _ target: FuzzTarget, _ inputs: some Sequence<[UInt8]>, replay: String, until deadline: Date? = nil
+    ) -> Int {
+        var executed = 0
         for (index, input) in inputs.enumerated() {
+            if let deadline, index % 256 == 0, Date() > deadline { break }
+            executed += 1
             do {
                 try target.check(input)
             } catch {
@@ -22,19 +31,28 @@ import Testing
                     \(target) input \(index) (\(replay)): \(error)
                     input (base64): \(Data(input).base64EncodedString())
                     """)
-                return
+                return executed
             }
         }
+        return executed
     }
 
     @Test(arguments: FuzzTarget.allCases)
     func mutatedInputsKeepEveryProperty(_ target: FuzzTarget) {
+        if let targets = Self.targets, !targets.contains(target.rawValue) { return }
         // Each target gets its own stream, so adding one does not change the others' inputs.
         let seed = Self.seed &+ UInt64(FuzzTarget.allCases.firstIndex(of: target)!)
         var mutator = FuzzMutator(seed: seed, corpus: Self.fixtures + FuzzMutator.hostileSeeds)
-        let inputs = (0..<Self.iterations).lazy.map { _ in mutator.next() }
-        run(target, Self.fixtures + FuzzMutator.hostileSeeds + inputs,
-            replay: "NEXMIRROR_FUZZ_SEED=\(Self.seed) NEXMIRROR_FUZZ_ITERATIONS=\(Self.iterations)")
+        let count = Self.seconds == nil ? Self.iterations : Int.max
+        let inputs = (0..<count).lazy.map { _ in mutator.next() }
+        let started = Date()
+        let executed = run(
+            target, [AnySequence(Self.fixtures + FuzzMutator.hostileSeeds), AnySequence(inputs)].joined(),
+            replay: "replay with NEXMIRROR_FUZZ_SEED=\(Self.seed) and NEXMIRROR_FUZZ_ITERATIONS above the input's index",
+            until: Self.seconds.map { started.addingTimeInterval($0) })
+        if Self.seconds != nil {
+            print("fuzz: \(target): \(executed) inputs in \(Int(Date().timeIntervalSince(started))) s, seed \(Self.seed)")
+        }
     }
 
     /// A bit flipped at every byte (bit = offset mod 8) and every truncation of every fixture:
