@@ -126,8 +126,11 @@ import Testing
         let surrogates = try await queue.read { db in try String.fetchOne(db, sql: "SELECT full_name FROM coworkers WHERE id = 12") }
         #expect(surrogates == "\u{FFFD}")
 
-        // A fresh process folds the same log from scratch.
+        // A fresh process folds the same log from scratch, and the operator can list it all.
         let rebuild = try CLI.run(["rebuild", "--db", database])
         #expect(rebuild.status == 0, "\(rebuild.stderr)")
+        let listed = try CLI.run(["events", "--quarantined", "--limit", "1000", "--db", database])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.output.contains("nested deeper than 512 levels"))
     }
 }

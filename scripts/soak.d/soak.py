@@ -88,6 +88,7 @@ class Server:
 
 
 stats = {"acknowledged": 0, "duplicates": 0, "retried": 0, "refused": 0, "inconsistent": 0}
+refused_by_status = {}  # e.g. 503 while a rebuild holds the write lock: retried like a lost answer
 ledger = {}  # body sha256 -> seq of its first 200
 next_n = 0
 stop = False
@@ -138,6 +139,7 @@ async def client():
             continue  # the same body again, as Nexudus retries
         if status != 200:
             stats["refused"] += 1
+            refused_by_status[status] = refused_by_status.get(status, 0) + 1
             await asyncio.sleep(0.05)
             continue
         result = json.loads(answer)
@@ -199,6 +201,7 @@ async def main():
         "seconds": round(elapsed), "connections": args.connections, "kill_every": args.kill_every,
         "acknowledged": stats["acknowledged"], "distinct_acknowledged": len(ledger),
         "duplicates": stats["duplicates"], "retried_after_errors": stats["retried"], "non_200": stats["refused"],
+        "non_200_by_status": ",".join(f"{k}:{v}" for k, v in sorted(refused_by_status.items())) or "-",
         "kills": kills, "rebuilds": rebuilds, "failed_rebuilds": len(failed_rebuilds),
         "events_in_log": len(stored), "lost": lost, "seq_mismatches": stats["inconsistent"],
         "integrity_check": integrity, "acknowledged_per_second": round(stats["acknowledged"] / elapsed),
