@@ -83,7 +83,7 @@ public struct JSONParser {
     private var lastStringEscaped = false
     /// Arrays and objects nest at most this deep. The parser recurses once per level, so the
     /// limit keeps a hostile body (30,000 `[`) from overflowing a thread's stack; Json.NET's own
-    /// default is 64, and no DTO nests more than 3.
+    /// default is 64, and no fixture body nests deeper than 3.
     public static let maxDepth = 512
 
     /// Parses a whole document.

@@ -64,7 +64,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let days = Self.daysFromCivil(year: year, month: month, day: day)
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
         // .NET's DateTime range: an offset must not carry the instant past year 1 or 9999, whose
-        // canonical text would no longer have 4 digits of year (found by fuzzing).
+        // canonical text would no longer have 4 digits of year (found by the signed-garbage tests).
         guard (Self.minSeconds...Self.maxSeconds).contains(seconds) else { return nil }
         ticks = seconds * Self.ticksPerSecond + fraction
     }
