@@ -181,7 +181,8 @@ public struct DTO: Sendable {
     public func amount(_ field: String) throws(FieldError) -> Double? {
         guard let member = present(field) else { return nil }
         guard member.kind == .number,
-              let number = plainBytes(member, { Double(String(decoding: $0, as: UTF8.self)) }) ?? nil
+              let number = plainBytes(member, { Double(String(decoding: $0, as: UTF8.self)) }) ?? nil,
+              number.isFinite  // 1e999999 is valid JSON but no amount: it would be stored as Inf
         else { throw mismatch(field, "a number", member) }
         return number
     }

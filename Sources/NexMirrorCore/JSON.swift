@@ -81,7 +81,10 @@ public struct JSONParser {
     private var depth = 0
     /// Whether the last string parsed held an escape, so readers of its raw bytes must decode it.
     private var lastStringEscaped = false
-    private static let maxDepth = 512
+    /// Arrays and objects nest at most this deep. The parser recurses once per level, so the
+    /// limit keeps a hostile body (30,000 `[`) from overflowing a thread's stack; Json.NET's own
+    /// default is 64, and no fixture body nests deeper than 3.
+    public static let maxDepth = 512
 
     /// Parses a whole document.
     public static func parse(_ data: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
@@ -218,7 +221,7 @@ public struct JSONParser {
 
     private mutating func enter() throws(JSONSyntaxError) {
         depth += 1
-        if depth > Self.maxDepth { throw fail("nested too deeply") }
+        if depth > Self.maxDepth { throw fail("nested deeper than \(Self.maxDepth) levels") }
     }
 
     /// Parses an object; `recorded`, when not nil, receives each member's byte ranges.

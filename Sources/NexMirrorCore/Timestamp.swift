@@ -63,8 +63,15 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         guard reader.atEnd else { return nil }
         let days = Self.daysFromCivil(year: year, month: month, day: day)
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
+        // .NET's DateTime range: an offset must not carry the instant past year 1 or 9999, whose
+        // canonical text would no longer have 4 digits of year (found by the signed-garbage tests).
+        guard (Self.minSeconds...Self.maxSeconds).contains(seconds) else { return nil }
         ticks = seconds * Self.ticksPerSecond + fraction
     }
+
+    /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, in seconds since 1970.
+    static let minSeconds = Int64(daysFromCivil(year: 1, month: 1, day: 1)) * 86_400
+    static let maxSeconds = Int64(daysFromCivil(year: 9999, month: 12, day: 31)) * 86_400 + 86_399
 
     /// The canonical UTC form, always with 7 fractional digits.
     public var description: String {
