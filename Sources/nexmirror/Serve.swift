@@ -18,8 +18,13 @@ struct Serve: AsyncParsableCommand {
             beside the database, which is created on first run. It is never read from the
             command line.
 
-            Example:
+            Behind a reverse proxy, name it with --trusted-proxy so that a rejected signature is
+            recorded with the client's address from X-Forwarded-For rather than the proxy's;
+            the header is ignored on connections from anywhere else, so clients cannot forge it.
+
+            Examples:
               nexmirror serve --host 0.0.0.0 --port 8080 --db /var/lib/nexmirror/replica.sqlite
+              nexmirror serve --port 8080 --trusted-proxy 127.0.0.1 --trusted-proxy ::1
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -37,6 +42,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a commit may wait for a lock held elsewhere before answering 503.")
     var lockTimeout: Double = 5
 
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: ArgumentHelp(
+            "Reverse proxy (address or CIDR block) whose X-Forwarded-For names the client recorded with a "
+                + "rejected signature (repeatable; default: none, the connection's address is recorded).",
+            valueName: "addr"))
+    var trustedProxies: [String] = []
+
     @Flag(help: "Accept deliveries without checking their signature (testing only).")
     var insecureNoSignature = false
 
@@ -47,6 +60,11 @@ struct Serve: AsyncParsableCommand {
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard lockTimeout > 0 else { throw ValidationError("--lock-timeout must be positive") }
+        do {
+            _ = try TrustedProxies(trustedProxies)
+        } catch {
+            throw ValidationError("--trusted-proxy \(error.description)")
+        }
     }
 
     func run() async throws {
@@ -76,7 +94,8 @@ struct Serve: AsyncParsableCommand {
         }
 
         let configuration = ReceiverConfiguration(
-            host: host, port: port, maxBodyBytes: maxBodyBytes, secrets: secrets)
+            host: host, port: port, maxBodyBytes: maxBodyBytes, secrets: secrets,
+            trustedProxies: try TrustedProxies(trustedProxies))
         let host = self.host
         let app = buildApplication(configuration: configuration, store: store, logger: logger) { port in
             let shown = host == "0.0.0.0" ? "<this-host>" : host
