@@ -100,7 +100,7 @@ public struct ReplicaCheck {
         let folder = ReplicaFolder(db: db, suffix: "", selected: nil)
         let rows = try Row.fetchCursor(
             db, sql: "SELECT \(LoggedEvent.columns), body_sha256 FROM main.events ORDER BY seq")
-        var previous: Int64 = 0
+        var previous: Int64 = 0  // the log starts at 1, so a missing first delivery is a hole too
         var read = 0
         while let row = try rows.next() {
             let event = LoggedEvent(row: row)
@@ -113,27 +113,34 @@ public struct ReplicaCheck {
                         + "the body hashes to \(actual.prefix(12))…): the body or its hash was changed"))
             }
             if event.seq > previous + 1 {
-                let gap = event.seq - previous - 1
+                let missing = event.seq - previous == 2
+                    ? "seq \(previous + 1) is missing" : "seq \(previous + 1)…\(event.seq - 1) are missing"
+                let context = read == 0
+                    ? "the log starts at \(event.seq)" : "the log skips from \(previous) to \(event.seq)"
+                report.findings.append(CheckFinding(area: "events", message: "\(missing): \(context)"))
+            }
+            if event.seq < 1 {
                 report.findings.append(CheckFinding(
-                    area: "events",
-                    message: gap == 1
-                        ? "seq \(previous + 1) is missing: the log skips from \(previous) to \(event.seq)"
-                        : "seq \(previous + 1)…\(event.seq - 1) are missing: the log skips from \(previous) to \(event.seq)"))
+                    area: "events", message: "seq \(event.seq) is below 1, where the log starts: it was renumbered"))
             }
             if event.seq > highestAssigned {
                 report.findings.append(CheckFinding(
                     area: "events",
                     message: "seq \(event.seq) is above the highest seq ever assigned (\(highestAssigned)): it was renumbered"))
             }
-            previous = event.seq
+            previous = max(previous, event.seq)
             try folder.fold(event) { projection in event.seq <= checkpoints[projection.name] ?? 0 }
             read += 1
             if read % 5000 == 0 { progress?(RebuildProgress(eventsRead: read, eventsTotal: max(total, read))) }
         }
         progress?(RebuildProgress(eventsRead: read, eventsTotal: max(total, read)))
         report.events = read
-        report.lag = Projections.all.map { projection in
-            (projection.name, Int(max(0, previous - (checkpoints[projection.name] ?? 0))))
+        // Counted, not subtracted: a renumbered seq must not pass for thousands of deliveries.
+        report.lag = try Projections.all.map { projection in
+            let pending = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM main.events WHERE seq > ?",
+                arguments: [checkpoints[projection.name] ?? 0]) ?? 0
+            return (projection.name, pending)
         }
     }
 

@@ -54,10 +54,13 @@ import Testing
     @Test func aRenumberedSeqIsFound() throws {
         let mirror = try Mirror.fromFixtures()
         try tamper(mirror, "UPDATE events SET seq = 100 WHERE seq = 5")
+        try tamper(mirror, "UPDATE events SET seq = 0 WHERE seq = 1")
         let result = try mirror.run(["check"])
         #expect(result.status == 1)
         let lines = findings(result)
-        #expect(lines.contains("events: seq 5 is missing: the log skips from 4 to 6"), "\(result.output)")
+        #expect(lines.contains("events: seq 0 is below 1, where the log starts: it was renumbered"), "\(result.output)")
+        #expect(lines.contains("events: seq 1 is missing: the log skips from 0 to 2"))
+        #expect(lines.contains("events: seq 5 is missing: the log skips from 4 to 6"))
         #expect(lines.contains("events: seq 100 is above the highest seq ever assigned (32): it was renumbered"))
     }
 
