@@ -139,6 +139,32 @@ import Testing
         #expect(leftovers.isEmpty)
     }
 
+    @Test func checkWhileTheServerReceivesAndFoldsFindsNothing() async throws {
+        let scratch = Scratch()
+        let database = scratch.path("mirror.sqlite")
+        let server = try RunningServer(arguments: ["--db", database, "--insecure-no-signature"])
+        let url = "\(server.baseURL)/webhooks/CoworkerUpdate"
+        let sender = Task {
+            // Updates of a few coworkers, so the projector keeps rewriting the same rows.
+            for index in 0..<100_000 where !Task.isCancelled {
+                let time = String(format: "%02d:%02d:%02d", index / 3600 % 24, index / 60 % 60, index % 60)
+                let body = #"[{"Id":\#(1_700_000 + index % 7),"UpdatedOn":"2026-01-02T\#(time)Z","FullName":"Version \#(index)"}]"#
+                do { _ = try await HTTP.post(url, body: Array(body.utf8)) } catch where Task.isCancelled { break }
+            }
+        }
+        while try await HTTP.get("\(server.baseURL)/metrics").body.contains("nexmirror_event_log_deliveries 0") {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let results = try (0..<3).map { _ in try CLI.run(["check", "--db", database]) }
+        sender.cancel()
+        _ = try? await sender.value
+        server.stop()
+        for result in results {
+            #expect(result.status == 0, "\(result.output)\(result.stderr)")
+            #expect(findings(result).isEmpty, "\(result.output)")
+        }
+    }
+
     @Test func backupOfAMissingDatabaseIsOneClearLine() throws {
         let scratch = Scratch()
         let result = try CLI.run(["backup", "--db", scratch.path("none.sqlite"), scratch.path("copy.sqlite")])
