@@ -15,15 +15,18 @@ public struct ReceiverConfiguration: Sendable {
     /// Accepted secrets (rotation); empty only with `--insecure-no-signature`.
     public var secrets: [String]
     public var limits: ConnectionLimits
+    /// Proxies whose `X-Forwarded-For` names the client kept with a rejection (`--trusted-proxy`).
+    public var trustedProxies: TrustedProxies
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 4 << 20, secrets: [String],
-        limits: ConnectionLimits = .init()
+        limits: ConnectionLimits = .init(), trustedProxies: TrustedProxies = .none
     ) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
         self.secrets = secrets
+        self.trustedProxies = trustedProxies
         self.limits = limits
     }
 
@@ -74,6 +77,7 @@ public func buildRouter(
 ) -> Router<ReceiverRequestContext> {
     let router = Router(context: ReceiverRequestContext.self)
     let signatureHeader = HTTPField.Name(NexudusSignature.headerName)!
+    let forwardedForHeader = HTTPField.Name("X-Forwarded-For")!
     let verifier = NexudusSignature.Verifier(secrets: configuration.secrets)
     let rejections = RejectionRecorder(store: store)
 
@@ -104,12 +108,14 @@ public func buildRouter(
             let outcome = verifier.verify(header: request.headers[signatureHeader], body: body)
             guard outcome.isAccepted else {
                 metrics.delivery(action: action.name, outcome: "rejected")
+                let remoteAddress = configuration.trustedProxies.client(
+                    peer: context.remoteAddress, forwardedFor: request.headers[values: forwardedForHeader])
                 logger.warning("signature rejected", metadata: [
                     "action": "\(action.name)", "reason": "\(outcome.reason)", "bytes": "\(body.count)",
-                    "remote": "\(context.remoteAddress ?? "-")",
+                    "remote": "\(remoteAddress ?? "-")",
                 ])
                 let rejection = Rejection(
-                    action: action.name, body: body, remoteAddress: context.remoteAddress, reason: outcome.reason)
+                    action: action.name, body: body, remoteAddress: remoteAddress, reason: outcome.reason)
                 rejections.record(rejection)
                 return try json(.unauthorized, ErrorAnswer(error: "signature \(outcome.reason)"))
             }

@@ -57,6 +57,7 @@ struct Import: AsyncParsableCommand {
             throw CLIError(error.description)
         }
         let arrayAction = action.flatMap { ActionCatalog.action(named: $0) }
+        let progress = ImportProgress(files: files, enabled: Terminal.isTerminal(STDERR_FILENO))
         var total = ImportTally()
         for file in files {
             var tally = ImportTally()
@@ -65,43 +66,54 @@ struct Import: AsyncParsableCommand {
             do {
                 let report: (String) -> Void = { problem in
                     tally.bad += 1
+                    progress.finish()
                     Terminal.printError("\(name):\(problem)")
+                }
+                let deliver: (NewDelivery, Int) async throws -> Void = { delivery, position in
+                    let before = tally.appended
+                    tally.add(try await batch.add(delivery))
+                    progress.delivery(at: position, appendedNow: tally.appended - before)
                 }
                 if let arrayAction {
                     let bytes = file == "-" ? Terminal.readAllStandardInput() : try Terminal.readFile(file)
-                    try await ImportSource.array(bytes, action: arrayAction, report: report) { delivery in
-                        tally.add(try await batch.add(delivery))
-                    }
+                    try await ImportSource.array(bytes, action: arrayAction, report: report, deliver: deliver)
                 } else {
-                    try await ImportSource.lines(of: file, report: report) { delivery in
-                        tally.add(try await batch.add(delivery))
-                    }
+                    try await ImportSource.lines(of: file, report: report, deliver: deliver)
                 }
+                let before = tally.appended
                 tally.add(try await batch.flush())
+                progress.appended(tally.appended - before)
             } catch let error as CLIError {
                 tally.add(try await batch.flush())
                 tally.bad += 1
+                progress.finish()
                 Terminal.printError("\(name): \(error.description)")
             }
+            progress.fileDone(file)
+            progress.finish()
             print("\(name): \(tally)")
             total.merge(tally)
         }
         if files.count > 1 { print("total: \(total)") }
-        let folded = try await fold(store)
+        let folded = try await fold(store, progress: progress)
         print("folded \(folded) \(folded == 1 ? "delivery" : "deliveries") into the replica")
         if total.bad > 0 {
             throw CLIError("\(total.bad) bad \(total.bad == 1 ? "entry was" : "entries were") skipped (see above); the rest was imported")
         }
     }
 
-    private func fold(_ store: SQLiteStore) async throws -> Int {
+    private func fold(_ store: SQLiteStore, progress: ImportProgress) async throws -> Int {
         do {
             try store.prepareProjections()
+            let (last, checkpoint) = try await store.progress()
+            let pending = Int(last - checkpoint)
+            defer { progress.finish() }
             var folded = 0
             while true {
                 let count = try await store.foldPending(limit: Self.batchSize)
                 if count == 0 { return folded }
                 folded += count
+                progress.folding(done: folded, total: max(pending, folded))
             }
         } catch {
             throw CLIError("deliveries were imported but folding failed (`nexmirror rebuild` retries): \(error)")
@@ -178,8 +190,9 @@ enum ImportSource {
     typealias Report = (String) -> Void
 
     /// JSON Lines `{"action": …, "body": …}`, read in chunks so a large file streams.
+    /// `deliver` also gets how many bytes of the file have been read, for a progress bar.
     static func lines(
-        of file: String, report: Report, deliver: (NewDelivery) async throws -> Void
+        of file: String, report: Report, deliver: (NewDelivery, Int) async throws -> Void
     ) async throws {
         let descriptor = file == "-" ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw CLIError("cannot read: \(String(cString: strerror(errno)))") }
@@ -190,7 +203,7 @@ enum ImportSource {
             number += 1
             guard line.contains(where: { !Self.isWhitespace($0) }) else { continue }
             switch delivery(fromLine: line) {
-            case .success(let delivery): try await deliver(delivery)
+            case .success(let delivery): try await deliver(delivery, reader.consumed)
             case .failure(let problem): report("\(number): \(problem.description)")
             }
         }
@@ -234,7 +247,7 @@ enum ImportSource {
 
     /// A JSON array of DTOs (or `{"Records": [...]}`), one delivery per element.
     static func array(
-        _ bytes: [UInt8], action: WebhookAction, report: Report, deliver: (NewDelivery) async throws -> Void
+        _ bytes: [UInt8], action: WebhookAction, report: Report, deliver: (NewDelivery, Int) async throws -> Void
     ) async throws {
         var parsed: (value: JSONValue, elementRanges: [Range<Int>])
         do {
@@ -258,7 +271,8 @@ enum ImportSource {
                 continue
             }
             let body = [UInt8(ascii: "[")] + bytes[range] + [UInt8(ascii: "]")]
-            try await deliver(NewDelivery(action: action, body: body, source: .import, signature: "imported"))
+            try await deliver(
+                NewDelivery(action: action, body: body, source: .import, signature: "imported"), range.upperBound)
         }
     }
 
@@ -332,6 +346,8 @@ struct LineReader {
     private var buffer: [UInt8] = []
     private var start = 0
     private var finished = false
+    /// Bytes of the lines returned so far, terminators included.
+    private(set) var consumed = 0
 
     init(descriptor: Int32) { self.descriptor = descriptor }
 
@@ -339,6 +355,7 @@ struct LineReader {
         while true {
             if let newline = buffer[start...].firstIndex(of: 0x0A) {
                 var line = Array(buffer[start..<newline])
+                consumed += newline + 1 - start
                 start = newline + 1
                 if line.last == 0x0D { line.removeLast() }
                 return line
@@ -346,6 +363,7 @@ struct LineReader {
             if finished {
                 guard start < buffer.count else { return nil }
                 let line = Array(buffer[start...])
+                consumed += buffer.count - start
                 start = buffer.count
                 return line
             }

@@ -47,25 +47,3 @@ struct Rebuild: AsyncParsableCommand {
             summary.projections.joined(separator: ", "), summary.events, summary.seconds, summary.eventsPerSecond))
     }
 }
-
-/// A one-line progress bar on standard error, drawn only on a terminal.
-final class ProgressBar {
-    private let enabled: Bool
-    private var lastDrawn = Date.distantPast
-
-    init(enabled: Bool) { self.enabled = enabled }
-
-    func update(done: Int, total: Int) {
-        guard enabled, Date().timeIntervalSince(lastDrawn) > 0.1 || done >= total else { return }
-        lastDrawn = Date()
-        let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 1
-        let width = 30
-        let filled = Int(fraction * Double(width))
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        Terminal.write(toStandardError: String(format: "\r[%@] %3.0f%%  %d/%d events", bar, fraction * 100, done, total))
-    }
-
-    func finish() {
-        if enabled { Terminal.write(toStandardError: "\r\u{1B}[K") }
-    }
-}

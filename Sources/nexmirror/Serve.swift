@@ -18,8 +18,13 @@ struct Serve: AsyncParsableCommand {
             beside the database, which is created on first run. It is never read from the
             command line.
 
-            Example:
+            Behind a reverse proxy, name it with --trusted-proxy so that a rejected signature is
+            recorded with the client's address from X-Forwarded-For rather than the proxy's;
+            the header is ignored on connections from anywhere else, so clients cannot forge it.
+
+            Examples:
               nexmirror serve --host 0.0.0.0 --port 8080 --db /var/lib/nexmirror/replica.sqlite
+              nexmirror serve --port 8080 --trusted-proxy 127.0.0.1 --trusted-proxy ::1
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -45,6 +50,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds a kept-alive connection may stay open without a request.", valueName: "seconds"))
     var idleTimeout: Double = 75
 
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: ArgumentHelp(
+            "Reverse proxy (address or CIDR block) whose X-Forwarded-For names the client recorded with a "
+                + "rejected signature (repeatable; default: none, the connection's address is recorded).",
+            valueName: "addr"))
+    var trustedProxies: [String] = []
+
     @Flag(help: "Accept deliveries without checking their signature (testing only).")
     var insecureNoSignature = false
 
@@ -57,6 +70,11 @@ struct Serve: AsyncParsableCommand {
         guard lockTimeout > 0 else { throw ValidationError("--lock-timeout must be positive") }
         guard readTimeout > 0 else { throw ValidationError("--read-timeout must be positive") }
         guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be positive") }
+        do {
+            _ = try TrustedProxies(trustedProxies)
+        } catch {
+            throw ValidationError("--trusted-proxy \(error.description)")
+        }
     }
 
     func run() async throws {
@@ -92,7 +110,8 @@ struct Serve: AsyncParsableCommand {
         let limits = ConnectionLimits(
             readTimeout: .nanoseconds(Int64(readTimeout * 1e9)), idleTimeout: .nanoseconds(Int64(idleTimeout * 1e9)))
         let configuration = ReceiverConfiguration(
-            host: host, port: port, maxBodyBytes: maxBodyBytes, secrets: secrets, limits: limits)
+            host: host, port: port, maxBodyBytes: maxBodyBytes, secrets: secrets, limits: limits,
+            trustedProxies: try TrustedProxies(trustedProxies))
         let host = self.host
         let app = buildApplication(configuration: configuration, store: store, logger: logger) { port in
             let shown = host == "0.0.0.0" ? "<this-host>" : host
