@@ -102,7 +102,10 @@ public struct Reconciler: Sendable {
         var pagesPlanned = 1
         while true {
             let answer = try await client.listPage(kind.path, page: page, size: pageSize)
+            let before = listed.count
             for entry in answer.entries { listed[entry.id] = entry.updatedOn }
+            // A server that ignores `page` would repeat itself forever: a page of nothing new ends the list.
+            if !answer.entries.isEmpty && listed.count == before { break }
             if let total = answer.totalPages { pagesPlanned = max(total, page) }
             progress?(SyncProgress(
                 kind: kind.name, done: page, total: max(pagesPlanned, page),

@@ -160,6 +160,24 @@ import Testing
         #expect(noCredentials.stderr.contains("set NEXUDUS_USERNAME and NEXUDUS_PASSWORD"))
     }
 
+    @Test func aTwoFactorUserSignsInWithTheCodeAndACredentialsFile() async throws {
+        let mirror = try await SyncMirror.start()
+        mirror.account.addUser("2fa@example.com", password: "s3cret", totp: "123456")
+        let file = mirror.scratch.path("credentials")
+        try Data("2fa@example.com\ns3cret\n".utf8).write(to: URL(fileURLWithPath: file))
+        let base = ["NEXUDUS_API_URL": mirror.api.baseURL, "NEXMIRROR_DB": mirror.db]
+        let arguments = ["sync", "--entity", "tariffs", "--requests-per-minute", "600", "--credentials-file", file]
+        let withoutCode = try await CLI.runOffPool(arguments, environment: base)
+        #expect(withoutCode.status == 1)
+        #expect(withoutCode.stderr.contains("two_factor_auth_check"))
+        #expect(withoutCode.stderr.contains("--credentials-file \(file)"))
+        var withCode = base
+        withCode["NEXUDUS_TOTP"] = "123456"
+        let result = try await CLI.runOffPool(arguments, environment: withCode)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.output.contains("tariffs: listed 1, fetched 1, new 1"))
+    }
+
     @Test func serverErrorsAreRetriedThenStopWithOneLineAndTheErrorInSyncState() async throws {
         let mirror = try await SyncMirror.start()
         mirror.account.addFault(status: 503, count: 2, pathPrefix: "spaces/coworkers")
