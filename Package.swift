@@ -110,6 +110,10 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(
+            name: "NexMirrorSyncTests",
+            dependencies: ["NexMirrorSync", "NexMirrorCore"]
+        ),
         // Drives the real binary: the live server on a loopback port, the CLI, kill -9.
         .testTarget(
             name: "IntegrationTests",
