@@ -8,6 +8,12 @@ import NexMirrorSync
 struct Webhooks: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the account's Nexudus webhooks, check them, and set them up.",
+        discussion: """
+            Examples:
+              nexmirror webhooks                                          # list them
+              nexmirror webhooks --url https://mirror.example.com         # exit 3 when one is missing or disabled
+              nexmirror webhooks setup --url https://mirror.example.com   # create and re-enable them
+            """,
         subcommands: [WebhooksList.self, WebhooksSetup.self],
         defaultSubcommand: WebhooksList.self)
 }

@@ -41,8 +41,11 @@ import Testing
 
     @Test func aSecondRunAppendsNothingAndNeedsNoPassword() async throws {
         let mirror = try await SyncMirror.start()
+        mirror.account.addWebhook(business: 1, action: 3, url: "https://m.example.com/webhooks/CoworkerCreate", active: false)
         #expect(try await mirror.sync().status == 0)
         let events = try mirror.count("SELECT count(*) FROM events")
+        // A full sync also records the account's webhooks, for "disabled in Nexudus".
+        #expect(try mirror.strings("SELECT action || ':' || active || ':' || business_id FROM nexudus_webhooks") == ["CoworkerCreate:0:1"])
         // The token file holds the mirror's client id and the rotated refresh token, 0600.
         let attributes = try FileManager.default.attributesOfItem(atPath: mirror.tokenFile)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
