@@ -72,10 +72,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The Nexudus REST API client and `sync`/`webhooks` logic (SPEC §7).
+        .target(
+            name: "NexMirrorSync",
+            dependencies: [
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorProjections",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "nexmirror",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore", "NexMirrorServer",
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorServer", "NexMirrorSync",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -84,6 +96,15 @@ let package = Package(
         ),
         // Locates the Nexudus fixtures for every test target.
         .target(name: "NexudusFixtures", path: "Tests/FixtureSupport"),
+        // A stand-in of the Nexudus REST API (from nexudus/REST-API.md) for tests and benchmarks.
+        .target(
+            name: "NexudusStandIn",
+            dependencies: [
+                "NexMirrorCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Tests/NexudusStandIn"
+        ),
         .testTarget(
             name: "NexMirrorCoreTests",
             dependencies: ["NexMirrorCore", "NexudusFixtures", .product(name: "Crypto", package: "swift-crypto")]
@@ -97,11 +118,15 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(
+            name: "NexMirrorSyncTests",
+            dependencies: ["NexMirrorSync", "NexMirrorCore"]
+        ),
         // Drives the real binary: the live server on a loopback port, the CLI, kill -9.
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "nexmirror", "NexMirrorCore", "NexudusFixtures",
+                "nexmirror", "NexMirrorCore", "NexudusFixtures", "NexudusStandIn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

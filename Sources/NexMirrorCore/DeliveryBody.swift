@@ -1,4 +1,5 @@
-/// The DTO inside a webhook body (`[ { … } ]`), with what the event log records about it.
+/// The DTO inside a webhook body (`[ { … } ]`) or a REST API record (`{ … }`, what
+/// `nexmirror sync` fetches), with what the event log records about it.
 public struct DeliveryBody: Sendable {
     public let dto: DTO
     /// Byte range of the DTO object inside the body, so the replica keeps its exact text.
@@ -30,7 +31,12 @@ public struct DeliveryBody: Sendable {
     /// Decodes a body for `action`. Actions of uncertain DTO type may omit `Id`; the others may
     /// not. The whole body is validated, but only the DTO's member positions are kept: fields are
     /// decoded when a projection reads them.
-    public static func decode(_ body: [UInt8], for action: WebhookAction) throws(Problem) -> DeliveryBody {
+    ///
+    /// Both shapes are read: the webhook's array of one DTO and the API's single object. With
+    /// `requireArray` (what Nexudus POSTs, SPEC §3) a bare object is a problem.
+    public static func decode(
+        _ body: [UInt8], for action: WebhookAction, requireArray: Bool = false
+    ) throws(Problem) -> DeliveryBody {
         let scanned: Result<JSONScan, JSONSyntaxError> = body.withUnsafeBufferPointer { bytes in
             Result { () throws(JSONSyntaxError) in try JSONParser.scan(bytes) }
         }
@@ -40,15 +46,21 @@ public struct DeliveryBody: Sendable {
         } catch {
             throw .notJSON(error)
         }
-        guard scan.kind == .array else { throw .notAnArray(found: scan.kind.typeName) }
-        guard scan.elements.count == 1 else { throw .elementCount(scan.elements.count) }
-        guard scan.elements[0].kind == .object else { throw .notAnObject(found: scan.elements[0].kind.typeName) }
+        let dtoRange: Range<Int>
+        if let objectRange = scan.objectRange, !requireArray {
+            dtoRange = objectRange
+        } else {
+            guard scan.kind == .array else { throw .notAnArray(found: scan.kind.typeName) }
+            guard scan.elements.count == 1 else { throw .elementCount(scan.elements.count) }
+            guard scan.elements[0].kind == .object else { throw .notAnObject(found: scan.elements[0].kind.typeName) }
+            dtoRange = scan.elements[0].range
+        }
         let dto = DTO(body: body, members: scan.firstElementMembers)
         do {
             let id = try dto.int64("Id")
             if id == nil && action.change != .notify { throw Problem.missingId }
             return DeliveryBody(
-                dto: dto, dtoRange: scan.elements[0].range, entityId: id, updatedOn: try dto.timestamp("UpdatedOn"))
+                dto: dto, dtoRange: dtoRange, entityId: id, updatedOn: try dto.timestamp("UpdatedOn"))
         } catch let error as DTO.FieldError {
             throw .field(error)
         } catch let error as Problem {

@@ -57,11 +57,14 @@ public struct JSONMember: Sendable {
 }
 
 /// A validated document: its type, each element of a top-level array, and the members of that
-/// array's first element when it is an object (a webhook body's DTO).
+/// array's first element when it is an object (a webhook body's DTO), or of the document itself
+/// when it is an object (a REST API record).
 public struct JSONScan: Sendable {
     public var kind: JSONKind = .null
     public var elements: [(range: Range<Int>, kind: JSONKind)] = []
     public var firstElementMembers: [JSONMember] = []
+    /// Byte range of a top-level object.
+    public var objectRange: Range<Int>?
 }
 
 /// Why a body is not JSON, with the byte offset where parsing stopped.
@@ -155,6 +158,13 @@ public struct JSONParser {
                 }
             }
             depth -= 1
+        } else if peek() == UInt8(ascii: "{") {
+            let start = index
+            var members: [JSONMember]? = []
+            _ = try object(recording: &members)
+            scan.kind = .object
+            scan.firstElementMembers = members ?? []
+            scan.objectRange = start..<index
         } else {
             scan.kind = JSONKind(try value())
         }

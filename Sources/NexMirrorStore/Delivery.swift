@@ -20,17 +20,26 @@ public struct NewDelivery: Sendable {
     /// Why the body cannot be folded; such a delivery is kept, marked quarantined.
     public let problem: String?
 
+    /// The entity type logged with it: the action's, except for API records of a kind that no
+    /// webhook action carries (`Resource`).
+    public let entityType: String?
+
     /// Decodes enough of the body to index it; an undecodable body becomes a quarantined
-    /// delivery rather than an error, so nothing signed is ever lost.
-    public init(action: WebhookAction, body: [UInt8], source: Source, signature: String, receivedAt: Timestamp = .now) {
+    /// delivery rather than an error, so nothing signed is ever lost. Webhook and import bodies
+    /// must be an array of one DTO (what Nexudus POSTs); an API record is one object.
+    public init(
+        action: WebhookAction, body: [UInt8], source: Source, signature: String, receivedAt: Timestamp = .now,
+        entityType: String? = nil
+    ) {
         self.receivedAt = receivedAt
         self.action = action
+        self.entityType = entityType ?? action.entityType
         self.body = body
         self.bodySHA256 = Hex.encodeLower(SHA256.hash(data: body))
         self.source = source
         self.signature = signature
         do {
-            let decoded = try DeliveryBody.decode(body, for: action)
+            let decoded = try DeliveryBody.decode(body, for: action, requireArray: source != .api)
             entityId = decoded.entityId
             updatedOn = decoded.updatedOn
             problem = nil

@@ -117,7 +117,7 @@ public final class SQLiteStore: EventStore {
             }
             try insert.execute(arguments: [
                 delivery.receivedAt.description, delivery.action.name, delivery.action.id,
-                delivery.action.entityType, delivery.entityId, delivery.updatedOn?.description,
+                delivery.entityType, delivery.entityId, delivery.updatedOn?.description,
                 Data(delivery.body), delivery.bodySHA256, delivery.source.rawValue, delivery.signature,
                 delivery.problem == nil ? "ok" : "quarantined", delivery.problem,
             ])

@@ -5,6 +5,8 @@ import Logging
 import NexMirrorCore
 import NexMirrorServer
 import NexMirrorStore
+import NexMirrorSync
+import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -64,6 +66,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: ArgumentHelp(
+        "Also reconcile from the Nexudus REST API at start and then every DURATION (e.g. 6h, 30m); see `nexmirror sync --help`.",
+        valueName: "duration"))
+    var syncEvery: IntervalArgument?
+
+    @OptionGroup(title: "Nexudus REST API (with --sync-every)") var api: NexudusOptions
+
     func validate() throws {
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -122,7 +131,15 @@ struct Serve: AsyncParsableCommand {
 
                 """)
         }
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        guard let syncEvery else {
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            return
+        }
+        let reconciler = Reconciler(store: store, client: try api.client(databasePath: database.path, logger: logger), logger: logger)
+        let sync = SyncService(reconciler: reconciler, interval: syncEvery.duration, logger: logger)
+        try await ServiceGroup(
+            services: [app, sync], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+        ).run()
     }
 
     /// Every kept-alive connection holds a descriptor, and service managers start processes with

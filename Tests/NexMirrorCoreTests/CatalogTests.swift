@@ -98,7 +98,7 @@ import Testing
         let action = ActionCatalog.action(named: "BookingCreate")!
         func problem(_ text: String) -> String? {
             do {
-                _ = try DeliveryBody.decode(Array(text.utf8), for: action)
+                _ = try DeliveryBody.decode(Array(text.utf8), for: action, requireArray: true)
                 return nil
             } catch {
                 return error.description

@@ -82,3 +82,21 @@ import Testing
         #expect(throws: DeliveryBody.Problem.self) { try DeliveryBody.decode(body, for: Self.action) }
     }
 }
+
+/// The REST API's shape: one object, as `GET …/{id}` answers.
+@Suite struct APIRecordShapeTests {
+    @Test func aBareObjectDecodesAsTheDTOAndKeepsItsExactRange() throws {
+        let text = #"  {"Id":1419000582,"FullName":"Zoë","UpdatedOn":"2026-03-01T10:00"} "#
+        let decoded = try DeliveryBody.decode(Array(text.utf8), for: ActionCatalog.action(named: "CoworkerUpdate")!)
+        #expect(decoded.entityId == 1419000582)
+        #expect(decoded.updatedOn?.description == "2026-03-01T10:00:00.0000000Z")
+        #expect(try decoded.dto.string("FullName") == "Zoë")
+        #expect(Array(text.utf8)[decoded.dtoRange] == Array(text.utf8).dropFirst(2).dropLast(1))
+    }
+
+    @Test func aWebhookBodyMustStillBeAnArray() {
+        #expect(throws: DeliveryBody.Problem.self) {
+            try DeliveryBody.decode(Array(#"{"Id":1}"#.utf8), for: ActionCatalog.action(named: "CoworkerUpdate")!, requireArray: true)
+        }
+    }
+}

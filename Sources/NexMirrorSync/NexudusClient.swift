@@ -1,0 +1,283 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NexMirrorCore
+
+/// The Nexudus admin REST API as the mirror uses it: token sign-in and rotating refresh,
+/// paged lists, single records and webhooks, all through one `RequestPacer`.
+///
+/// Errors follow SPEC §7: 409/429 wait `Retry-After` and retry; 5xx and network errors are
+/// retried a bounded number of times with backoff; a 401 refreshes the token once.
+public actor NexudusClient {
+    public let baseURL: String
+    let credentials: NexudusCredentials?
+    let tokenFile: TokenFile
+    let pacer: RequestPacer
+    let logger: Logger
+    let http: HTTPClient
+    /// Attempts for a 5xx or network error, and the first backoff (doubled each time).
+    let attempts: Int
+    let firstBackoff: Duration
+
+    private var accessToken: String?
+    /// Requests sent, including retries and token grants: what the benchmark counts.
+    public private(set) var requestsSent = 0
+
+    public init(
+        baseURL: String, credentials: NexudusCredentials?, tokenFile: TokenFile, pacer: RequestPacer,
+        logger: Logger, http: HTTPClient = .shared, attempts: Int = 5, firstBackoff: Duration = .milliseconds(500)
+    ) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.credentials = credentials
+        self.tokenFile = tokenFile
+        self.pacer = pacer
+        self.logger = logger
+        self.http = http
+        self.attempts = attempts
+        self.firstBackoff = firstBackoff
+    }
+
+    /// An answer of the API: status and exact body bytes.
+    public struct Answer: Sendable {
+        public let status: Int
+        public let body: [UInt8]
+        /// `Retry-After` in seconds (or an HTTP date), when the answer has one.
+        public var retryAfter: Duration?
+    }
+
+    // MARK: Records
+
+    /// One page of a list, `page` 1-based.
+    public func listPage(_ path: String, page: Int, size: Int, query: [(String, String)] = []) async throws(SyncError) -> ListPage {
+        let parameters = [("page", String(page)), ("size", String(size)), ("orderBy", "Id")] + query
+        let answer = try await send(.GET, path, query: parameters)
+        guard answer.status == 200 else { throw unexpected(answer, "GET \(path)") }
+        do {
+            return try ListPage(answer.body)
+        } catch {
+            throw .api("GET \(baseURL)/\(path) page \(page): \(error.description)")
+        }
+    }
+
+    /// A full record's exact bytes, or nil when the API answers 404.
+    public func record(_ path: String, id: Int64) async throws(SyncError) -> [UInt8]? {
+        let answer = try await send(.GET, "\(path)/\(id)")
+        if answer.status == 404 { return nil }
+        guard answer.status == 200 else { throw unexpected(answer, "GET \(path)/\(id)") }
+        return answer.body
+    }
+
+    /// POST or PUT a JSON body (webhooks); returns the answer's body.
+    public func write(_ method: HTTPMethod, _ path: String, json: [UInt8]) async throws(SyncError) -> [UInt8] {
+        let answer = try await send(method, path, body: json, contentType: "application/json")
+        guard (200..<300).contains(answer.status) else { throw unexpected(answer, "\(method) \(path)") }
+        return answer.body
+    }
+
+    private func unexpected(_ answer: Answer, _ what: String) -> SyncError {
+        let text = String(decoding: answer.body.prefix(200), as: UTF8.self)
+            .replacingOccurrences(of: "\n", with: " ")
+        return .api("\(what) at \(baseURL) answered \(answer.status): \(text)")
+    }
+
+    // MARK: Sending
+
+    /// Sends a request under the politeness rules, signing in first when needed.
+    func send(
+        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
+        contentType: String? = nil
+    ) async throws(SyncError) -> Answer {
+        if accessToken == nil { try await signIn() }
+        var refreshed = false
+        var failures = 0
+        while true {
+            let answer: Answer
+            do {
+                answer = try await exchange(
+                    method, url: url(path, query), body: body, contentType: contentType,
+                    headers: [("Authorization", "Bearer \(accessToken ?? "")")])
+            } catch let error as SyncError {
+                throw error
+            } catch {
+                failures += 1
+                guard failures < attempts else {
+                    throw .api("\(method) \(baseURL)/\(path) failed \(failures) times: \(error); run sync again to continue")
+                }
+                try await backoff(failures)
+                continue
+            }
+            switch answer.status {
+            case 401 where !refreshed:
+                // Access tokens may stop working at any time (Nexudus: "do not assume they last").
+                refreshed = true
+                accessToken = nil
+                try await signIn()
+            case 401:
+                throw .authentication(
+                    "the Nexudus API refused the token for \(method) /\(path) (401) even after signing in again; "
+                        + "check that the user \(credentials.map { "from \($0.source) " } ?? "")has the role this needs")
+            case 409, 429:
+                await pacer.holdOff(for: Self.retryAfter(answer))
+            case 500...599:
+                failures += 1
+                guard failures < attempts else {
+                    throw .api("\(method) \(baseURL)/\(path) answered \(answer.status) \(failures) times; run sync again to continue")
+                }
+                try await backoff(failures)
+            default:
+                return answer
+            }
+        }
+    }
+
+    static func retryAfter(_ answer: Answer) -> Duration { answer.retryAfter ?? .seconds(1) }
+
+    private func backoff(_ failures: Int) async throws(SyncError) {
+        let delay = firstBackoff * (1 << min(failures - 1, 6))
+        logger.warning("Nexudus API failed; retrying", metadata: ["attempt": "\(failures)", "in": "\(delay)"])
+        await pacer.holdOff(for: delay)
+    }
+
+    private func url(_ path: String, _ query: [(String, String)]) -> String {
+        guard !query.isEmpty else { return "\(baseURL)/\(path)" }
+        let encoded = query.map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }.joined(separator: "&")
+        return "\(baseURL)/\(path)?\(encoded)"
+    }
+
+    /// One HTTP exchange after the pacer admits it; no retry here.
+    private func exchange(
+        _ method: HTTPMethod, url: String, body: [UInt8]?, contentType: String?, headers: [(String, String)]
+    ) async throws -> Answer {
+        do {
+            try await pacer.admit()
+        } catch {
+            throw SyncError.api("sync cancelled")
+        }
+        requestsSent += 1
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "nexmirror")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await http.execute(request, timeout: .seconds(60))
+        let collected = try await response.body.collect(upTo: 256 << 20)
+        return Answer(
+            status: Int(response.status.code), body: Array(buffer: collected),
+            retryAfter: response.headers.first(name: "Retry-After").flatMap(Self.parseRetryAfter))
+    }
+
+    // MARK: Tokens
+
+    /// Refresh with the stored token when there is one (no password needed), else the
+    /// password grant; each new refresh token is written to the token file before use.
+    private func signIn() async throws(SyncError) {
+        var stored = try tokenFile.read()
+        if let refreshToken = stored?.refreshToken, let clientId = stored?.clientId {
+            let answer = try await tokenRequest(
+                ["grant_type": "refresh_token", "refresh_token": refreshToken], clientId: clientId)
+            if answer.status == 200 {
+                return try accept(answer, clientId: clientId)
+            }
+            guard credentials != nil else {
+                throw .authentication(
+                    "the refresh token in \(tokenFile.path) was refused (\(answer.status)); set NEXUDUS_USERNAME and "
+                        + "NEXUDUS_PASSWORD (or --credentials-file) to sign in again")
+            }
+            logger.notice("stored refresh token refused; signing in with the password")
+            stored?.refreshToken = nil
+        }
+        guard let credentials else {
+            throw .configuration(
+                "no Nexudus credentials: set NEXUDUS_USERNAME and NEXUDUS_PASSWORD (or pass --credentials-file); "
+                    + "after the first sign-in the token in \(tokenFile.path) is enough")
+        }
+        // A client_id of the mirror's own, so its refresh token is not invalidated by the
+        // user signing in elsewhere (one refresh token per client_id).
+        let clientId = stored?.clientId ?? "nexmirror-" + UUID().uuidString.lowercased()
+        var form = ["grant_type": "password", "username": credentials.username, "password": credentials.password,
+                    "client_id": clientId]
+        if let totp = credentials.totp { form["totp"] = totp }
+        let answer = try await tokenRequest(form, clientId: clientId)
+        guard answer.status == 200 else {
+            let reason = Self.tokenError(answer)
+            throw .authentication("Nexudus refused the sign-in with the credentials from \(credentials.source): \(reason)")
+        }
+        try accept(answer, clientId: clientId)
+    }
+
+    private func accept(_ answer: Answer, clientId: String) throws(SyncError) {
+        guard case .object(let members)? = try? JSONParser.parse(answer.body),
+              case .string(let access)? = members["access_token"]
+        else { throw .api("the token answer of \(baseURL)/token holds no access_token") }
+        if case .string(let refresh)? = members["refresh_token"] {
+            try tokenFile.write(.init(clientId: clientId, refreshToken: refresh))
+        }
+        accessToken = access
+    }
+
+    private static func tokenError(_ answer: Answer) -> String {
+        if case .object(let members)? = try? JSONParser.parse(answer.body) {
+            let code = members["error"].flatMap { if case .string(let s) = $0 { s } else { nil } }
+            let text = members["error_description"].flatMap { if case .string(let s) = $0 { s } else { nil } }
+            if let code { return text.map { "\(code): \($0)" } ?? code }
+        }
+        return "HTTP \(answer.status)"
+    }
+
+    private func tokenRequest(_ form: [String: String], clientId: String) async throws(SyncError) -> Answer {
+        let body = form.sorted { $0.key < $1.key }.map { "\(Self.formEncode($0.key))=\(Self.formEncode($0.value))" }
+            .joined(separator: "&")
+        var failures = 0
+        while true {
+            do {
+                let answer = try await exchange(
+                    .POST, url: "\(baseURL)/token", body: Array(body.utf8),
+                    contentType: "application/x-www-form-urlencoded", headers: [("client_id", clientId)])
+                switch answer.status {
+                case 409, 429:
+                    await pacer.holdOff(for: Self.retryAfter(answer))
+                    continue
+                case 500...599:
+                    failures += 1
+                    guard failures < attempts else { return answer }
+                    try await backoff(failures)
+                    continue
+                default:
+                    return answer
+                }
+            } catch let error as SyncError {
+                throw error
+            } catch {
+                failures += 1
+                guard failures < attempts else { throw .api("cannot reach \(baseURL)/token: \(error)") }
+                try await backoff(failures)
+            }
+        }
+    }
+
+    static func formEncode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}
+
+extension NexudusClient {
+    /// Delta-seconds (a decimal is tolerated) or an HTTP date.
+    static func parseRetryAfter(_ value: String) -> Duration? {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = Double(trimmed), seconds >= 0 { return .milliseconds(Int64((seconds * 1000).rounded(.up))) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: trimmed) else { return nil }
+        return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NexMirrorSync
+
+/// How to reach the Nexudus REST API, shared by `sync`, `webhooks` and `serve --sync-every`.
+/// Credentials are read from the environment or a file, never from the command line.
+struct NexudusOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Nexudus API base (default: $NEXUDUS_API_URL, else https://spaces.nexudus.com/api).", valueName: "url"))
+    var apiUrl: String?
+
+    @Option(help: ArgumentHelp(
+        "File with the Nexudus user on line 1 and password on line 2 (default: $NEXUDUS_USERNAME and $NEXUDUS_PASSWORD).",
+        valueName: "file"))
+    var credentialsFile: String?
+
+    @Option(help: ArgumentHelp(
+        "Where the mirror's client id and refresh token are kept, mode 0600 (default: nexmirror.nexudus beside the database).",
+        valueName: "file"))
+    var tokenFile: String?
+
+    @Option(help: "API requests per minute; 10 per second stays the cap whatever this says.")
+    var requestsPerMinute = 120
+
+    func validate() throws {
+        guard requestsPerMinute > 0 else { throw ValidationError("--requests-per-minute must be positive") }
+    }
+
+    var baseURL: String {
+        if let apiUrl { return apiUrl }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["NEXUDUS_API_URL"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        return "https://spaces.nexudus.com/api"
+    }
+
+    func tokenPath(databasePath: String) -> String {
+        tokenFile ?? URL(fileURLWithPath: databasePath).deletingLastPathComponent()
+            .appendingPathComponent("nexmirror.nexudus").path
+    }
+
+    func client(databasePath: String, logger: Logger) throws -> NexudusClient {
+        do {
+            let credentials = try NexudusCredentials.load(
+                file: credentialsFile, environment: ProcessInfo.processInfo.environment)
+            return NexudusClient(
+                baseURL: baseURL, credentials: credentials, tokenFile: TokenFile(path: tokenPath(databasePath: databasePath)),
+                pacer: RequestPacer(requestsPerMinute: requestsPerMinute), logger: logger)
+        } catch {
+            throw CLIError(error.description)
+        }
+    }
+}
+
+/// A duration such as `90s`, `15m`, `6h` or `1d`.
+struct IntervalArgument: ExpressibleByArgument {
+    let duration: Duration
+
+    init?(argument: String) {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        guard let unit = argument.last, let scale = units[unit], let value = Double(argument.dropLast()), value > 0
+        else { return nil }
+        duration = .milliseconds(Int64(value * Double(scale) * 1000))
+    }
+}

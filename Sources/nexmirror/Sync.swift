@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NexMirrorStore
+import NexMirrorSync
+
+struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Backfill and reconcile the replica from the Nexudus REST API.",
+        discussion: """
+            Lists every record of each kind, fetches in full (GET …/{id}) what the replica lacks or \
+            holds older, appends each record to the event log (source 'api', the exact bytes) and \
+            folds it; an id no longer listed whose GET answers 404 is deleted. What it found that \
+            webhooks had not delivered (new, changed, deleted) is the drift, kept per kind for \
+            `status`. Running it again appends nothing new; a run that stopped continues.
+
+            Kinds: \(kindNames).
+
+            Credentials: NEXUDUS_USERNAME and NEXUDUS_PASSWORD (NEXUDUS_TOTP for a first sign-in \
+            with two-factor), or --credentials-file. After the first sign-in the refresh token in \
+            the token file is enough. The user needs the List and Read roles of each kind (or full \
+            administrator rights).
+
+            Polite by default: 120 requests a minute, never more than 10 a second; 409/429 wait \
+            Retry-After.
+
+            Examples:
+              NEXUDUS_USERNAME=ops@example.com NEXUDUS_PASSWORD=… nexmirror sync
+              nexmirror sync --entity coworkers --entity bookings --dry-run
+            """)
+
+    static let kindNames = NexudusKind.all.map(\.name).joined(separator: ", ")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var api: NexudusOptions
+
+    @Option(help: ArgumentHelp("Sync only this kind (repeatable); default all.", valueName: "name"))
+    var entity: [String] = []
+
+    @Flag(help: "List and compare only: fetch no full records, write nothing.")
+    var dryRun = false
+
+    func validate() throws {
+        for name in entity where NexudusKind.named(name) == nil {
+            throw ValidationError("unknown kind '\(name)'; one of: \(NexudusKind.all.map(\.name).joined(separator: ", "))")
+        }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "nexmirror", factory: StandardErrorLogHandler.init)
+        logger.logLevel = .warning
+        if FileManager.default.fileExists(atPath: database.path) {
+            _ = try ReadOnlyDatabase.open(database)
+        }
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(path: database.path)
+            try store.prepareProjections()
+        } catch {
+            throw CLIError("cannot open \(database.path): \(error)")
+        }
+        let client = try api.client(databasePath: database.path, logger: logger)
+        let kinds = entity.isEmpty ? NexudusKind.all : NexudusKind.all.filter { kind in
+            entity.contains { NexudusKind.named($0) == kind }
+        }
+        let reconciler = Reconciler(store: store, client: client, logger: logger, dryRun: dryRun)
+        let bar = Terminal.isTerminal(STDERR_FILENO) ? ProgressLine() : nil
+        let clock = ContinuousClock()
+        let started = clock.now
+        let reports: [KindReport]
+        var progress: (@Sendable (SyncProgress) -> Void)?
+        if let bar { progress = { bar.show($0) } }
+        let dryRun = self.dryRun
+        do {
+            reports = try await reconciler.run(kinds, progress: progress) { report in
+                bar?.clear()
+                print(report.description + (dryRun ? " [dry run]" : ""))
+            }
+        } catch {
+            bar?.clear()
+            throw CLIError("sync stopped: \(error.description)")
+        }
+        if !dryRun && entity.isEmpty {
+            await recordWebhooks(reconciler: reconciler, registry: WebhookRegistry(client: client), logger: logger)
+        }
+        let seconds = (clock.now - started).seconds
+        let requests = await client.requestsSent
+        let predicted = reports.compactMap(\.predictedSeconds).reduce(0, +)
+        let actual = reports.compactMap(\.remainingSeconds).reduce(0, +)
+        print(String(format: "sync: %d requests in %.1f s; fetch estimate %.1f s, took %.1f s", requests, seconds, predicted, actual))
+    }
+}
+
+/// One self-rewriting line on standard error: the kind, a bar, requests done and the ETA.
+final class ProgressLine: Sendable {
+    func show(_ progress: SyncProgress) {
+        let width = 30
+        let fraction = progress.total > 0 ? min(1, Double(progress.done) / Double(progress.total)) : 0
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+        Terminal.write(toStandardError: "\r\(progress.kind) [\(bar)] \(progress.done)/\(progress.total) ETA \(Self.format(progress.etaSeconds))\u{1B}[K")
+    }
+
+    func clear() { Terminal.write(toStandardError: "\r\u{1B}[K") }
+
+    static func format(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded(.up))
+        if total >= 3600 { return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m" }
+        if total >= 60 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
+        return "\(total)s"
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (whole, attoseconds) = components
+        return Double(whole) + Double(attoseconds) / 1e18
+    }
+}
