@@ -14,6 +14,10 @@ struct Serve: AsyncParsableCommand {
             {"seq": N, "duplicate": false} only once the delivery is durably committed; also
             GET /healthz, /readyz and /metrics. Stops gracefully on SIGINT/SIGTERM.
 
+            GET / is a dashboard (no JavaScript needed) and GET /api/status the same data as
+            `nexmirror status --format json`. --admin-port moves /, /api/status and /metrics to a
+            second listener (--admin-host, default loopback) when --port faces the internet.
+
             The secret comes from --secret-file, else $NEXMIRROR_SECRET, else nexmirror.secret
             beside the database, which is created on first run. It is never read from the
             command line.
@@ -37,6 +41,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a commit may wait for a lock held elsewhere before answering 503.")
     var lockTimeout: Double = 5
 
+    @Option(help: "Address of the admin listener (dashboard, /api/status, /metrics); with --admin-port.")
+    var adminHost = "127.0.0.1"
+
+    @Option(help: "Serve /, /api/status and /metrics on this port only, not on --port (0 picks a free one).")
+    var adminPort: Int?
+
+    @Option(help: ArgumentHelp(
+        "One silence threshold for every action (90m, 6h, 2d) instead of each action's learned one.",
+        valueName: "duration"))
+    var silenceAfter: String?
+
     @Flag(help: "Accept deliveries without checking their signature (testing only).")
     var insecureNoSignature = false
 
@@ -47,6 +62,8 @@ struct Serve: AsyncParsableCommand {
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard lockTimeout > 0 else { throw ValidationError("--lock-timeout must be positive") }
+        if let adminPort, !(0...65535).contains(adminPort) { throw ValidationError("--admin-port must be 0…65535") }
+        _ = try SilenceOption.rule(silenceAfter)
     }
 
     func run() async throws {
@@ -75,8 +92,12 @@ struct Serve: AsyncParsableCommand {
             logger.notice("projections rebuilt for a new version", metadata: ["projections": "\(rebuilt)"])
         }
 
-        let configuration = ReceiverConfiguration(
+        var configuration = ReceiverConfiguration(
             host: host, port: port, maxBodyBytes: maxBodyBytes, secrets: secrets)
+        configuration.adminHost = adminHost
+        configuration.adminPort = adminPort
+        configuration.silence = try SilenceOption.rule(silenceAfter)
+        let adminHost = self.adminHost
         let host = self.host
         let app = buildApplication(configuration: configuration, store: store, logger: logger) { port in
             let shown = host == "0.0.0.0" ? "<this-host>" : host
@@ -86,6 +107,8 @@ struct Serve: AsyncParsableCommand {
                 Nexudus webhook URL: http://\(shown):\(port)/webhooks/<Action>  (e.g. /webhooks/CoworkerCreate)
 
                 """)
+        } onAdminRunning: { port in
+            Terminal.write(toStandardOutput: "nexmirror admin on http://\(adminHost):\(port) (dashboard /, /api/status, /metrics)\n")
         }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }
