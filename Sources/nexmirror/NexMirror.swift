@@ -16,7 +16,7 @@ struct NexMirror: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Serve.self, Rebuild.self, Query.self, Export.self, Events.self, Status.self, Import.self,
-            Send.self, Sign.self, Verify.self, Actions.self,
+            Send.self, Sign.self, Verify.self, Actions.self, History.self,
         ]
     )
 }
