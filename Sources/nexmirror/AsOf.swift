@@ -34,7 +34,13 @@ struct AsOfOptions: ParsableArguments {
         } catch let error as DatabaseError {
             throw CLIError("cannot build the replica as of \(instant): \(ReadOnlyDatabase.oneLine(error))")
         }
-        return (try ReadOnlyDatabase.open(DatabaseOptions(db: replica.path)), replica)
+        let queue = try ReadOnlyDatabase.open(DatabaseOptions(db: replica.path))
+        do {
+            try queue.inDatabase { db in try replica.attachLog(db) }
+        } catch let error as DatabaseError {
+            throw CLIError("cannot read the log as of \(instant): \(ReadOnlyDatabase.oneLine(error))")
+        }
+        return (queue, replica)
     }
 }
 

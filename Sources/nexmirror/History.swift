@@ -11,10 +11,9 @@ struct History: AsyncParsableCommand {
             contracts) or an entity type (Coworker, Tariff, …); ID is the Nexudus Id. Deliveries \
             come in log order with seq, received_at, action, source and updated_on, then:
 
-            outcome: held (the version the replica holds), superseded by seq N, ignored: older \
-            than seq N (a late or duplicate version), deleted, ignored after the delete at seq N \
-            (a version not newer than a delete never resurrects the entity), or quarantined with \
-            the reason.
+            outcome: the version held (by the replica now), superseded by seq N, ignored as \
+            older than seq N (a late version), deleted, ignored after a delete (seq N: a version \
+            not newer than a delete never resurrects the entity), or quarantined with the reason.
 
             changes: the fields that differ from the version held before this delivery, compared \
             as JSON values (a team member added is one change of TeamMembers); UpdatedOn is left \

@@ -85,7 +85,8 @@ enum StatusText {
         let megabytes = Double(log.fileBytes + log.walBytes) / 1_048_576
         lines.append("database     \(report.database) (\(String(format: "%.1f", megabytes)) MiB with WAL)")
         lines.append("event log    \(log.deliveries) \(log.deliveries == 1 ? "delivery" : "deliveries"), last seq \(log.lastSeq), \(log.quarantined) quarantined")
-        var rejected = "rejected     \(report.rejections.total) signature rejections (\(report.rejections.last24h) in 24 h)"
+        let total = report.rejections.total
+        var rejected = "rejected     \(total) signature rejection\(total == 1 ? "" : "s") (\(report.rejections.last24h) in 24 h)"
         if let lastAt = report.rejections.lastAt { rejected += ", last at \(lastAt) (\(report.rejections.lastReason ?? "?"))" }
         lines.append(rejected)
         lines.append("silent       " + (report.silent.isEmpty ? "none" : report.silent.joined(separator: ", ")))
@@ -103,15 +104,24 @@ enum StatusText {
                 + report.projections.map { [$0.name, String($0.version), String($0.checkpoint), String($0.lag)] },
             rightAligned: [1, 2, 3]))
         lines.append("")
-        let shown = report.actions
-        lines.append(contentsOf: grid(
-            [["action", "deliveries", "24h", "7d", "last webhook", "state", "silent after"]]
-                + shown.map {
-                    [$0.action, String($0.deliveries), String($0.webhooks24h), String($0.webhooks7d),
-                     $0.lastReceivedAt ?? "-", $0.state,
-                     "\(HumanDuration.describe($0.silenceThresholdSeconds)) (\($0.thresholdSource))"]
-                },
-            rightAligned: [1, 2, 3]))
+        // Projected actions never received would fill a screen; they are named on one line.
+        let shown = report.actions.filter { $0.state != "never" || $0.deliveries > 0 }
+        let never = report.actions.filter { $0.state == "never" && $0.deliveries == 0 }.map(\.action)
+        if shown.isEmpty {
+            lines.append("no delivery received yet")
+        } else {
+            lines.append(contentsOf: grid(
+                [["action", "deliveries", "24h", "7d", "last webhook", "state", "silent after"]]
+                    + shown.map {
+                        [$0.action, String($0.deliveries), String($0.webhooks24h), String($0.webhooks7d),
+                         $0.lastReceivedAt ?? "-", $0.state,
+                         "\(HumanDuration.describe($0.silenceThresholdSeconds)) (\($0.thresholdSource))"]
+                    },
+                rightAligned: [1, 2, 3]))
+        }
+        if !never.isEmpty {
+            lines.append(contentsOf: wrap("never received: " + never.joined(separator: ", "), width: 100))
+        }
         if !report.sync.isEmpty {
             lines.append("")
             lines.append(contentsOf: grid(
@@ -134,6 +144,21 @@ enum StatusText {
             lines.append("hint: \(hint)")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Breaks a long list after its commas, continuation lines indented.
+    private static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty, line.count + 1 + word.count > width {
+                lines.append(line)
+                line = "  "
+            }
+            line += (line.isEmpty || line == "  " ? "" : " ") + word
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines
     }
 
     private static func grid(_ rows: [[String]], rightAligned: Set<Int>) -> [String] {

@@ -172,7 +172,7 @@ enum Versions {
         let fresh = try Versions.report(temporary, now: "2026-06-01T12:00:30Z")
         #expect(!fresh.problems.contains { $0.hasPrefix("projection lag") })
         let stuck = try Versions.report(temporary, now: "2026-06-01T12:05:00Z")
-        #expect(stuck.problems.contains("projection lag: coworkers is 1 deliveries behind, the oldest waiting 5m; is `nexmirror serve` running?"))
+        #expect(stuck.problems.contains("projection lag: coworkers is 1 delivery behind, the oldest waiting 5m; is `nexmirror serve` running?"))
         try await temporary.foldAll()
         #expect(try Versions.report(temporary, now: "2026-06-01T12:05:00Z").problems.isEmpty)
     }
@@ -243,11 +243,11 @@ enum Versions {
         #expect(history.entries.map(\.outcome) == [
             "superseded by seq 2",
             "superseded by seq 4",
-            "ignored: older than seq 2",
+            "ignored as older than seq 2",
             "superseded by seq 6",
             "quarantined: coworkers: field Active: expected true or false, found string \"yes\"",
             "deleted",
-            "ignored after the delete at seq 6",
+            "ignored after a delete (seq 6)",
         ])
         #expect(history.entries[0].changes.isEmpty)
         #expect(history.entries[1].changes.map(\.description) == ["TariffName: Hot desk → Dedicated desk"])
@@ -270,7 +270,7 @@ enum Versions {
         ])
         try await temporary.foldAll()
         let history = try await temporary.store.pool.read { db in try EntityHistory(db: db, entityTypes: ["Coworker"], id: 9) }
-        #expect(history.entries.map(\.outcome) == ["held", "ignored: older than seq 1", "ignored: older than seq 1"])
+        #expect(history.entries.map(\.outcome) == ["the version held", "ignored as older than seq 1", "ignored as older than seq 1"])
         #expect(history.entries[1].changes.map(\.description) == ["FullName: B → A"])
         let held: Int64? = try temporary.value("SELECT seq FROM coworkers WHERE id = 9")
         #expect(held == 1)

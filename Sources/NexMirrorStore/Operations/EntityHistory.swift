@@ -8,8 +8,8 @@ import NexMirrorProjections
 ///
 /// The outcomes replay the fold rule of SPEC §4.3 (`FoldVersion`) over this entity's
 /// deliveries in log order, so they say what happened when each one arrived and what became of
-/// it later: `held` (the version the replica holds now), `superseded by seq N`, `ignored: older
-/// than seq N`, `deleted`, `ignored after the delete at seq N`, `quarantined: reason`.
+/// it later: `the version held` (by the replica now), `superseded by seq N`, `ignored as older
+/// than seq N`, `deleted`, `ignored after a delete (seq N)`, `quarantined: reason`.
 public struct EntityHistory: Sendable {
     public struct Change: Sendable, Equatable, CustomStringConvertible {
         public let field: String
@@ -93,7 +93,7 @@ public struct EntityHistory: Sendable {
                         row = nil
                         outcome = "deleted"
                     } else {
-                        outcome = afterDelete ? "ignored after the delete at seq \(current!.seq)" : "ignored: older than seq \(current!.seq)"
+                        outcome = afterDelete ? "ignored after a delete (seq \(current!.seq))" : "ignored as older than seq \(current!.seq)"
                     }
                 } else {
                     if let previous = heldFields, let fields { changes = Self.changes(from: previous, to: fields) }
@@ -102,9 +102,9 @@ public struct EntityHistory: Sendable {
                         holder = entries.count
                         row = version
                         heldFields = fields
-                        outcome = "held"
+                        outcome = "the version held"
                     } else {
-                        outcome = afterDelete ? "ignored after the delete at seq \(current!.seq)" : "ignored: older than seq \(current!.seq)"
+                        outcome = afterDelete ? "ignored after a delete (seq \(current!.seq))" : "ignored as older than seq \(current!.seq)"
                     }
                 }
             }

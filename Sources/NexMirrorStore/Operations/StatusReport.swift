@@ -314,7 +314,7 @@ public struct StatusReport: Codable, Sendable {
         if waiting > lagGrace {
             for projection in projections where projection.lag > 0 {
                 problems.append(
-                    "projection lag: \(projection.name) is \(projection.lag) deliveries behind, "
+                    "projection lag: \(projection.name) is \(projection.lag) deliver\(projection.lag == 1 ? "y" : "ies") behind, "
                         + "the oldest waiting \(HumanDuration.describe(waiting)); is `nexmirror serve` running?")
             }
         }
@@ -325,7 +325,7 @@ public struct StatusReport: Codable, Sendable {
         }
         if rejections.last24h > 0 {
             problems.append(
-                "rejected: \(rejections.last24h) signature rejections in the last 24 h"
+                "rejected: \(rejections.last24h) signature rejection\(rejections.last24h == 1 ? "" : "s") in the last 24 h"
                     + (hint.map { "; \($0)" } ?? ""))
         }
         for kind in sync where kind.error != nil {
