@@ -691,7 +691,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bin", required=True, help="the release nexmirror binary")
     parser.add_argument("--quick", action="store_true", help="small sizes: finishes in a few minutes")
-    parser.add_argument("--only", default="ingest,rebuild,query", help="comma-separated sections to run")
+    parser.add_argument("--only", default="ingest,rebuild,query,asof", help="comma-separated sections to run")
     parser.add_argument("--workdir", help="where generated data goes (default: a new /tmp/nexmirror-bench.*)")
     parser.add_argument("--keep", action="store_true", help="keep generated databases")
     parser.add_argument("--duration", type=int, help="seconds per wrk run (overrides the mode's)")
