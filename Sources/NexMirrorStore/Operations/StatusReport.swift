@@ -165,8 +165,9 @@ public struct StatusReport: Codable, Sendable {
                 rebuiltAt: row[3], updatedAt: row[4])
         }.sorted { Self.order(of: $0.name) < Self.order(of: $1.name) }
 
+        // Verified deliveries are webhooks: the condition on source lets events_activity cover it.
         let lastVerifiedAt = try String.fetchOne(
-            db, sql: "SELECT max(received_at) FROM events WHERE signature IN ('raw', 'ascii-folded')")
+            db, sql: "SELECT max(received_at) FROM events WHERE source = 'webhook' AND signature IN ('raw', 'ascii-folded')")
         let latest = try Row.fetchOne(db, sql: "SELECT received_at, reason FROM rejections ORDER BY id DESC LIMIT 1")
         rejections = Rejections(
             total: try Int64.fetchOne(db, sql: "SELECT max(id) FROM rejections") ?? 0,
