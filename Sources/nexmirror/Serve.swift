@@ -14,9 +14,10 @@ struct Serve: AsyncParsableCommand {
             {"seq": N, "duplicate": false} only once the delivery is durably committed; also
             GET /healthz, /readyz and /metrics. Stops gracefully on SIGINT/SIGTERM.
 
-            GET / is a dashboard (no JavaScript needed) and GET /api/status the same data as
-            `nexmirror status --format json`. --admin-port moves /, /api/status and /metrics to a
-            second listener (--admin-host, default loopback) when --port faces the internet.
+            GET / is a dashboard (no JavaScript needed) and GET /api/status the same data as \
+            `nexmirror status --format json`. --admin-port moves /, /api/status and /metrics to a \
+            second listener (--admin-host, default loopback) when --port faces the internet. \
+            --silence-after sets one silence threshold for all actions (see `status --help`).
 
             The secret comes from --secret-file, else $NEXMIRROR_SECRET, else nexmirror.secret
             beside the database, which is created on first run. It is never read from the
