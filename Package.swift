@@ -36,6 +36,7 @@ let package = Package(
                 .embedInCode("0001_event_log.sql"),
                 .embedInCode("0002_replica.sql"),
                 .embedInCode("0003_sync.sql"),
+                .embedInCode("0004_activity_index.sql"),
             ]
         ),
         // The projection modules: what each delivery means for the replica's tables.

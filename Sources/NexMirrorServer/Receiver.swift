@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import ServiceLifecycle
 import NexMirrorCore
 import NexMirrorStore
 
@@ -17,6 +18,11 @@ public struct ReceiverConfiguration: Sendable {
     public var limits: ConnectionLimits
     /// Proxies whose `X-Forwarded-For` names the client kept with a rejection (`--trusted-proxy`).
     public var trustedProxies: TrustedProxies
+    /// A second listener for `/`, `/api/status` and `/metrics` (`--admin-host`/`--admin-port`).
+    public var adminHost: String = "127.0.0.1"
+    public var adminPort: Int?
+    /// When an action counts as silent (`--silence-after`, else learned per action).
+    public var silence = SilenceRule()
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 4 << 20, secrets: [String],
@@ -154,14 +160,8 @@ public func buildRouter(
             ? try json(.ok, ["status": "ready"])
             : try json(.serviceUnavailable, ["status": "store not writable"])
     }
-    router.get("/metrics") { _, _ in
-        if let progress = try? await store.progress() {
-            metrics.progress(lastSeq: progress.lastSeq, checkpoint: progress.checkpoint)
-        }
-        return Response(
-            status: .ok,
-            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+    if configuration.adminPort == nil {
+        addOperationsRoutes(to: router, configuration: configuration, store: store, metrics: metrics, logger: logger)
     }
     return router
 }
@@ -182,7 +182,8 @@ private func json(_ status: HTTPResponse.Status, _ value: some Encodable) throws
 /// The receiver as a runnable application: HTTP server plus the background projector.
 public func buildApplication(
     configuration: ReceiverConfiguration, store: any EventStore, logger: Logger,
-    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+    onAdminRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let metrics = ReceiverMetrics()
     let projector = Projector(store: store, logger: logger)
@@ -199,7 +200,8 @@ public func buildApplication(
         router: router,
         server: .http1(configuration: http1),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "nexmirror"),
-        services: [projector],
+        services: [projector as any Service] + adminApplication(
+            configuration: configuration, store: store, metrics: metrics, logger: logger, onRunning: onAdminRunning),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexMirrorStore
 
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,15 +31,27 @@ struct Export: AsyncParsableCommand {
             currency, invoices that are neither void nor credit notes: their count, the sum of \
             total_amount (invoiced) and of paid_amount (paid), summed exactly to 1/10000.
 
+            membership: one row per UTC month (month, members_at_start, joined, left, \
+            members_at_end) from the coworker versions in the log: a member is a coworker whose \
+            version at that instant is active and not archived (a delete ends membership); late \
+            versions count from their own UpdatedOn. --from/--to pick the months (default: the \
+            first to the last coworker version); --business keeps members invoiced by that \
+            business at that instant.
+
+            --as-of T writes the report from the replica as it stood at T (see `query --help`).
+
             Examples:
               nexmirror export members --output members.csv
               nexmirror export revenue --from 2026-01-01 --to 2026-12-31 \\
                 --bom --output revenue.csv
               nexmirror export occupancy --business 1376491116 \\
                 --from 2026-04-01 --to 2026-04-30
+              nexmirror export membership --from 2026-01-01 --to 2026-12-31
+              nexmirror export members --as-of 2026-01-01
             """)
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var asOf: AsOfOptions
 
     @Argument(help: ArgumentHelp(
         "One of \(ReportName.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "report"))
@@ -62,6 +75,7 @@ struct Export: AsyncParsableCommand {
     func validate() throws {
         _ = try reportName
         _ = try ReportFilters(from: from, to: to, business: business)
+        _ = try asOf.instant
     }
 
     private var reportName: ReportName {
@@ -77,7 +91,8 @@ struct Export: AsyncParsableCommand {
     func run() async throws {
         let report = try reportName
         let filters = try ReportFilters(from: from, to: to, business: business)
-        let queue = try ReadOnlyDatabase.open(database)
+        let (queue, replica) = try asOf.open(database)
+        defer { replica?.remove() }
         let file = try output.map { try AtomicFile(replacing: $0) }
         do {
             let out = BufferedOutput(descriptor: file?.descriptor ?? STDOUT_FILENO)
@@ -93,12 +108,13 @@ struct Export: AsyncParsableCommand {
 }
 
 enum ReportName: String, CaseIterable {
-    case members, bookings, invoices, checkins, teams, proposals, contracts, occupancy, revenue
+    case members, bookings, invoices, checkins, teams, proposals, contracts, occupancy, revenue, membership
 
     func write(to writer: inout some RowWriter, db: Database, filters: ReportFilters) throws {
         switch self {
         case .occupancy: try Occupancy.write(to: &writer, db: db, filters: filters)
         case .revenue: try Revenue.write(to: &writer, db: db, filters: filters)
+        case .membership: try MembershipReport.write(to: &writer, db: db, filters: filters)
         default:
             let report = TableReport.all[self]!
             try writer.write(db.makeStatement(sql: report.sql(filters)), arguments: filters.arguments)
@@ -322,5 +338,19 @@ enum Revenue {
         fraction = String(repeating: "0", count: 4 - fraction.count) + fraction
         while fraction.count > 2, fraction.hasSuffix("0") { fraction.removeLast() }
         return "\(sign)\(magnitude / UInt64(scale)).\(fraction)"
+    }
+}
+
+/// `export membership`: members per month from the log's versions (see `Membership`).
+enum MembershipReport {
+    static func write(to writer: inout some RowWriter, db: Database, filters: ReportFilters) throws {
+        try writer.begin(columns: ["month", "members_at_start", "joined", "left", "members_at_end"])
+        for month in try Membership.months(db: db, from: filters.from, to: filters.to, business: filters.business) {
+            try writer.write([
+                .text(month.month), .integer(Int64(month.membersAtStart)), .integer(Int64(month.joined)),
+                .integer(Int64(month.left)), .integer(Int64(month.membersAtEnd)),
+            ])
+        }
+        try writer.end()
     }
 }

@@ -16,7 +16,8 @@ struct NexMirror: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Serve.self, Rebuild.self, Query.self, Export.self, Events.self, Status.self, Import.self,
-            Send.self, Sign.self, Verify.self, Actions.self, Sync.self, Webhooks.self, Backup.self, Check.self,
+            Send.self, Sign.self, Verify.self, Actions.self, Sync.self, Webhooks.self, History.self, Backup.self,
+            Check.self,
         ]
     )
 }

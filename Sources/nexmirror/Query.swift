@@ -27,9 +27,16 @@ struct Query: AsyncParsableCommand {
               nexmirror query --format json --param min=1000 \\
                 "SELECT invoice_number FROM invoices WHERE total_amount >= :min"
               echo "SELECT count(*) FROM events" | nexmirror query -
+              nexmirror query --as-of 2026-01-01 "SELECT count(*) FROM members"
+
+            --as-of T answers from the replica as it stood at T: the fold of every delivery whose \
+            version time (its UpdatedOn; without one, its received_at) is at or before T, built \
+            aside in a scratch database (the live replica is only read); it costs about a rebuild \
+            of those deliveries. T is a date (the start of that day, UTC) or a timestamp.
             """)
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var asOf: AsOfOptions
 
     @Option(help: "table, csv, tsv, json, jsonl or markdown (default: table on a terminal, else csv).")
     var format: OutputFormat?
@@ -42,12 +49,16 @@ struct Query: AsyncParsableCommand {
     @Argument(help: "The SQL statement, or - to read it from standard input.")
     var sql: String
 
-    func validate() throws { _ = try QueryParameters(parameters) }
+    func validate() throws {
+        _ = try QueryParameters(parameters)
+        _ = try asOf.instant
+    }
 
     func run() async throws {
         let text = sql == "-" ? String(decoding: Terminal.readAllStandardInput(), as: UTF8.self) : sql
         let parameters = try QueryParameters(self.parameters)
-        let queue = try ReadOnlyDatabase.open(database)
+        let (queue, replica) = try asOf.open(database)
+        defer { replica?.remove() }
         var writer = (format ?? .automatic).writer(to: BufferedOutput())
         try ReadOnlyDatabase.read(queue) { db in
             let statement = try ReadOnlyStatement.prepare(text, in: db)

@@ -16,6 +16,11 @@ struct Serve: AsyncParsableCommand {
             {"seq": N, "duplicate": false} only once the delivery is durably committed; also
             GET /healthz, /readyz and /metrics. Stops gracefully on SIGINT/SIGTERM.
 
+            GET / is a dashboard (no JavaScript needed) and GET /api/status the same data as \
+            `nexmirror status --format json`. --admin-port moves /, /api/status and /metrics to a \
+            second listener (--admin-host, default loopback) when --port faces the internet. \
+            --silence-after sets one silence threshold for all actions (see `status --help`).
+
             The secret comes from --secret-file, else $NEXMIRROR_SECRET, else nexmirror.secret
             beside the database, which is created on first run. It is never read from the
             command line.
@@ -60,6 +65,17 @@ struct Serve: AsyncParsableCommand {
             valueName: "addr"))
     var trustedProxies: [String] = []
 
+    @Option(help: "Address of the admin listener (dashboard, /api/status, /metrics); with --admin-port.")
+    var adminHost = "127.0.0.1"
+
+    @Option(help: "Serve /, /api/status and /metrics on this port only, not on --port (0 picks a free one).")
+    var adminPort: Int?
+
+    @Option(help: ArgumentHelp(
+        "One silence threshold for every action (90m, 6h, 2d) instead of each action's learned one.",
+        valueName: "duration"))
+    var silenceAfter: String?
+
     @Flag(help: "Accept deliveries without checking their signature (testing only).")
     var insecureNoSignature = false
 
@@ -84,6 +100,8 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError("--trusted-proxy \(error.description)")
         }
+        if let adminPort, !(0...65535).contains(adminPort) { throw ValidationError("--admin-port must be 0…65535") }
+        _ = try SilenceOption.rule(silenceAfter)
     }
 
     func run() async throws {
@@ -118,9 +136,13 @@ struct Serve: AsyncParsableCommand {
 
         let limits = ConnectionLimits(
             readTimeout: .nanoseconds(Int64(readTimeout * 1e9)), idleTimeout: .nanoseconds(Int64(idleTimeout * 1e9)))
-        let configuration = ReceiverConfiguration(
+        var configuration = ReceiverConfiguration(
             host: host, port: port, maxBodyBytes: maxBodyBytes, secrets: secrets, limits: limits,
             trustedProxies: try TrustedProxies(trustedProxies))
+        configuration.adminHost = adminHost
+        configuration.adminPort = adminPort
+        configuration.silence = try SilenceOption.rule(silenceAfter)
+        let adminHost = self.adminHost
         let host = self.host
         let app = buildApplication(configuration: configuration, store: store, logger: logger) { port in
             let shown = host == "0.0.0.0" ? "<this-host>" : host
@@ -130,6 +152,8 @@ struct Serve: AsyncParsableCommand {
                 Nexudus webhook URL: http://\(shown):\(port)/webhooks/<Action>  (e.g. /webhooks/CoworkerCreate)
 
                 """)
+        } onAdminRunning: { port in
+            Terminal.write(toStandardOutput: "nexmirror admin on http://\(adminHost):\(port) (dashboard /, /api/status, /metrics)\n")
         }
         guard let syncEvery else {
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])

@@ -1,21 +1,33 @@
 import ArgumentParser
 import Foundation
 import GRDB
-import NexMirrorProjections
+import NexMirrorCore
+import NexMirrorStore
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the log, the replica and the projections at a glance.",
+        abstract: "Show the log, the replica, the projections and the webhooks' health at a glance.",
         discussion: """
             Rows per replica table; the database size on disk (file + WAL) and the number of \
-            deliveries in the log; the last delivery of each action; each projection's checkpoint \
-            (last folded seq) and lag (deliveries not folded yet); quarantined deliveries; and \
-            signature rejections (the total ever, the last 1000 kept). When deliveries were \
-            rejected after the last verified one, a hint says the secret is probably wrong.
+            deliveries in the log; per action the webhook deliveries of the last 24 h and 7 days, \
+            the last one and its state (ok, silent, never, disabled in Nexudus); each projection's \
+            checkpoint and lag; quarantined deliveries; signature rejections; the last sync and \
+            its drift per kind. When deliveries were rejected after the last verified one, a hint \
+            says the secret is probably wrong.
+
+            An action is silent when no webhook delivered it for longer than its threshold: \
+            --silence-after for all, else twice the longest gap between its deliveries in the \
+            last 30 days (between 1 h and 30 d; 7 d with fewer than 5 deliveries). See the README.
+
+            --check prints one line per problem (silent action, webhook disabled in Nexudus, \
+            projection lag, quarantines or rejections in the last 24 h, failing sync) and exits \
+            3 when there is any, 0 when there is none: made for cron, systemd timers and \
+            monitoring agents.
 
             Examples:
               nexmirror status
               nexmirror status --format json | jq .projections
+              nexmirror status --check --silence-after 6h || mail -s nexmirror ops@example.com
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
@@ -25,167 +37,128 @@ struct Status: AsyncParsableCommand {
     @Option(help: "text or json.")
     var format: Format = .text
 
+    @Flag(help: "Print only the problems, one per line; exit 3 when there is any, else 0.")
+    var check = false
+
+    @Option(help: ArgumentHelp(
+        "One silence threshold for every action (90m, 6h, 2d), instead of each action's learned one.",
+        valueName: "duration"))
+    var silenceAfter: String?
+
+    func validate() throws { _ = try SilenceOption.rule(silenceAfter) }
+
     func run() async throws {
+        let rule = try SilenceOption.rule(silenceAfter)
         let queue = try ReadOnlyDatabase.open(database)
-        let report = try ReadOnlyDatabase.read(queue) { db in try StatusReport(db: db, path: database.path) }
+        let report = try ReadOnlyDatabase.read(queue) { db in
+            try StatusReport(db: db, path: database.path, now: .now, silence: rule)
+        }
+        if check {
+            for problem in report.problems { Terminal.write(toStandardOutput: problem + "\n") }
+            if !report.problems.isEmpty { throw ExitCode(3) }
+            return
+        }
         if format == .json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            Terminal.write(toStandardOutput: String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
+            Terminal.write(toStandardOutput: String(decoding: try report.json(), as: UTF8.self) + "\n")
         } else {
-            Terminal.write(toStandardOutput: report.text)
+            Terminal.write(toStandardOutput: StatusText.render(report))
         }
     }
 }
 
-/// Everything `status` shows, read in one transaction so the numbers agree with each other.
-struct StatusReport: Encodable {
-    struct Log: Encodable {
-        var deliveries: Int
-        var lastSeq: Int64
-        var quarantined: Int
-        var fileBytes: Int64
-        var walBytes: Int64
-    }
-
-    struct ActionActivity: Encodable {
-        var action: String
-        var deliveries: Int
-        var lastReceivedAt: String
-    }
-
-    struct ProjectionState: Encodable {
-        var name: String
-        var version: Int
-        var checkpoint: Int64
-        var lag: Int64
-        var rebuiltAt: String?
-        var updatedAt: String?
-    }
-
-    struct Rejections: Encodable {
-        /// Every rejection ever (the table's AUTOINCREMENT id); only the last 1000 are kept.
-        var total: Int64
-        var kept: Int
-        var lastAt: String?
-        var lastReason: String?
-        var sinceLastVerified: Int
-        var lastVerifiedAt: String?
-    }
-
-    var database: String
-    var log: Log
-    var tables: [String: Int]
-    var actions: [ActionActivity]
-    var projections: [ProjectionState]
-    var rejections: Rejections
-    var hint: String?
-
-    /// The replica's tables, in the projections' order, then the log's bookkeeping.
-    static var tableNames: [String] {
-        var names: [String] = []
-        for projection in Projections.all {
-            for table in projection.ownedTables where !names.contains(table) { names.append(table) }
+/// `--silence-after DURATION`, shared by `status` and `serve`.
+enum SilenceOption {
+    static func rule(_ text: String?) throws -> SilenceRule {
+        guard let text else { return SilenceRule() }
+        guard let seconds = HumanDuration.seconds(text) else {
+            throw ValidationError("--silence-after expects a duration such as 90m, 6h or 2d, got '\(text)'")
         }
-        return names + ["members", "tombstones"]
+        return SilenceRule(fixed: seconds)
     }
+}
 
-    init(db: Database, path: String) throws {
-        database = path
-        let lastSeq = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM events") ?? 0
-        log = Log(
-            deliveries: try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0,
-            lastSeq: lastSeq,
-            quarantined: try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE status = 'quarantined'") ?? 0,
-            fileBytes: Self.size(of: path), walBytes: Self.size(of: path + "-wal"))
-
-        var tables: [String: Int] = [:]
-        for name in Self.tableNames where try db.tableExists(name) || db.viewExists(name) {
-            // Names come from the projections compiled in, never from input.
-            tables[name] = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(name)") ?? 0
-        }
-        self.tables = tables
-
-        actions = try Row.fetchAll(
-            db, sql: "SELECT action, count(*), max(received_at) FROM events GROUP BY action ORDER BY action"
-        ).map { ActionActivity(action: $0[0], deliveries: $0[1], lastReceivedAt: $0[2]) }
-
-        projections = try Row.fetchAll(
-            db, sql: "SELECT name, version, checkpoint, rebuilt_at, updated_at FROM projections"
-        ).map { row in
-            ProjectionState(
-                name: row[0], version: row[1], checkpoint: row[2], lag: max(0, lastSeq - (row[2] as Int64)),
-                rebuiltAt: row[3], updatedAt: row[4])
-        }.sorted { Self.order(of: $0.name) < Self.order(of: $1.name) }
-
-        let lastVerifiedAt = try String.fetchOne(
-            db, sql: "SELECT max(received_at) FROM events WHERE signature IN ('raw', 'ascii-folded')")
-        let latest = try Row.fetchOne(db, sql: "SELECT received_at, reason FROM rejections ORDER BY id DESC LIMIT 1")
-        rejections = Rejections(
-            total: try Int64.fetchOne(db, sql: "SELECT max(id) FROM rejections") ?? 0,
-            kept: try Int.fetchOne(db, sql: "SELECT count(*) FROM rejections") ?? 0,
-            lastAt: latest?[0], lastReason: latest?[1],
-            sinceLastVerified: try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM rejections WHERE received_at > coalesce(?, '')",
-                arguments: [lastVerifiedAt]) ?? 0,
-            lastVerifiedAt: lastVerifiedAt)
-        hint = Self.hint(rejections)
-    }
-
-    private static func order(of projection: String) -> Int {
-        Projections.all.firstIndex { $0.name == projection } ?? Int.max
-    }
-
-    private static func size(of path: String) -> Int64 {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
-    }
-
-    /// Rejections with no verified delivery since mean Nexudus and nexmirror disagree on the
-    /// secret (or Nexudus sends none), which a rejection count alone does not say.
-    static func hint(_ rejections: Rejections) -> String? {
-        guard rejections.sinceLastVerified > 0 else { return nil }
-        let count = "\(rejections.sinceLastVerified) \(rejections.sinceLastVerified == 1 ? "delivery was" : "deliveries were")"
-        let since = rejections.lastVerifiedAt.map { "since the last verified one (\($0))" } ?? "and none was ever verified"
-        if rejections.lastReason == "missing-header" {
-            return "\(count) rejected without a signature \(since): set the secret in Nexudus "
-                + "(Settings › Integrations) to the content of nexmirror.secret"
-        }
-        return "\(count) rejected for their signature \(since): the secret in Nexudus probably differs "
-            + "from nexmirror's; compare them, and check one body with `nexmirror verify`"
-    }
-
-    var text: String {
+/// The text form of `status`.
+enum StatusText {
+    static func render(_ report: StatusReport) -> String {
         var lines: [String] = []
+        let log = report.log
         let megabytes = Double(log.fileBytes + log.walBytes) / 1_048_576
-        lines.append("database     \(database) (\(String(format: "%.1f", megabytes)) MiB with WAL)")
+        lines.append("database     \(report.database) (\(String(format: "%.1f", megabytes)) MiB with WAL)")
         lines.append("event log    \(log.deliveries) \(log.deliveries == 1 ? "delivery" : "deliveries"), last seq \(log.lastSeq), \(log.quarantined) quarantined")
-        var rejected = "rejected     \(rejections.total) signature rejections"
-        if let lastAt = rejections.lastAt { rejected += ", last at \(lastAt) (\(rejections.lastReason ?? "?"))" }
+        let total = report.rejections.total
+        var rejected = "rejected     \(total) signature rejection\(total == 1 ? "" : "s") (\(report.rejections.last24h) in 24 h)"
+        if let lastAt = report.rejections.lastAt { rejected += ", last at \(lastAt) (\(report.rejections.lastReason ?? "?"))" }
         lines.append(rejected)
+        lines.append("silent       " + (report.silent.isEmpty ? "none" : report.silent.joined(separator: ", ")))
+        if !report.disabledInNexudus.isEmpty {
+            lines.append("disabled     in Nexudus: " + report.disabledInNexudus.joined(separator: ", "))
+        }
         lines.append("")
-        lines.append(contentsOf: Self.grid(
-            [["table", "rows"]] + Self.tableNames.compactMap { name in tables[name].map { [name, String($0)] } },
+        lines.append(contentsOf: grid(
+            [["table", "rows"]]
+                + StatusReport.tableNames.compactMap { name in report.tables[name].map { [name, String($0)] } },
             rightAligned: [1]))
         lines.append("")
-        lines.append(contentsOf: Self.grid(
+        lines.append(contentsOf: grid(
             [["projection", "version", "checkpoint", "lag"]]
-                + projections.map { [$0.name, String($0.version), String($0.checkpoint), String($0.lag)] },
+                + report.projections.map { [$0.name, String($0.version), String($0.checkpoint), String($0.lag)] },
             rightAligned: [1, 2, 3]))
         lines.append("")
-        if actions.isEmpty {
+        // Projected actions never received would fill a screen; they are named on one line.
+        let shown = report.actions.filter { $0.state != "never" || $0.deliveries > 0 }
+        let never = report.actions.filter { $0.state == "never" && $0.deliveries == 0 }.map(\.action)
+        if shown.isEmpty {
             lines.append("no delivery received yet")
         } else {
-            lines.append(contentsOf: Self.grid(
-                [["action", "deliveries", "last received"]]
-                    + actions.map { [$0.action, String($0.deliveries), $0.lastReceivedAt] },
-                rightAligned: [1]))
+            lines.append(contentsOf: grid(
+                [["action", "deliveries", "24h", "7d", "last webhook", "state", "silent after"]]
+                    + shown.map {
+                        [$0.action, String($0.deliveries), String($0.webhooks24h), String($0.webhooks7d),
+                         $0.lastReceivedAt ?? "-", $0.state,
+                         "\(HumanDuration.describe($0.silenceThresholdSeconds)) (\($0.thresholdSource))"]
+                    },
+                rightAligned: [1, 2, 3]))
         }
-        if let hint {
+        if !never.isEmpty {
+            lines.append(contentsOf: wrap("never received: " + never.joined(separator: ", "), width: 100))
+        }
+        if !report.sync.isEmpty {
+            lines.append("")
+            lines.append(contentsOf: grid(
+                [["sync", "last finished", "listed", "drift", "new", "changed", "deleted", "error"]]
+                    + report.sync.map {
+                        [$0.kind, $0.finishedAt ?? "-", String($0.listed), String($0.drift), String($0.new),
+                         String($0.changed), String($0.deleted), $0.error ?? ""]
+                    },
+                rightAligned: [2, 3, 4, 5, 6]))
+        }
+        if !report.quarantine.newest.isEmpty {
+            lines.append("")
+            lines.append(contentsOf: grid(
+                [["quarantined seq", "action", "error"]]
+                    + report.quarantine.newest.map { [String($0.seq), $0.action, $0.error ?? ""] },
+                rightAligned: [0]))
+        }
+        if let hint = report.hint {
             lines.append("")
             lines.append("hint: \(hint)")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Breaks a long list after its commas, continuation lines indented.
+    private static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty, line.count + 1 + word.count > width {
+                lines.append(line)
+                line = "  "
+            }
+            line += (line.isEmpty || line == "  " ? "" : " ") + word
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines
     }
 
     private static func grid(_ rows: [[String]], rightAligned: Set<Int>) -> [String] {

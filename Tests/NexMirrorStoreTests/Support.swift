@@ -35,6 +35,12 @@ final class TemporaryStore {
         try store.prepareProjections()
     }
 
+    /// Opens an existing database (which is left where it is).
+    init(opening path: String) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
+        store = try SQLiteStore(path: path)
+    }
+
     deinit { try? FileManager.default.removeItem(at: directory) }
 
     @discardableResult

@@ -29,8 +29,10 @@ sys.dont_write_bytecode = True  # keep the repo free of __pycache__
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET = "bench-s3cret-Nexudus"  # passed to servers through NEXMIRROR_SECRET, never on argv
 
-QUICK = {"duration": 10, "rebuild_sizes": [20_000, 100_000], "coworkers": 10_000, "bookings": 100_000, "runs": 5}
-FULL = {"duration": 30, "rebuild_sizes": [100_000, 1_000_000], "coworkers": 100_000, "bookings": 1_000_000, "runs": 5}
+QUICK = {"duration": 10, "rebuild_sizes": [20_000, 100_000], "coworkers": 10_000, "bookings": 100_000, "runs": 5,
+         "asof_size": 100_000}
+FULL = {"duration": 30, "rebuild_sizes": [100_000, 1_000_000], "coworkers": 100_000, "bookings": 1_000_000, "runs": 5,
+        "asof_size": 1_000_000}
 MAX_RATE = 25_000  # deliveries/s the pre-generated bodies cover without repeating
 
 
@@ -364,6 +366,67 @@ def rebuild(args, sizes, work, results):
             shutil.rmtree(run_dir)
 
 
+# ------------------------------------------------------------------------------------ as-of
+
+ASOF_SQL = "SELECT count(*), coalesce(sum(length(data)), 0) FROM coworkers"
+EVENT_COLUMNS = ("seq, received_at, action, action_id, entity_type, entity_id, updated_on, body, body_sha256, "
+                 "source, signature, status, error")
+
+
+def as_of(args, sizes, work, results):
+    """`query --as-of T` on a generated log vs `rebuild` of a file holding only the deliveries up to T
+    (what as-of must fold), at the median version time and after the last, plus a full rebuild."""
+    out = results.setdefault("asof", {})
+    n = sizes["asof_size"]
+    run_dir = os.path.join(work, f"asof-{n}")
+    os.makedirs(run_dir)
+    db = os.path.join(run_dir, "log.sqlite")
+    create_nexmirror_db(args, db, run_dir)
+    log(f"as-of: generating a log of {n} deliveries")
+    gen = run([sys.executable, os.path.join(HERE, "gen_log.py"), db, str(n)], capture_output=True, text=True)
+    log("  " + gen.stdout.strip())
+    con = sqlite3.connect(db)
+    total = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    median = con.execute("SELECT v FROM (SELECT coalesce(updated_on, received_at) AS v FROM events ORDER BY v) "
+                         "LIMIT 1 OFFSET ?", (total // 2,)).fetchone()[0]
+    con.close()
+    out["events"] = total
+    out["db_mib"] = os.path.getsize(db) / 2**20
+    load = wait_for_quiet(args, "full rebuild")
+    stdout, wall, rss = timed([args.bin, "rebuild", "--db", db])
+    out["rebuild_all"] = {"wall_s": wall, "rss_mib": rss, "summary": stdout.strip(), "load_before": load,
+                          "command": f"/usr/bin/time -v {args.bin} rebuild --db {db}"}
+    log(f"as-of: full rebuild {stdout.strip()} | wall {wall:.2f} s")
+    for label, instant in (("median", median), ("after last", "2100-01-01T00:00:00Z")):
+        subset = os.path.join(run_dir, f"subset-{label.replace(' ', '-')}.sqlite")
+        create_nexmirror_db(args, subset, run_dir)
+        con = sqlite3.connect(subset)
+        con.execute("ATTACH DATABASE ? AS src", (db,))
+        con.execute(f"INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM src.events "
+                    "WHERE coalesce(updated_on, received_at) <= ? ORDER BY seq", (instant,))
+        con.commit()
+        included = con.execute("SELECT count(*) FROM events").fetchone()[0]
+        con.close()
+        load = wait_for_quiet(args, f"as-of {label}")
+        as_of_out, as_of_wall, as_of_rss = timed([args.bin, "query", "--db", db, "--as-of", instant, "--format", "csv", ASOF_SQL])
+        load2 = wait_for_quiet(args, f"rebuild up to {label}")
+        _, rebuild_wall, rebuild_rss = timed([args.bin, "rebuild", "--db", subset])
+        subset_out = run([args.bin, "query", "--db", subset, "--format", "csv", ASOF_SQL], capture_output=True, text=True).stdout
+        out[label] = {
+            "instant": instant, "deliveries": included,
+            "as_of": {"wall_s": as_of_wall, "rss_mib": as_of_rss, "load_before": load,
+                      "command": f"/usr/bin/time -v {args.bin} query --db {db} --as-of {instant} --format csv {shlex.quote(ASOF_SQL)}"},
+            "rebuild_subset": {"wall_s": rebuild_wall, "rss_mib": rebuild_rss, "load_before": load2,
+                               "command": f"/usr/bin/time -v {args.bin} rebuild --db {subset}"},
+            "same_replica": as_of_out == subset_out, "answer": as_of_out.strip().splitlines()[-1],
+        }
+        log(f"as-of {label} ({instant}, {included} deliveries): as-of {as_of_wall:.2f} s, rebuild of those "
+            f"{rebuild_wall:.2f} s, same answer: {as_of_out == subset_out}")
+        os.remove(subset)
+    if not args.keep:
+        shutil.rmtree(run_dir)
+
+
 # ------------------------------------------------------------------------------------ query/export
 
 QUERIES = {
@@ -567,6 +630,22 @@ def report(results, args):
                 if isinstance(r, dict) and "error" in r:
                     lines.append(f"\n{name}: nexmirror failed: {r['error'][:300]}")
         lines.append("")
+    asof = results.get("asof")
+    if asof:
+        lines.append(f"### As-of (`query --as-of T` vs `rebuild` of a file holding only the deliveries up to T; log of {asof['events']} events, {asof['db_mib']:.0f} MiB)")
+        lines.append("")
+        lines.append(f"Full rebuild of the whole log: {asof['rebuild_all']['wall_s']:.2f} s.")
+        lines.append("")
+        lines.append("| T | deliveries up to T | as-of s | as-of peak RSS MiB | rebuild of those s | ratio | target <= 1.0x | same answer |")
+        lines.append("|---|---:|---:|---:|---:|---:|---|---|")
+        for label in ("median", "after last"):
+            r = asof.get(label)
+            if not r:
+                continue
+            ratio = r["as_of"]["wall_s"] / r["rebuild_subset"]["wall_s"]
+            lines.append(f"| {label} ({r['instant']}) | {r['deliveries']} | {r['as_of']['wall_s']:.2f} | {r['as_of']['rss_mib']:.0f} | "
+                         f"{r['rebuild_subset']['wall_s']:.2f} | {ratio:.2f}x | {verdict(ratio <= 1.0)} | {'yes' if r['same_replica'] else 'NO'} |")
+        lines.append("")
     commands = []
     for key, r in (results.get("ingest") or {}).items():
         commands.append(f"# ingest {key}\n{r.get('server_command', '')} &\n{r['command']}")
@@ -575,6 +654,11 @@ def report(results, args):
     for name, r in (results.get("query") or {}).items():
         if isinstance(r, dict) and "command" in r:
             commands.append(f"# {name}\n{r['command']}")
+    if asof:
+        commands.append(f"# as-of: full rebuild\n{asof['rebuild_all']['command']}")
+        for label in ("median", "after last"):
+            if asof.get(label):
+                commands.append(f"# as-of {label}\n{asof[label]['as_of']['command']}\n{asof[label]['rebuild_subset']['command']}")
     if commands:
         lines.append("<details><summary>Exact commands of this run</summary>")
         lines.append("")
@@ -607,7 +691,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bin", required=True, help="the release nexmirror binary")
     parser.add_argument("--quick", action="store_true", help="small sizes: finishes in a few minutes")
-    parser.add_argument("--only", default="ingest,rebuild,query", help="comma-separated sections to run")
+    parser.add_argument("--only", default="ingest,rebuild,query,asof", help="comma-separated sections to run")
     parser.add_argument("--workdir", help="where generated data goes (default: a new /tmp/nexmirror-bench.*)")
     parser.add_argument("--keep", action="store_true", help="keep generated databases")
     parser.add_argument("--duration", type=int, help="seconds per wrk run (overrides the mode's)")
@@ -626,7 +710,7 @@ def main():
     results = {"machine": machine_facts("quick" if args.quick else "full"), "sizes": sizes}
     results["machine"]["fsync_us"] = round(fsync_micros(work))
     log(f"work directory {work}; results in {work}/results.json and {work}/results.md")
-    sections = {"ingest": ingest, "rebuild": rebuild, "query": query}
+    sections = {"ingest": ingest, "rebuild": rebuild, "query": query, "asof": as_of}
     for name in args.only.split(","):
         started = time.time()
         sections[name](args, sizes, work, results)
