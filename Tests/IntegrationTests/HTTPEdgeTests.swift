@@ -33,7 +33,7 @@ import Testing
                 socket.clear()
                 try socket.send(Self.head(fixture))
                 // Nothing of the body is sent until the interim answer arrives.
-                guard socket.receive(timeout: 2, until: { $0.contains("\r\n\r\n") }) else {
+                guard socket.receive(timeout: 5, until: { $0.contains("\r\n\r\n") }) else {
                     outcomes.append(["no interim answer: \(socket.text)"])
                     continue
                 }
@@ -99,8 +99,9 @@ import Testing
         }
         let parts = output.split(separator: " ")
         #expect(parts.first == "200", "curl printed \(output)")
-        // Without the interim answer curl waits a full second before sending the body.
-        #expect((parts.last.flatMap { Double($0) } ?? 9) < 0.1, "curl printed \(output)")
+        // Without the interim answer curl waits a full second before sending the body; alone
+        // on the machine this takes a few milliseconds, the bound leaves room for a loaded one.
+        #expect((parts.last.flatMap { Double($0) } ?? 9) < 0.5, "curl printed \(output)")
     }
 
     @Test func headsOver16KiBGet431() async throws {
@@ -151,42 +152,48 @@ import Testing
 
     @Test func slowClientsAreCutAndHoldUpNoOne() async throws {
         let scratch = Scratch()
-        let server = try Self.server(scratch, ["--read-timeout", "1"])
+        let timeout = 4.0
+        let server = try Self.server(scratch, ["--read-timeout", "\(Int(timeout))"])
         let port = server.port
-        async let trickledHead = offThread { () -> (String, Bool, Double) in
+        // Each returns what it received, whether the server closed, and when.
+        async let trickledHead = offThread { () -> (String, Bool, Date, Date) in
             let socket = try RawSocket(port: port)
             let started = Date()
             try socket.send("POST /webhooks/CoworkerCreate HTTP/1.1\r\nHost: x\r\n")
-            for index in 0..<20 where !socket.closedByPeer {
+            for index in 0..<80 where !socket.closedByPeer {
                 try? socket.send("X-Slow-\(index): 1\r\n")
                 socket.receive(timeout: 0.25) { _ in false }
             }
             let closed = socket.receiveUntilClosed(timeout: 3)
-            return (socket.text, closed, Date().timeIntervalSince(started))
+            return (socket.text, closed, started, Date())
         }
-        async let trickledBody = offThread { () -> (Bool, Double) in
+        async let trickledBody = offThread { () -> (Bool, Date, Date) in
             let socket = try RawSocket(port: port)
             let started = Date()
             try socket.send(Self.head("CoworkerCreate").replacingOccurrences(of: "Expect: 100-continue\r\n", with: ""))
-            for byte in Fixtures.body("CoworkerCreate").prefix(20) where !socket.closedByPeer {
+            for byte in Fixtures.body("CoworkerCreate").prefix(80) where !socket.closedByPeer {
                 try? socket.send([byte])
                 socket.receive(timeout: 0.25) { _ in false }
             }
             let closed = socket.receiveUntilClosed(timeout: 3)
-            return (closed, Date().timeIntervalSince(started))
+            return (closed, started, Date())
         }
-        // Meanwhile a delivery goes straight through.
-        let started = ContinuousClock.now
+        // Meanwhile a delivery goes through, long before the slow clients are cut (compared
+        // by order, not by a duration, so a loaded machine does not decide the outcome).
         #expect(try await HTTP.deliver("BookingCreate", to: server).status == 200)
-        #expect(ContinuousClock.now - started < .milliseconds(500))
+        let delivered = Date()
 
-        let (headText, headClosed, headSeconds) = try await trickledHead
+        let (headText, headClosed, headStarted, headCut) = try await trickledHead
         #expect(statusLines(headText) == ["HTTP/1.1 408 Request Timeout"])
         #expect(headClosed)
-        #expect(headSeconds < 2.5, "cut after \(headSeconds) s")
-        let (bodyClosed, bodySeconds) = try await trickledBody
+        #expect(delivered < headCut)
+        let headSeconds = headCut.timeIntervalSince(headStarted)
+        #expect(headSeconds >= timeout - 0.5 && headSeconds < timeout + 3, "cut after \(headSeconds) s")
+        let (bodyClosed, bodyStarted, bodyCut) = try await trickledBody
         #expect(bodyClosed)
-        #expect(bodySeconds < 2.5, "cut after \(bodySeconds) s")
+        #expect(delivered < bodyCut)
+        let bodySeconds = bodyCut.timeIntervalSince(bodyStarted)
+        #expect(bodySeconds >= timeout - 0.5 && bodySeconds < timeout + 3, "cut after \(bodySeconds) s")
         // The trickled delivery was never acknowledged, so nothing of it is in the log.
         let rows = try CLI.run(["query", "--db", scratch.path("edge.sqlite"), "--format", "csv", "SELECT action FROM events"])
         #expect(rows.output == "action\r\nBookingCreate\r\n")
@@ -201,7 +208,9 @@ import Testing
         for fixture in ["CoworkerCreate", "BookingCreate", "TeamCreated"] {
             #expect(try await HTTP.deliver(fixture, to: server).status == 200)
         }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // Generous, for a loaded machine: held up by the idle connections it would hang until
+        // the client's 30 s timeout.
+        #expect(ContinuousClock.now - started < .seconds(10))
         // Every idle connection is still served when it finally speaks.
         let last = try #require(idle.last)
         let answer = try await offThread { () -> String in
