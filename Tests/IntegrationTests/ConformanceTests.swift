@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+/// SPEC §5/§6 conformance found by auditing the built binary: user mistakes are one line,
+/// a PostgreSQL URL is refused plainly, and the forms a careful user reaches for are accepted.
+@Suite struct ConformanceTests {
+    private func expectOneLineError(_ result: CommandResult, containing text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.status != 0, sourceLocation: sourceLocation)
+        #expect(result.output.isEmpty, sourceLocation: sourceLocation)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stderr.hasPrefix("Error: "), sourceLocation: sourceLocation)
+        #expect(result.stderr.contains(text), "\(result.stderr)", sourceLocation: sourceLocation)
+    }
+
+    @Test func usageMistakesAreOneLineOnStandardError() throws {
+        let mirror = try Mirror.fromFixtures()
+        let badFormat = try mirror.run(["query", "--format", "xml", "SELECT 1"])
+        expectOneLineError(badFormat, containing: "table, csv, tsv, json, jsonl, markdown")
+        #expect(badFormat.stderr.contains("(see 'nexmirror query --help')"))
+        expectOneLineError(try mirror.run(["query", "--bogus", "SELECT 1"]), containing: "Unknown option '--bogus'")
+        expectOneLineError(try mirror.run(["query"]), containing: "Missing expected argument '<sql>'")
+        expectOneLineError(try mirror.run(["events", "show", "abc"]), containing: "'abc' is invalid")
+        expectOneLineError(try mirror.run(["rebuild", "--projection", "nope"]), containing: "unknown projection 'nope'")
+        expectOneLineError(try CLI.run(["frobnicate"]), containing: "'frobnicate'")
+        // Help, version and status --check's own exit code are untouched.
+        let help = try CLI.run(["query", "--help"])
+        #expect(help.status == 0 && help.output.contains("USAGE:"))
+        #expect(try CLI.run(["events", "show", "--version"]).output == "0.1.0\n")
+        let check = try mirror.run(["status", "--check", "--silence-after", "1000d"])
+        #expect(check.status == 0 || check.status == 3)
+        #expect(check.stderr.isEmpty)
+    }
+
+    @Test func aPostgreSQLURLIsRefusedInOneLine() throws {
+        let scratch = Scratch()
+        for url in ["postgresql://mirror@localhost/nexmirror", "postgres://localhost:5432/nexmirror"] {
+            expectOneLineError(try CLI.run(["query", "--db", url, "SELECT 1"], in: scratch.url), containing: "PostgreSQL is not supported yet")
+            expectOneLineError(
+                try CLI.run(["status"], environment: ["NEXMIRROR_DB": url], in: scratch.url), containing: "PostgreSQL is not supported yet")
+            expectOneLineError(
+                try CLI.run(["serve", "--db", url, "--port", "0", "--insecure-no-signature"], in: scratch.url),
+                containing: "PostgreSQL is not supported yet")
+        }
+        // Nothing was created that looks like a database named after the URL.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).isEmpty)
+    }
+
+    @Test func sendAcceptsTheFullWebhookURLGivenToNexudus() async throws {
+        let scratch = Scratch()
+        let server = try RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile()])
+        let sent = try CLI.run([
+            "send", "CoworkerCreate", "--url", server.baseURL + "/webhooks/CoworkerCreate", "--secret-file", scratch.secretFile(),
+        ])
+        #expect(sent.status == 0, "\(sent.stderr)")
+        #expect(sent.output == "200 {\"duplicate\":false,\"seq\":1}\n")
+        let other = try CLI.run(["send", "BookingCreate", "--url", server.baseURL + "/webhooks/", "--secret-file", scratch.secretFile()])
+        #expect(other.output == "200 {\"duplicate\":false,\"seq\":2}\n", "\(other.stderr)")
+        let events = try CLI.run(["query", "--db", scratch.path("mirror.sqlite"), "SELECT action FROM events ORDER BY seq"])
+        #expect(events.output.split(whereSeparator: \.isNewline) == ["action", "CoworkerCreate", "BookingCreate"])
+        server.stop()
+    }
+
+    @Test func exportTakesWholeMonthsForFromAndTo() throws {
+        let mirror = try Mirror.fromFixtures()
+        let membership = try mirror.run(["export", "membership", "--from", "2026-01", "--to", "2026-04"])
+        #expect(membership.status == 0, "\(membership.stderr)")
+        let months = membership.output.split(whereSeparator: \.isNewline).dropFirst().map { $0.prefix(7) }
+        #expect(months == ["2026-01", "2026-02", "2026-03", "2026-04"])
+        let april = try mirror.run(["export", "bookings", "--from", "2026-04", "--to", "2026-04"])
+        #expect(april.output.split(whereSeparator: \.isNewline).map { $0.prefix(10) } == ["id,resourc", "1419005644", "1419013251"])
+        let march = try mirror.run(["export", "bookings", "--to", "2026-03"])
+        #expect(march.output.split(whereSeparator: \.isNewline).count == 1)
+        expectOneLineError(try mirror.run(["export", "revenue", "--from", "2026-13"]), containing: "--from expects a date")
+    }
+
+    @Test func syncAgainstAnUnreachableAPIFailsWithinItsBackoffNotMinutes() throws {
+        let scratch = Scratch()
+        let started = Date()
+        let result = try CLI.run(
+            ["sync", "--dry-run", "--db", scratch.path("mirror.sqlite"), "--api-url", "http://127.0.0.1:9"],
+            environment: ["NEXUDUS_USERNAME": "ops@example.org", "NEXUDUS_PASSWORD": "pw"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("Error: sync stopped: cannot reach http://127.0.0.1:9"))
+        // Five attempts with 0.5 s doubling backoff: about 8 s; the pool's silent retries made it 5 min.
+        #expect(Date().timeIntervalSince(started) < 45)
+    }
+}
