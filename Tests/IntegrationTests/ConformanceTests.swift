@@ -74,6 +74,17 @@ import Testing
         expectOneLineError(try mirror.run(["export", "revenue", "--from", "2026-13"]), containing: "--from expects a date")
     }
 
+    @Test func eventsEntityTakesATableNameLikeHistory() throws {
+        let mirror = try Mirror.fromFixtures()
+        let byType = try mirror.run(["events", "--entity", "CoworkerInvoice:1419044866", "--format", "csv"])
+        #expect(byType.status == 0, "\(byType.stderr)")
+        #expect(byType.output.split(whereSeparator: \.isNewline).count > 1)
+        for spelling in ["invoices:1419044866", "coworkerinvoice:1419044866"] {
+            let result = try mirror.run(["events", "--entity", spelling, "--format", "csv"])
+            #expect(result.output == byType.output, "\(spelling)")
+        }
+    }
+
     @Test func syncAgainstAnUnreachableAPIFailsWithinItsBackoffNotMinutes() throws {
         let scratch = Scratch()
         let started = Date()
