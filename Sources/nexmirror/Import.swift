@@ -217,7 +217,9 @@ enum ImportSource {
             return .failure(CLIError(error.description))
         }
         guard case .object(let members) = value, let ranges = JSONMembers.valueRanges(in: line) else {
-            return .failure(CLIError("expected an object {\"action\": …, \"body\": …}, found a JSON \(value.typeName)"))
+            // A JSON array of DTOs is the other import form; it needs the action they were sent as.
+            let hint = if case .array = value { " (for a JSON array of DTOs, pass --action A)" } else { "" }
+            return .failure(CLIError("expected an object {\"action\": …, \"body\": …}, found a JSON \(value.typeName)\(hint)"))
         }
         let actionText: String
         switch members["action"] {
