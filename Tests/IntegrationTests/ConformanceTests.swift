@@ -85,6 +85,30 @@ import Testing
         }
     }
 
+    @Test func statusNamesTheLastDelivery() throws {
+        let mirror = try Mirror.fromFixtures()
+        let last = try mirror.run(["query", "--format", "tsv", "SELECT received_at, action FROM events ORDER BY seq DESC LIMIT 1"])
+        let fields = try #require(last.output.split(whereSeparator: \.isNewline).last?.split(separator: "\t"))
+        let json = try mirror.run(["status", "--format", "json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any])
+        let log = try #require(report["log"] as? [String: Any])
+        #expect(log["last_received_at"] as? String == String(fields[0]))
+        #expect(log["last_action"] as? String == String(fields[1]))
+        let text = try mirror.run(["status"])
+        #expect(text.output.contains("quarantined, last delivery \(fields[0]) (\(fields[1]))"), "\(text.output)")
+    }
+
+    @Test func importOfADTOArrayWithoutActionSaysToPassOne() throws {
+        let mirror = try Mirror.fromFixtures()
+        try mirror.write("coworkers.json", String(decoding: Fixtures.body("CoworkerCreate"), as: UTF8.self))
+        let result = try mirror.run(["import", mirror.scratch.path("coworkers.json")])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("found a JSON array (for a JSON array of DTOs, pass --action A)"), "\(result.stderr)")
+        let fixed = try mirror.run(["import", "--action", "CoworkerCreate", mirror.scratch.path("coworkers.json")])
+        #expect(fixed.status == 0, "\(fixed.stderr)")
+        #expect(fixed.output.contains("coworkers.json: ") && fixed.output.contains(", 0 skipped"))
+    }
+
     @Test func syncAgainstAnUnreachableAPIFailsWithinItsBackoffNotMinutes() throws {
         let scratch = Scratch()
         let started = Date()
