@@ -155,8 +155,14 @@ struct Serve: AsyncParsableCommand {
         } onAdminRunning: { port in
             Terminal.write(toStandardOutput: "nexmirror admin on http://\(adminHost):\(port) (dashboard /, /api/status, /metrics)\n")
         }
+        var addresses = ["\(host):\(port)"]
+        if let adminPort { addresses.append("\(adminHost):\(adminPort)") }
         guard let syncEvery else {
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            do {
+                try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            } catch {
+                throw ListenError.explain(error, addresses: addresses)
+            }
             return
         }
         let reconciler = Reconciler(store: store, client: try api.client(databasePath: database.path, logger: logger), logger: logger)
