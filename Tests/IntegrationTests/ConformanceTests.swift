@@ -109,6 +109,19 @@ import Testing
         #expect(fixed.output.contains("coworkers.json: ") && fixed.output.contains(", 0 skipped"))
     }
 
+    @Test func serveOnATakenPortSaysSoInOneLine() async throws {
+        let scratch = Scratch()
+        let server = try RunningServer(arguments: ["--db", scratch.path("first.sqlite"), "--secret-file", scratch.secretFile()])
+        let second = try CLI.run([
+            "serve", "--db", scratch.path("second.sqlite"), "--port", "\(server.port)", "--secret-file", scratch.secretFile(),
+        ])
+        #expect(second.status == 1)
+        // serve logs to stderr too; the failure itself is the last line, and no spurious error precedes it.
+        #expect(second.stderr.hasSuffix("\nError: cannot listen on 127.0.0.1:\(server.port): the port is already in use (another nexmirror serve?)\n"))
+        #expect(!second.stderr.contains("CancellationError"), "\(second.stderr)")
+        server.stop()
+    }
+
     @Test func syncAgainstAnUnreachableAPIFailsWithinItsBackoffNotMinutes() throws {
         let scratch = Scratch()
         let started = Date()
