@@ -5,7 +5,7 @@ extension NexMirror {
     /// is one line on stderr, as SPEC §5 asks, instead of the error followed by help and usage.
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(globalDatabaseMoved(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -19,6 +19,26 @@ extension NexMirror {
             Terminal.printError(Self.oneLine(message))
             exit(withError: ExitCode(code.rawValue))
         }
+    }
+
+    /// `--db` is global (SPEC §5): `nexmirror --db F query …` means `nexmirror query … --db F`.
+    static func globalDatabaseMoved(_ arguments: [String]) -> [String] {
+        var rest = arguments
+        var moved: [String] = []
+        while let first = rest.first {
+            if first == "--db", rest.count >= 2 {
+                moved += rest.prefix(2)
+                rest.removeFirst(2)
+            } else if first.hasPrefix("--db=") {
+                moved.append(rest.removeFirst())
+            } else {
+                break
+            }
+        }
+        guard !moved.isEmpty, !rest.isEmpty else { return arguments }
+        let end = rest.firstIndex(of: "--") ?? rest.endIndex
+        rest.insert(contentsOf: moved, at: end)
+        return rest
     }
 
     /// Folds ArgumentParser's multi-line message into its first statement: a list of choices is
