@@ -122,6 +122,18 @@ import Testing
         server.stop()
     }
 
+    @Test func dbIsGlobalBeforeTheCommandAndOnEveryCommand() throws {
+        let mirror = try Mirror.fromFixtures()
+        let before = try CLI.run(["--db", mirror.path, "query", "--format", "csv", "SELECT count(*) AS n FROM events"])
+        #expect(before.status == 0, "\(before.stderr)")
+        #expect(before.output.split(whereSeparator: \.isNewline) == ["n", "32"])
+        let equals = try CLI.run(["--db=\(mirror.path)", "events", "show", "1"])
+        #expect(equals.stdout == Data(Fixtures.body(Fixtures.names[0])))
+        let actions = try CLI.run(["actions", "--db", mirror.path])
+        #expect(actions.status == 0, "\(actions.stderr)")
+        #expect(actions.output.split(whereSeparator: \.isNewline).count == 91)
+    }
+
     @Test func syncAgainstAnUnreachableAPIFailsWithinItsBackoffNotMinutes() throws {
         let scratch = Scratch()
         let started = Date()
