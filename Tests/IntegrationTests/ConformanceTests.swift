@@ -134,6 +134,31 @@ import Testing
         #expect(actions.output.split(whereSeparator: \.isNewline).count == 91)
     }
 
+    @Test func secretLookupOrderIsFileThenEnvironmentThenBesideTheDatabase() throws {
+        let scratch = Scratch()
+        let database = scratch.path("mirror.sqlite")
+        let body = Fixtures.body("emoji-name")
+        let expected = try #require(Fixtures.signatures["emoji-name"])
+        let none = try CLI.run(["verify", "--db", database, "--signature", expected], stdin: body)
+        expectOneLineError(none, containing: scratch.path("nexmirror.secret"))
+
+        try Data((Fixtures.secret + "\n").utf8).write(to: URL(fileURLWithPath: scratch.path("nexmirror.secret")))
+        #expect(try CLI.run(["sign", "--db", database], stdin: body).output == expected + "\n")
+        let verified = try CLI.run(["verify", "--signature", expected], stdin: body, environment: ["NEXMIRROR_DB": database])
+        #expect(verified.status == 0, "\(verified.stderr)")
+        // The environment beats the default file, and --secret-file beats the environment.
+        let fromEnvironment = try CLI.run(["sign", "--db", database], stdin: body, environment: ["NEXMIRROR_SECRET": "other"])
+        #expect(fromEnvironment.output != expected + "\n")
+        let rotated = try CLI.run(
+            ["verify", "--db", database, "--signature", expected], stdin: body,
+            environment: ["NEXMIRROR_SECRET": "new-secret\n\(Fixtures.secret)"])
+        #expect(rotated.status == 0, "\(rotated.stderr)")
+        let fromFile = try CLI.run(
+            ["sign", "--db", database, "--secret-file", scratch.path("nexmirror.secret")], stdin: body,
+            environment: ["NEXMIRROR_SECRET": "other"])
+        #expect(fromFile.output == expected + "\n")
+    }
+
     @Test func syncAgainstAnUnreachableAPIFailsWithinItsBackoffNotMinutes() throws {
         let scratch = Scratch()
         let started = Date()
