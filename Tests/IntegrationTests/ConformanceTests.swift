@@ -72,6 +72,11 @@ import Testing
         let march = try mirror.run(["export", "bookings", "--to", "2026-03"])
         #expect(march.output.split(whereSeparator: \.isNewline).count == 1)
         expectOneLineError(try mirror.run(["export", "revenue", "--from", "2026-13"]), containing: "--from expects a date")
+        // --as-of takes any form --from takes; a month is its first instant.
+        let asOfMonth = try mirror.run(["query", "--as-of", "2026-04", "SELECT count(*) AS n FROM coworkers"])
+        let asOfDate = try mirror.run(["query", "--as-of", "2026-04-01", "SELECT count(*) AS n FROM coworkers"])
+        #expect(asOfMonth.status == 0, "\(asOfMonth.stderr)")
+        #expect(asOfMonth.output == asOfDate.output)
     }
 
     @Test func eventsEntityTakesATableNameLikeHistory() throws {
