@@ -8,9 +8,9 @@ struct Send: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sign and POST a delivery the way Nexudus does, to try a deployment.",
         discussion: """
-            Without --body, sends a fresh sample DTO for the action (a new Id each time). The
-            body is signed with the same secret lookup as `serve` and POSTed to
-            <url>/webhooks/<ACTION> with X-Nexudus-Hook-Signature. Prints the answer; exits 1
+            Without --body, sends a fresh sample DTO for the action (a new Id each time). The \
+            body is signed with the same secret lookup as `serve` and POSTed to \
+            <url>/webhooks/<ACTION> with X-Nexudus-Hook-Signature. Prints the answer; exits 1 \
             unless it is 2xx.
 
             Examples:

@@ -5,7 +5,7 @@ struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Explain a signature check: which form matched, or the likeliest reason none did.",
         discussion: """
-            Reads the body from --body (exact bytes) or standard input, and checks the header
+            Reads the body from --body (exact bytes) or standard input, and checks the header \
             value against every configured secret, raw bytes first, then the ASCII-folded form.
 
             Example:
