@@ -164,6 +164,16 @@ import Testing
         #expect(fromFile.output == expected + "\n")
     }
 
+    @Test func importOfAMissingFileImportsNothingAndSaysSoInOneLine() throws {
+        let mirror = try Mirror.fromFixtures()
+        let before = try mirror.counts()
+        try mirror.write("new.jsonl", #"{"action": "TariffCreate", "body": [{"Id": 77, "Name": "Hot desk"}]}"#)
+        let result = try mirror.run(["import", mirror.scratch.path("new.jsonl"), mirror.scratch.path("typo.jsonl")])
+        expectOneLineError(result, containing: "cannot read \(mirror.scratch.path("typo.jsonl")): no such file; nothing was imported")
+        expectOneLineError(try mirror.run(["import", mirror.scratch.url.path]), containing: "a directory")
+        #expect(try mirror.counts() == before)
+    }
+
     @Test func syncAgainstAnUnreachableAPIFailsWithinItsBackoffNotMinutes() throws {
         let scratch = Scratch()
         let started = Date()
