@@ -286,7 +286,9 @@ extension HTTPClient {
     /// The pool's default retries a refused connection silently until the 60 s request deadline,
     /// so five attempts took five minutes; failing at once lets `attempts`/backoff govern.
     public static let nexudusAPI: HTTPClient = {
-        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10)))
+        // Otherwise what `.shared` uses (redirects, decompression, pool), so records read the same.
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.timeout.connect = .seconds(10)
         configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
