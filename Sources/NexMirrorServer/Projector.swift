@@ -60,6 +60,8 @@ public struct Projector: Service {
         do {
             // A short batch means the log is folded: no extra transaction to find nothing.
             while try await store.foldPending(limit: Self.batchSize) == Self.batchSize {}
+        } catch is CancellationError {
+            // Cancelled (the server failed to start, or was stopped hard): the next start folds on.
         } catch {
             logger.error("projector could not fold", metadata: ["error": "\(error)"])
         }

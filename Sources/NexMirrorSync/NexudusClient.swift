@@ -27,7 +27,7 @@ public actor NexudusClient {
 
     public init(
         baseURL: String, credentials: NexudusCredentials?, tokenFile: TokenFile, pacer: RequestPacer,
-        logger: Logger, http: HTTPClient = .shared, attempts: Int = 5, firstBackoff: Duration = .milliseconds(500)
+        logger: Logger, http: HTTPClient = .nexudusAPI, attempts: Int = 5, firstBackoff: Duration = .milliseconds(500)
     ) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
@@ -280,4 +280,16 @@ extension NexudusClient {
         guard let date = formatter.date(from: trimmed) else { return nil }
         return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
     }
+}
+
+extension HTTPClient {
+    /// The pool's default retries a refused connection silently until the 60 s request deadline,
+    /// so five attempts took five minutes; failing at once lets `attempts`/backoff govern.
+    public static let nexudusAPI: HTTPClient = {
+        // Otherwise what `.shared` uses (redirects, decompression, pool), so records read the same.
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.timeout.connect = .seconds(10)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 }

@@ -12,6 +12,9 @@ struct Actions: AsyncParsableCommand {
               nexmirror actions | grep Invoice
             """)
 
+    /// Accepted like on every command (the catalog is compiled in, so it is not opened).
+    @OptionGroup var database: DatabaseOptions
+
     func run() async throws {
         var rows = [["id", "name", "entity", "change", "projection"]]
         for action in ActionCatalog.all {

@@ -16,8 +16,10 @@ struct AsOfOptions: ParsableArguments {
     var instant: Timestamp? {
         get throws {
             try asOf.map { text in
-                guard let instant = Timestamp(parsing: text) else {
-                    throw CLIError("--as-of expects a date (2026-03-01) or a timestamp (2026-03-01T09:00:00Z), got '\(text)'")
+                // Any form --from takes (SPEC §8): a month stands for its first instant.
+                guard let instant = Timestamp(parsing: ReportFilters.monthStart(text) ?? text) else {
+                    throw CLIError(
+                        "--as-of expects a date (2026-03-01), a month (2026-03) or a timestamp (2026-03-01T09:00:00Z), got '\(text)'")
                 }
                 return instant
             }

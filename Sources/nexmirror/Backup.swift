@@ -7,11 +7,11 @@ struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Copy the database to FILE consistently, also while `serve` runs.",
         discussion: """
-            Uses SQLite's online backup: the copy is the database as it stood at one instant,
-            log and replica together, while `serve` keeps receiving. It is written beside FILE
-            under a temporary name, checked, synced and then renamed over FILE, so FILE is
-            always either the previous backup or the whole new one, never half of one. The copy
-            is a working nexmirror database (mode 0600: it holds member data): point --db at it
+            Uses SQLite's online backup: the copy is the database as it stood at one instant, \
+            log and replica together, while `serve` keeps receiving. It is written beside FILE \
+            under a temporary name, checked, synced and then renamed over FILE, so FILE is \
+            always either the previous backup or the whole new one, never half of one. The copy \
+            is a working nexmirror database (mode 0600: it holds member data): point --db at it \
             to query it, or put it back in place of a lost database.
 
             Examples:

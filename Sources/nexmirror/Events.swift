@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexMirrorStore
 
 struct Events: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,7 +26,7 @@ struct Events: AsyncParsableCommand {
             abstract: "List deliveries: seq, received_at, action, entity, updated_on, status, error, source, bytes.",
             discussion: """
                 Filters combine: --action (name or id), --entity TYPE:ID (e.g. Coworker:1419000582, \
-                CoworkerInvoice:1419044866), --quarantined (deliveries kept but not folded, with the \
+                CoworkerInvoice:1419044866, or a table as in `history`: invoices:1419044866), --quarantined (deliveries kept but not folded, with the \
                 reason in `error`), --since (a date or timestamp, compared with received_at, UTC). \
                 The newest --limit matches are printed, oldest first. --format as for `query`.
 
@@ -64,9 +65,10 @@ struct Events: AsyncParsableCommand {
                 arguments["action"] = known.name
             }
             if let entity {
-                let (type, id) = try Self.entity(entity)
-                conditions.append("entity_type = :type AND entity_id = :id")
-                arguments["type"] = type
+                let (types, id) = try Self.entity(entity)
+                let names = types.indices.map { ":type\($0)" }
+                conditions.append("entity_type IN (\(names.joined(separator: ", "))) AND entity_id = :id")
+                for (index, type) in types.enumerated() { arguments["type\(index)"] = type }
                 arguments["id"] = id
             }
             if quarantined { conditions.append("status = 'quarantined'") }
@@ -95,16 +97,16 @@ struct Events: AsyncParsableCommand {
             }
         }
 
-        /// `TYPE:ID`, the type matched to the catalog's spelling whatever its case.
-        static func entity(_ text: String) throws -> (String, Int64) {
+        /// `TYPE:ID`, the type matched to the catalog's spelling whatever its case; a replica table
+        /// (`coworkers:ID`) stands for the entity types it folds, as in `history`.
+        static func entity(_ text: String) throws -> ([String], Int64) {
             guard let colon = text.lastIndex(of: ":"), let id = Int64(text[text.index(after: colon)...]),
                   colon > text.startIndex
             else {
                 throw CLIError("--entity expects TYPE:ID, e.g. Coworker:1419000582, got '\(text)'")
             }
             let written = String(text[..<colon])
-            let known = Set(ActionCatalog.all.compactMap(\.entityType))
-            return (known.first { $0.caseInsensitiveCompare(written) == .orderedSame } ?? written, id)
+            return (EntityHistory.entityTypes(named: written) ?? [written], id)
         }
     }
 

@@ -20,7 +20,8 @@ struct Export: AsyncParsableCommand {
             revenue created_on; occupancy keeps the booked time inside the range. They take a \
             date (2026-03-01) or a timestamp in any Json.NET form (2026-03-01T09:00:00+01:00, \
             read as UTC without an offset). --from is inclusive; --to is exclusive, except that a \
-            bare date includes that whole day (UTC): --from 2026-03-01 --to 2026-03-31 is March.
+            bare date includes that whole day (UTC): --from 2026-03-01 --to 2026-03-31 is March. \
+            A month counts whole: --from 2026-01 --to 2026-03 is January to March.
 
             --business ID keeps rows of one business (location): members by their invoicing \
             business, invoices, revenue, checkins and teams by business_id, proposals and \
@@ -131,8 +132,12 @@ struct ReportFilters {
     let business: Int64?
 
     init(from: String?, to: String?, business: Int64?) throws {
-        self.from = try from.map { try Self.parse($0, option: "--from") }
+        self.from = try from.map { text in
+            try Self.parse(Self.monthStart(text) ?? text, option: "--from")
+        }
         self.to = try to.map { text in
+            // A month (2026-03) or a bare date includes the whole month or day.
+            if let month = Self.monthStart(text, next: true) { return try Self.parse(month, option: "--to") }
             let instant = try Self.parse(text, option: "--to")
             let isBareDate = text.count == 10
             return isBareDate ? Timestamp(ticks: instant.ticks + 86_400 * Timestamp.ticksPerSecond) : instant
@@ -143,9 +148,23 @@ struct ReportFilters {
         }
     }
 
+    /// `YYYY-MM` as the date its month starts on (or the next month's, for an inclusive end).
+    static func monthStart(_ text: String, next: Bool = false) -> String? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard text.count == 7, parts.count == 2, parts[0].count == 4, parts[1].count == 2,
+            var year = Int(parts[0]), var month = Int(parts[1]), (1...12).contains(month)
+        else { return nil }
+        if next {
+            month += 1
+            if month == 13 { (year, month) = (year + 1, 1) }
+        }
+        return String(format: "%04d-%02d-01", year, month)
+    }
+
     private static func parse(_ text: String, option: String) throws -> Timestamp {
         guard let timestamp = Timestamp(parsing: text) else {
-            throw CLIError("\(option) expects a date (2026-03-01) or a timestamp (2026-03-01T09:00:00Z), got '\(text)'")
+            throw CLIError(
+                "\(option) expects a date (2026-03-01), a month (2026-03) or a timestamp (2026-03-01T09:00:00Z), got '\(text)'")
         }
         return timestamp
     }

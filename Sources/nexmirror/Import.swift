@@ -46,6 +46,17 @@ struct Import: AsyncParsableCommand {
             throw CLIError("unknown action '\(action)'; `nexmirror actions` lists them")
         }
         if files.isEmpty { throw CLIError("name at least one FILE to import") }
+        // A mistyped name is a usage mistake: say so before anything is appended, not as a
+        // "bad entry skipped" after the other files went in.
+        for file in files where file != "-" {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
+                throw CLIError("cannot read \(file): no such file; nothing was imported")
+            }
+            guard !isDirectory.boolValue, FileManager.default.isReadableFile(atPath: file) else {
+                throw CLIError("cannot read \(file): \(isDirectory.boolValue ? "a directory" : "permission denied"); nothing was imported")
+            }
+        }
     }
 
     func run() async throws {
@@ -217,7 +228,9 @@ enum ImportSource {
             return .failure(CLIError(error.description))
         }
         guard case .object(let members) = value, let ranges = JSONMembers.valueRanges(in: line) else {
-            return .failure(CLIError("expected an object {\"action\": …, \"body\": …}, found a JSON \(value.typeName)"))
+            // A JSON array of DTOs is the other import form; it needs the action they were sent as.
+            let hint = if case .array = value { " (for a JSON array of DTOs, pass --action A)" } else { "" }
+            return .failure(CLIError("expected an object {\"action\": …, \"body\": …}, found a JSON \(value.typeName)\(hint)"))
         }
         let actionText: String
         switch members["action"] {

@@ -6,7 +6,7 @@ struct NexMirror: AsyncParsableCommand {
         commandName: "nexmirror",
         abstract: "Keep a local, queryable replica of a Nexudus account, fed by its webhooks.",
         discussion: """
-            Every verified webhook delivery is appended to a durable event log; projections fold
+            Every verified webhook delivery is appended to a durable event log; projections fold \
             the log into SQL tables (coworkers, bookings, invoices, …) that you can query and export.
 
             Start receiving:   nexmirror serve

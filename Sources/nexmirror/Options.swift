@@ -11,11 +11,25 @@ struct DatabaseOptions: ParsableArguments {
     var db: String?
 
     var path: String {
-        if let db { return db }
-        if let fromEnvironment = ProcessInfo.processInfo.environment["NEXMIRROR_DB"], !fromEnvironment.isEmpty {
-            return fromEnvironment
+        let chosen: String
+        if let db {
+            chosen = db
+        } else if let fromEnvironment = ProcessInfo.processInfo.environment["NEXMIRROR_DB"], !fromEnvironment.isEmpty {
+            chosen = fromEnvironment
+        } else {
+            chosen = "./nexmirror.sqlite"
         }
-        return "./nexmirror.sqlite"
+        Self.refusePostgreSQL(chosen)
+        return chosen
+    }
+
+    /// A PostgreSQL URL must never be taken for a SQLite file name (it would create `postgresql:/…`).
+    static func refusePostgreSQL(_ value: String) {
+        let lowered = value.lowercased()
+        guard lowered.hasPrefix("postgresql://") || lowered.hasPrefix("postgres://") else { return }
+        Terminal.printError(
+            "Error: PostgreSQL is not supported yet; --db (or NEXMIRROR_DB) must be a SQLite file path")
+        Self.exit(withError: ExitCode.failure)
     }
 }
 

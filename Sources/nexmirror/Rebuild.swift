@@ -7,9 +7,9 @@ struct Rebuild: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Refold projections from the event log and swap the fresh tables in atomically.",
         discussion: """
-            Safe while `serve` is running: readers keep the old tables until the swap, and
-            deliveries that arrive meanwhile are folded exactly once. Run it after changing how a
-            projection folds, or to check that the replica is what the log says. Projections whose
+            Safe while `serve` is running: readers keep the old tables until the swap, and \
+            deliveries that arrive meanwhile are folded exactly once. Run it after changing how a \
+            projection folds, or to check that the replica is what the log says. Projections whose \
             version changed are rebuilt automatically when `serve` starts.
 
             Projections: \(Projections.all.map(\.name).joined(separator: ", ")).

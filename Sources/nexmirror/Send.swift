@@ -8,9 +8,9 @@ struct Send: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sign and POST a delivery the way Nexudus does, to try a deployment.",
         discussion: """
-            Without --body, sends a fresh sample DTO for the action (a new Id each time). The
-            body is signed with the same secret lookup as `serve` and POSTed to
-            <url>/webhooks/<ACTION> with X-Nexudus-Hook-Signature. Prints the answer; exits 1
+            Without --body, sends a fresh sample DTO for the action (a new Id each time). The \
+            body is signed with the same secret lookup as `serve` and POSTed to \
+            <url>/webhooks/<ACTION> with X-Nexudus-Hook-Signature. Prints the answer; exits 1 \
             unless it is 2xx.
 
             Examples:
@@ -21,7 +21,7 @@ struct Send: AsyncParsableCommand {
     @Argument(help: "Action name or id, as listed by `nexmirror actions`.")
     var action: String
 
-    @Option(help: "Base URL of the receiver.")
+    @Option(help: "Base URL of the receiver (a full …/webhooks/ACTION URL is accepted too).")
     var url = "http://127.0.0.1:8080"
 
     @Option(help: ArgumentHelp("Send this file's exact bytes instead of a sample.", valueName: "file"))
@@ -38,7 +38,7 @@ struct Send: AsyncParsableCommand {
             throw CLIError("unknown action '\(action)'; see `nexmirror actions`")
         }
         let bytes = try body.map(Terminal.readFile) ?? SampleBody.make(for: webhookAction)
-        var request = HTTPClientRequest(url: url.trimmingSuffix("/") + "/webhooks/\(webhookAction.name)")
+        var request = HTTPClientRequest(url: Self.webhookURL(base: url, action: webhookAction.name))
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
         request.headers.add(name: "User-Agent", value: "nexmirror-send")
@@ -64,6 +64,18 @@ struct Send: AsyncParsableCommand {
         }
         print("\(status) \(String(buffer: answer))")
         guard (200..<300).contains(status) else { throw ExitCode.failure }
+    }
+
+    /// `--url` is the receiver's base, but the full webhook URL given to Nexudus
+    /// (`…/webhooks/CoworkerCreate`) is accepted too: its `/webhooks/…` tail is replaced.
+    static func webhookURL(base: String, action: String) -> String {
+        var root = base.trimmingSuffix("/")
+        if let range = root.range(of: "/webhooks/", options: .backwards) {
+            root = String(root[..<range.lowerBound])
+        } else if root.hasSuffix("/webhooks") {
+            root = String(root.dropLast("/webhooks".count))
+        }
+        return root + "/webhooks/\(action)"
     }
 }
 

@@ -12,8 +12,8 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Receive Nexudus webhooks, log every verified delivery, keep the replica folded.",
         discussion: """
-            Answers POST /webhooks/{action} (an action name, any case, or its numeric id) with 200
-            {"seq": N, "duplicate": false} only once the delivery is durably committed; also
+            Answers POST /webhooks/{action} (an action name, any case, or its numeric id) with 200 \
+            {"seq": N, "duplicate": false} only once the delivery is durably committed; also \
             GET /healthz, /readyz and /metrics. Stops gracefully on SIGINT/SIGTERM.
 
             GET / is a dashboard (no JavaScript needed) and GET /api/status the same data as \
@@ -21,12 +21,12 @@ struct Serve: AsyncParsableCommand {
             second listener (--admin-host, default loopback) when --port faces the internet. \
             --silence-after sets one silence threshold for all actions (see `status --help`).
 
-            The secret comes from --secret-file, else $NEXMIRROR_SECRET, else nexmirror.secret
-            beside the database, which is created on first run. It is never read from the
+            The secret comes from --secret-file, else $NEXMIRROR_SECRET, else nexmirror.secret \
+            beside the database, which is created on first run. It is never read from the \
             command line.
 
-            Behind a reverse proxy, name it with --trusted-proxy so that a rejected signature is
-            recorded with the client's address from X-Forwarded-For rather than the proxy's;
+            Behind a reverse proxy, name it with --trusted-proxy so that a rejected signature is \
+            recorded with the client's address from X-Forwarded-For rather than the proxy's; \
             the header is ignored on connections from anywhere else, so clients cannot forge it.
 
             Examples:
@@ -155,8 +155,14 @@ struct Serve: AsyncParsableCommand {
         } onAdminRunning: { port in
             Terminal.write(toStandardOutput: "nexmirror admin on http://\(adminHost):\(port) (dashboard /, /api/status, /metrics)\n")
         }
+        var addresses = ["\(host):\(port)"]
+        if let adminPort { addresses.append("\(adminHost):\(adminPort)") }
         guard let syncEvery else {
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            do {
+                try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            } catch {
+                throw ListenError.explain(error, addresses: addresses)
+            }
             return
         }
         let reconciler = Reconciler(store: store, client: try api.client(databasePath: database.path, logger: logger), logger: logger)

@@ -84,7 +84,9 @@ enum StatusText {
         let log = report.log
         let megabytes = Double(log.fileBytes + log.walBytes) / 1_048_576
         lines.append("database     \(report.database) (\(String(format: "%.1f", megabytes)) MiB with WAL)")
-        lines.append("event log    \(log.deliveries) \(log.deliveries == 1 ? "delivery" : "deliveries"), last seq \(log.lastSeq), \(log.quarantined) quarantined")
+        var logLine = "event log    \(log.deliveries) \(log.deliveries == 1 ? "delivery" : "deliveries"), last seq \(log.lastSeq), \(log.quarantined) quarantined"
+        if let lastAt = log.lastReceivedAt { logLine += ", last delivery \(lastAt) (\(log.lastAction ?? "?"))" }
+        lines.append(logLine)
         let total = report.rejections.total
         var rejected = "rejected     \(total) signature rejection\(total == 1 ? "" : "s") (\(report.rejections.last24h) in 24 h)"
         if let lastAt = report.rejections.lastAt { rejected += ", last at \(lastAt) (\(report.rejections.lastReason ?? "?"))" }

@@ -5,7 +5,7 @@ struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Explain a signature check: which form matched, or the likeliest reason none did.",
         discussion: """
-            Reads the body from --body (exact bytes) or standard input, and checks the header
+            Reads the body from --body (exact bytes) or standard input, and checks the header \
             value against every configured secret, raw bytes first, then the ASCII-folded form.
 
             Example:
@@ -24,7 +24,9 @@ struct Verify: AsyncParsableCommand {
     func run() async throws {
         let bytes = try body.map(Terminal.readFile) ?? Terminal.readAllStandardInput()
         guard let secrets = try secret.load(databasePath: database.path)?.secrets else {
-            throw CLIError("no secret configured: pass --secret-file or set NEXMIRROR_SECRET")
+            throw CLIError(
+                "no secret configured: pass --secret-file, set NEXMIRROR_SECRET, or put it in "
+                    + SecretOptions.defaultFile(besides: database.path))
         }
         let outcome = NexudusSignature.verify(header: signature, body: bytes, secrets: secrets)
         let which = secrets.count > 1 ? " (secret \(index(outcome) + 1) of \(secrets.count))" : ""

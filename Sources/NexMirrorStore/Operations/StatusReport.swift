@@ -13,6 +13,9 @@ public struct StatusReport: Codable, Sendable {
         public var quarantined: Int
         public var fileBytes: Int64
         public var walBytes: Int64
+        /// The newest delivery in the log (any source): when it arrived and its action.
+        public var lastReceivedAt: String? = nil
+        public var lastAction: String? = nil
     }
 
     /// One action: every action ever received, and every action a typed table folds.
@@ -131,6 +134,10 @@ public struct StatusReport: Codable, Sendable {
             lastSeq: lastSeq,
             quarantined: try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE status = 'quarantined'") ?? 0,
             fileBytes: Self.size(of: path), walBytes: Self.size(of: path + "-wal"))
+        if let newest = try Row.fetchOne(db, sql: "SELECT received_at, action FROM events ORDER BY seq DESC LIMIT 1") {
+            log.lastReceivedAt = newest[0]
+            log.lastAction = newest[1]
+        }
 
         var tables: [String: Int] = [:]
         for name in Self.tableNames where try db.tableExists(name) || db.viewExists(name) {
