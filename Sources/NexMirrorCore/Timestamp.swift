@@ -13,6 +13,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         ticks = Int64((seconds * Double(Self.ticksPerSecond)).rounded())
     }
 
+    public var secondsSince1970: Double { Double(ticks) / Double(Self.ticksPerSecond) }
+
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.ticks < rhs.ticks }
 
     /// Parses `YYYY-MM-DD`, optionally followed by `THH:MM[:SS[.f…]]` and `Z`, `±hh:mm`, `±hhmm`

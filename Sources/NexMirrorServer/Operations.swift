@@ -72,7 +72,7 @@ enum OperationsMetrics {
             "nexmirror_action_last_delivery_timestamp_seconds", "Unix time of the action's last webhook delivery",
             report.actions.compactMap { action in
                 action.lastReceivedAt.flatMap { Timestamp(parsing: $0) }.map {
-                    ("action", action.action, Double($0.ticks) / Double(Timestamp.ticksPerSecond))
+                    ("action", action.action, $0.secondsSince1970)
                 }
             })
         family(
@@ -93,7 +93,7 @@ enum OperationsMetrics {
             "nexmirror_sync_last_finished_timestamp_seconds", "Unix time the last sync of the kind completed",
             report.sync.compactMap { kind in
                 kind.finishedAt.flatMap { Timestamp(parsing: $0) }.map {
-                    ("kind", kind.kind, Double($0.ticks) / Double(Timestamp.ticksPerSecond))
+                    ("kind", kind.kind, $0.secondsSince1970)
                 }
             })
         family(

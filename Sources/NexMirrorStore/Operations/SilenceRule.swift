@@ -37,7 +37,7 @@ public struct SilenceRule: Sendable, Equatable {
 
     /// True when nothing arrived for longer than `threshold` seconds before `now`.
     public static func isSilent(lastReceivedAt: Timestamp, now: Timestamp, threshold: Double) -> Bool {
-        Double(now.ticks - lastReceivedAt.ticks) / Double(Timestamp.ticksPerSecond) > threshold
+        now.secondsSince1970 - lastReceivedAt.secondsSince1970 > threshold
     }
 }
 

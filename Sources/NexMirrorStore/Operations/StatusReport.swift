@@ -343,7 +343,7 @@ public struct StatusReport: Codable, Sendable {
     }
 
     private static func seconds(from start: Timestamp, to end: Timestamp) -> Double {
-        Double(end.ticks - start.ticks) / Double(Timestamp.ticksPerSecond)
+        end.secondsSince1970 - start.secondsSince1970
     }
 
     private static func order(of projection: String) -> Int {
