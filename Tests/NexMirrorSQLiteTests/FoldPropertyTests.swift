@@ -3,7 +3,8 @@ import GRDB
 import NexMirrorCore
 import PropertyBased
 import Testing
-@testable import NexMirrorStore
+import NexMirrorStore
+@testable import NexMirrorSQLite
 
 /// Histories of creates, updates and deletes for a handful of entities, rendered as Json.NET
 /// bodies with every date form Nexudus uses.

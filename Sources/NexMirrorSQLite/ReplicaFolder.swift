@@ -3,6 +3,7 @@ import Synchronization
 import GRDB
 import GRDBSQLite
 import NexMirrorCore
+import NexMirrorStore
 import NexMirrorProjections
 
 /// A delivery as read back from the log for folding.
