@@ -86,6 +86,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case notANexmirrorDatabase(String)
     case missingDatabase(String)
     case unknownProjection(String)
+    /// `--db` names a backend this build cannot open yet.
+    case unsupportedBackend(String)
     /// The backend refused to open or migrate the store; the message names the store.
     case opening(String)
 
@@ -96,6 +98,7 @@ public enum StoreError: Error, CustomStringConvertible {
         case .missingDatabase(let path):
             "no database at \(path); start `nexmirror serve` first, or pass --db / set NEXMIRROR_DB"
         case .opening(let message): message
+        case .unsupportedBackend(let message): message
         case .unknownProjection(let name):
             "unknown projection '\(name)'; known: \(Projections.all.map(\.name).joined(separator: ", "))"
         }

@@ -11,7 +11,7 @@ import NexMirrorStore
 /// never copied (copying the bodies cost more than the fold itself: 2.3x a rebuild of the same
 /// deliveries on a 1M-event log), and `attachLog` shows them as `events` on a reader's
 /// connection through a temporary view.
-public final class AsOfReplica {
+public final class AsOfReplica: Sendable {
     public let path: String
     public let asOf: Timestamp
     public let livePath: String

@@ -35,14 +35,7 @@ public struct EntityHistory: Sendable {
 
     /// The entity types an ENTITY argument names: a replica table (`coworkers`) or an entity type
     /// (`Coworker`, `Tariff`), any case. Nil when it names neither.
-    public static func entityTypes(named name: String) -> [String]? {
-        let lowered = name.lowercased()
-        for projection in Projections.all where projection.table == lowered {
-            if let types = projection.entityTypes { return types.sorted() }
-        }
-        let known = Set(ActionCatalog.all.compactMap(\.entityType))
-        return known.first { $0.lowercased() == lowered }.map { [$0] }
-    }
+    public static func entityTypes(named name: String) -> [String]? { EntityTypes.named(name) }
 
     public init(db: Database, entityTypes: [String], id: Int64) throws {
         self.entityTypes = entityTypes

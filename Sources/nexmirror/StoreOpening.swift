@@ -1,0 +1,20 @@
+import NexMirrorCore
+import NexMirrorSQLite
+import NexMirrorStore
+
+/// The one place that picks the store's backend from `--db`; every command past argument
+/// parsing sees only the store protocols.
+extension DatabaseOptions {
+    var location: StoreLocation { StoreLocation(path) }
+
+    /// The log and the replica, read-only; with `asOf`, the replica as it stood then.
+    func openReader(asOf: Timestamp? = nil) throws -> any ReplicaReader {
+        switch location {
+        case .sqlite(let path):
+            return try asOf.map { try SQLiteReader(path: path, asOf: $0) } ?? SQLiteReader(path: path)
+        case .postgreSQL:
+            throw StoreError.unsupportedBackend(
+                "PostgreSQL is not supported yet; --db (or NEXMIRROR_DB) must be a SQLite file path")
+        }
+    }
+}
