@@ -126,6 +126,10 @@ public final class SQLiteReader: ReplicaReader {
         try read { try Int64.fetchOne($0, sql: "SELECT max(seq) FROM events") }
     }
 
+    public func history(of entityTypes: [String], id: Int64) async throws -> EntityHistory {
+        try read { db in try EntityHistory(db: db, entityTypes: entityTypes, id: id) }
+    }
+
     public func statusReport(now: Timestamp, silence: SilenceRule) async throws -> StatusReport {
         try read { db in try StatusReport(db: db, path: path, now: now, silence: silence) }
     }

@@ -15,6 +15,9 @@ public protocol ReplicaReader: StatusReporting {
 
     /// The last log position; nil for an empty log.
     func lastSeq() async throws -> Int64?
+
+    /// Every delivery of one entity and what the fold made of it (`history`).
+    func history(of entityTypes: [String], id: Int64) async throws -> EntityHistory
 }
 
 /// Which deliveries `events` lists.
