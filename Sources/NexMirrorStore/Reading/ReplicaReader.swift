@@ -16,6 +16,9 @@ public protocol ReplicaReader: StatusReporting {
     /// The last log position; nil for an empty log.
     func lastSeq() async throws -> Int64?
 
+    /// Streams one `export` report as rows (the CLI writes them as CSV).
+    func export(_ report: ReportName, filters: ReportFilters, into writer: inout some RowWriter) async throws
+
     /// Every delivery of one entity and what the fold made of it (`history`).
     func history(of entityTypes: [String], id: Int64) async throws -> EntityHistory
 }
