@@ -86,6 +86,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case notANexmirrorDatabase(String)
     case missingDatabase(String)
     case unknownProjection(String)
+    /// A replica table its migration should have made is not in the store.
+    case missingTable(String)
     /// `--db` names a backend this build cannot open yet.
     case unsupportedBackend(String)
     /// The backend refused to open or migrate the store; the message names the store.
@@ -99,6 +101,8 @@ public enum StoreError: Error, CustomStringConvertible {
             "no database at \(path); start `nexmirror serve` first, or pass --db / set NEXMIRROR_DB"
         case .opening(let message): message
         case .unsupportedBackend(let message): message
+        case .missingTable(let table):
+            "the replica table \(table) is missing from the database; restore it from a backup, or import the log into a new one"
         case .unknownProjection(let name):
             "unknown projection '\(name)'; known: \(Projections.all.map(\.name).joined(separator: ", "))"
         }

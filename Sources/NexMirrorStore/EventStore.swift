@@ -21,3 +21,16 @@ public protocol EventStore: Sendable {
     /// The last log position and the lowest projection checkpoint.
     func progress() async throws -> (lastSeq: Int64, checkpoint: Int64)
 }
+
+/// A store opened for writing by the CLI (`import`, `rebuild`): the log and the replica, with
+/// the projections' bookkeeping.
+public protocol ReplicaStore: EventStore {
+    /// Registers projections new to the store and rebuilds those whose version changed;
+    /// returns the names rebuilt.
+    @discardableResult
+    func prepareProjections(progress: ((RebuildProgress) -> Void)?) async throws -> [String]
+
+    /// Refolds the named projections (all when nil or empty) from the whole log aside, then
+    /// swaps them in atomically, also while other processes keep appending.
+    func rebuild(projectionNames: [String]?, progress: ((RebuildProgress) -> Void)?) async throws -> RebuildSummary
+}
