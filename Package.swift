@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(
             name: "NexMirrorStoreTests",
             dependencies: [
-                "NexMirrorStore",
+                "NexMirrorCore", "NexMirrorStore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
