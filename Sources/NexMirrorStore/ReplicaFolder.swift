@@ -12,8 +12,10 @@ struct LoggedEvent {
     let entityType: String?
     let body: [UInt8]
     let status: String
+    /// Read for one decision: `api-404` marks the API's 404 as a delete (see `APINotFound`).
+    let signature: String?
 
-    static let columns = "seq, action, entity_type, body, status"
+    static let columns = "seq, action, entity_type, body, status, signature"
 
     init(row: Row) {
         seq = row[0]
@@ -22,6 +24,7 @@ struct LoggedEvent {
         let data: Data = row[3]
         body = [UInt8](data)
         status = row[4]
+        signature = row[5]
     }
 }
 
@@ -97,12 +100,13 @@ struct ReplicaFolder {
             return try quarantine(event.seq, reason: error.description)
         }
         guard let entityId = decoded.entityId else { return }
+        let isDelete = APINotFound.deletes(action: action, signature: event.signature)
         let input = FoldInput(
             seq: event.seq, action: action, entityType: entityType, entityId: entityId,
             updatedOn: decoded.updatedOn, dto: decoded.dto,
             dtoJSON: String(decoding: event.body[decoded.dtoRange], as: UTF8.self))
         var projected: ProjectedEntity?
-        if !action.isDelete {
+        if !isDelete {
             do {
                 projected = try projection.project(input)
             } catch {
@@ -122,7 +126,7 @@ struct ReplicaFolder {
             }
         }
         let updatedOn = decoded.updatedOn?.description
-        let version = FoldVersion(updatedOn: updatedOn, isDelete: action.isDelete, seq: event.seq)
+        let version = FoldVersion(updatedOn: updatedOn, isDelete: isDelete, seq: event.seq)
         let rowVersion = try db.fetchFirst(sql.selectVersion, bindKey) {
             FoldVersion(updatedOn: columnText($0, 0), isDelete: false, seq: sqlite3_column_int64($0, 1))
         }
@@ -132,7 +136,7 @@ struct ReplicaFolder {
         let current = [rowVersion, tombstoneVersion].compactMap { $0 }.max()
         let wins = current.map { version > $0 } ?? true
 
-        if action.isDelete {
+        if isDelete {
             if tombstoneVersion.map({ version > $0 }) ?? true {
                 try db.run(sql.upsertTombstone) { values in
                     values.bind(entityType)

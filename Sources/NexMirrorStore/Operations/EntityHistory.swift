@@ -49,7 +49,7 @@ public struct EntityHistory: Sendable {
         let placeholders = entityTypes.map { _ in "?" }.joined(separator: ", ")
         let rows = try Row.fetchAll(
             db, sql: """
-                SELECT seq, received_at, action, source, updated_on, status, error, body, entity_type
+                SELECT seq, received_at, action, source, updated_on, status, error, body, entity_type, signature
                 FROM events WHERE entity_id = ? AND entity_type IN (\(placeholders)) ORDER BY seq
                 """, arguments: StatementArguments([id] + entityTypes))
 
@@ -62,18 +62,19 @@ public struct EntityHistory: Sendable {
             let status: String = record[5]
             let body = [UInt8](record[7] as Data)
             let action = ActionCatalog.action(named: record[2] as String)
+            let isDelete = action.map { APINotFound.deletes(action: $0, signature: record[9]) } ?? false
             var outcome: String
             var fields: [String: Any]?
             var version: FoldVersion?
             if status == "quarantined" {
                 outcome = "quarantined: \(record[6] as String? ?? "?")"
             } else if let action, let entityType = record[8] as String? {
-                switch Self.decode(body, action: action, entityType: entityType, seq: seq, id: id) {
+                switch Self.decode(body, action: action, isDelete: isDelete, entityType: entityType, seq: seq, id: id) {
                 case .failure(let reason):
                     outcome = "quarantined: \(reason)"
                 case .success(let decoded):
                     fields = decoded.fields
-                    version = FoldVersion(updatedOn: decoded.updatedOn, isDelete: action.isDelete, seq: seq)
+                    version = FoldVersion(updatedOn: decoded.updatedOn, isDelete: isDelete, seq: seq)
                     outcome = ""
                 }
             } else {
@@ -81,11 +82,11 @@ public struct EntityHistory: Sendable {
             }
 
             var changes: [Change] = []
-            if let version, let action {
+            if let version {
                 let current = [row, tombstone].compactMap { $0 }.max()
                 let wins = current.map { version > $0 } ?? true
                 let afterDelete = tombstone != nil && current == tombstone
-                if action.isDelete {
+                if isDelete {
                     if tombstone.map({ version > $0 }) ?? true { tombstone = version }
                     if wins {
                         if let holder { entries[holder].outcome = "superseded by seq \(seq)" }
@@ -126,7 +127,9 @@ public struct EntityHistory: Sendable {
 
     /// Decodes a delivery as the fold would: a body the fold cannot project is quarantined
     /// there, so it is here too (even before the projector has reached it).
-    private static func decode(_ body: [UInt8], action: WebhookAction, entityType: String, seq: Int64, id: Int64) -> Decoding {
+    private static func decode(
+        _ body: [UInt8], action: WebhookAction, isDelete: Bool, entityType: String, seq: Int64, id: Int64
+    ) -> Decoding {
         let decoded: DeliveryBody
         do {
             decoded = try DeliveryBody.decode(body, for: action)
@@ -134,7 +137,7 @@ public struct EntityHistory: Sendable {
             return .failure(error.description)
         }
         let projection = Projections.projection(for: entityType)
-        if !action.isDelete {
+        if !isDelete {
             let input = FoldInput(
                 seq: seq, action: action, entityType: entityType, entityId: id, updatedOn: decoded.updatedOn,
                 dto: decoded.dto, dtoJSON: "")
