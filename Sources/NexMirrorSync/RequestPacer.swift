@@ -55,7 +55,7 @@ public actor RequestPacer {
 
     public var requestsPerSecond: Double { 1 / interval.seconds }
 
-    /// Seconds until `count` more requests will have had their slots, if none is held off: the pace,
+    /// Seconds until the last of `count` more requests starts, if none is held off: the pace,
     /// plus the waits the window's budget imposes. What the ETA is made of.
     public func secondsFor(_ count: Int) -> Double {
         guard count > 0 else { return 0 }
@@ -63,15 +63,17 @@ public actor RequestPacer {
         // Only the starts still inside a window from now matter; simulate on a copy.
         var ring = starts.count < budget ? starts : Array(starts[oldest...] + starts[..<oldest])
         var next = nextStart
+        var last = now
         for index in 0..<count {
             var start = max(now, next)
             if ring.count >= budget { start = max(start, ring[ring.count - budget] + window) }
             ring.append(start)
             next = start + interval
+            last = start
             // Keep the copy bounded on long estimates: only the last `budget` starts matter.
             if ring.count > 2 * budget && index % budget == 0 { ring.removeFirst(ring.count - budget) }
         }
-        return (next - now).seconds
+        return (last - now).seconds
     }
 
     private func earliestStart(after now: ContinuousClock.Instant) -> ContinuousClock.Instant {
