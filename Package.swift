@@ -137,7 +137,8 @@ let package = Package(
         .testTarget(
             name: "NexMirrorSyncTests",
             dependencies: [
-                "NexMirrorSync", "NexMirrorCore", "NexudusStandIn", .product(name: "Logging", package: "swift-log"),
+                "NexMirrorSync", "NexMirrorCore", "NexMirrorStore", "NexudusStandIn",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Drives the real binary: the live server on a loopback port, the CLI, kill -9.
