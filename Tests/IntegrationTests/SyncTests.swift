@@ -323,6 +323,34 @@ import Testing
         Self.expectPace(log.dropFirst().map(\.at), interval: 0.5)
     }
 
+    @Test func anHourlyBudgetStopsTheRunOnceSpentNotTheAPIs409() async throws {
+        let mirror = try await SyncMirror.start()
+        // A budget of 3 an hour: the token grant, the tariffs list and its record. Then the
+        // resources list must wait for the first of them to leave the hour.
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = [
+            "sync", "--entity", "tariffs", "--entity", "resources", "--requests-per-minute", "600", "--requests-per-hour", "3",
+        ]
+        process.environment = ProcessInfo.processInfo.environment.merging(mirror.environment()) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { process.terminate() }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, mirror.account.requests.count < 3 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(mirror.account.requests.map(\.path) == ["token", "billing/tariffs", "billing/tariffs/50"])
+        // At the pace (100 ms) the resources list and record would follow within 0.2 s: for
+        // ten times that, nothing more arrives, and the run is still waiting, not failing.
+        try await Task.sleep(for: .seconds(2))
+        #expect(mirror.account.requests.count == 3)
+        #expect(process.isRunning)
+        let invalid = try await mirror.run(["sync", "--requests-per-hour", "0"])
+        #expect(invalid.status != 0 && invalid.stderr.contains("--requests-per-hour must be positive"))
+    }
+
     /// Every window of arrivals spans at least its number of gaps times `interval`, less
     /// `jitter` (one late arrival at the window's start shortens it by at most that much).
     static func expectPace(_ arrivals: [Double], interval: Double, jitter: Double = 0.3) {
