@@ -136,7 +136,10 @@ let package = Package(
         ),
         .testTarget(
             name: "NexMirrorSyncTests",
-            dependencies: ["NexMirrorSync", "NexMirrorCore"]
+            dependencies: [
+                "NexMirrorSync", "NexMirrorCore", "NexMirrorStore", "NexudusStandIn",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Drives the real binary: the live server on a loopback port, the CLI, kill -9.
         .testTarget(

@@ -105,7 +105,7 @@ public struct ReplicaCheck {
         var read = 0
         while let row = try rows.next() {
             let event = LoggedEvent(row: row)
-            let stored: String = row[5]
+            let stored: String = row["body_sha256"]
             let actual = Hex.encodeLower(SHA256.hash(data: event.body))
             if stored != actual {
                 report.findings.append(CheckFinding(

@@ -13,8 +13,10 @@ struct LoggedEvent {
     let entityType: String?
     let body: [UInt8]
     let status: String
+    /// Read for one decision: `api-404` marks the API's 404 as a delete (see `APINotFound`).
+    let signature: String?
 
-    static let columns = "seq, action, entity_type, body, status"
+    static let columns = "seq, action, entity_type, body, status, signature"
 
     init(row: Row) {
         seq = row[0]
@@ -23,6 +25,7 @@ struct LoggedEvent {
         let data: Data = row[3]
         body = [UInt8](data)
         status = row[4]
+        signature = row[5]
     }
 }
 
@@ -69,7 +72,7 @@ struct ReplicaFolder {
         let plan: FoldPlan
         switch FoldPreparation.of(
             seq: event.seq, action: event.action, entityType: event.entityType, body: event.body,
-            status: event.status, selected: selected, shouldFold: shouldFold)
+            status: event.status, signature: event.signature, selected: selected, shouldFold: shouldFold)
         {
         case .skip: return
         case .quarantine(let reason): return try quarantine(event.seq, reason: reason)

@@ -22,13 +22,21 @@ public actor NexudusClient {
     let firstBackoff: Duration
 
     private var accessToken: String?
+    /// Whether a sign-in may create the token file. A dry run may not (it writes nothing new);
+    /// its tokens then live in `unsaved` for the run. An existing file is always kept current:
+    /// Nexudus invalidates the old refresh token at each refresh, so not saving the new one
+    /// would sign the mirror out.
+    let createsTokenFile: Bool
+    private var unsaved: TokenFile.Contents?
     /// Requests sent, including retries and token grants: what the benchmark counts.
     public private(set) var requestsSent = 0
 
     public init(
         baseURL: String, credentials: NexudusCredentials?, tokenFile: TokenFile, pacer: RequestPacer,
-        logger: Logger, http: HTTPClient = .nexudusAPI, attempts: Int = 5, firstBackoff: Duration = .milliseconds(500)
+        logger: Logger, http: HTTPClient = .nexudusAPI, attempts: Int = 5, firstBackoff: Duration = .milliseconds(500),
+        createsTokenFile: Bool = true
     ) {
+        self.createsTokenFile = createsTokenFile
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
@@ -177,7 +185,7 @@ public actor NexudusClient {
     /// Refresh with the stored token when there is one (no password needed), else the
     /// password grant; each new refresh token is written to the token file before use.
     private func signIn() async throws(SyncError) {
-        var stored = try tokenFile.read()
+        var stored = try tokenFile.read() ?? unsaved
         if let refreshToken = stored?.refreshToken, let clientId = stored?.clientId {
             let answer = try await tokenRequest(
                 ["grant_type": "refresh_token", "refresh_token": refreshToken], clientId: clientId)
@@ -216,7 +224,12 @@ public actor NexudusClient {
               case .string(let access)? = members["access_token"]
         else { throw .api("the token answer of \(baseURL)/token holds no access_token") }
         if case .string(let refresh)? = members["refresh_token"] {
-            try tokenFile.write(.init(clientId: clientId, refreshToken: refresh))
+            let contents = TokenFile.Contents(clientId: clientId, refreshToken: refresh)
+            if createsTokenFile || FileManager.default.fileExists(atPath: tokenFile.path) {
+                try tokenFile.write(contents)
+            } else {
+                unsaved = contents
+            }
         }
         accessToken = access
     }

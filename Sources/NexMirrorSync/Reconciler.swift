@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import NexMirrorCore
 import NexMirrorSQLite
@@ -14,8 +15,6 @@ public struct KindReport: Sendable, CustomStringConvertible {
     public var changed = 0
     public var deleted = 0
     public var unchanged = 0
-    /// Ids gone from the API of a kind no catalog action deletes (resources, businesses).
-    public var gone = 0
     public var requests = 0
     public var seconds = 0.0
     /// The remaining time predicted once the list was read, and the time it then took.
@@ -23,10 +22,8 @@ public struct KindReport: Sendable, CustomStringConvertible {
     public var remainingSeconds: Double?
 
     public var description: String {
-        var text = "\(kind.name): listed \(listed), fetched \(fetched), new \(new), changed \(changed), "
-            + "deleted \(deleted), unchanged \(unchanged)"
-        if gone > 0 { text += ", \(gone) gone (not deleted: no \(kind.entityType) delete action)" }
-        return text + String(format: " (%d requests, %.1f s)", requests, seconds)
+        "\(kind.name): listed \(listed), fetched \(fetched), new \(new), changed \(changed), "
+            + "deleted \(deleted), unchanged \(unchanged)" + String(format: " (%d requests, %.1f s)", requests, seconds)
     }
 }
 
@@ -40,27 +37,41 @@ public struct SyncProgress: Sendable {
 
 /// `nexmirror sync`: lists each kind, fetches in full what is new or newer than the replica,
 /// appends each record to the log (`source = api`, exact bytes) and folds it, and logs a
-/// final delete for what is gone (absent from the list and 404 on `GET …/{id}`).
+/// final delete for what is gone (absent from the list and 404 on `GET …/{id}`; see
+/// `APINotFound` for kinds without a Delete action).
 ///
 /// Resumable without extra state: what was appended stays, so a run that stopped midway lists
 /// again (one request per page) and fetches only what the replica still lacks.
 public struct Reconciler: Sendable {
-    public let store: SQLiteStore
+    /// The writable store; nil for a dry run.
+    public let store: SQLiteStore?
+    /// Where the replica's versions are read from: the store, or for a dry run a read-only
+    /// connection (nil when there is no database yet, so everything listed is new).
+    let replica: (any DatabaseReader)?
     public let client: NexudusClient
     public let logger: Logger
     public var pageSize = 1000
-    public var dryRun = false
+    public var dryRun: Bool { store == nil }
     /// Appends per log commit.
     public var batchSize = 100
 
-    public init(store: SQLiteStore, client: NexudusClient, logger: Logger, dryRun: Bool = false) {
+    public init(store: SQLiteStore, client: NexudusClient, logger: Logger) {
         self.store = store
+        self.replica = store.pool
         self.client = client
         self.logger = logger
-        self.dryRun = dryRun
     }
 
-    var ledger: SyncLedger { SyncLedger(store: store) }
+    /// `--dry-run`: lists and compares with `replica` (opened read-only by the caller), fetches
+    /// no full record and writes nothing, not even a new database.
+    public init(dryRunAgainst replica: (any DatabaseReader)?, client: NexudusClient, logger: Logger) {
+        self.store = nil
+        self.replica = replica
+        self.client = client
+        self.logger = logger
+    }
+
+    var ledger: SyncLedger { SyncLedger(store: store, replica: replica) }
 
     /// Syncs `kinds` in order; stops at the first failure, which is recorded in `sync_state`
     /// for that kind and thrown. Each finished kind's report goes to `report` as it completes.
@@ -87,6 +98,7 @@ public struct Reconciler: Sendable {
     }
 
     private func foldAll() async throws {
+        guard let store else { return }
         while try await store.foldPending(limit: 500) == 500 {}
     }
 
@@ -95,7 +107,6 @@ public struct Reconciler: Sendable {
         let started = clock.now
         let requestsBefore = await client.requestsSent
         var report = KindReport(kind: kind)
-        let interval = client.pacer.interval.seconds
 
         // Listing: what decides what to fetch.
         var listed: [Int64: Timestamp?] = [:]
@@ -108,9 +119,10 @@ public struct Reconciler: Sendable {
             // A server that ignores `page` would repeat itself forever: a page of nothing new ends the list.
             if !answer.entries.isEmpty && listed.count == before { break }
             if let total = answer.totalPages { pagesPlanned = max(total, page) }
-            progress?(SyncProgress(
-                kind: kind.name, done: page, total: max(pagesPlanned, page),
-                etaSeconds: Double(max(pagesPlanned - page, 0)) * interval))
+            if let progress {
+                let eta = await client.pacer.secondsFor(max(pagesPlanned - page, 0))
+                progress(SyncProgress(kind: kind.name, done: page, total: max(pagesPlanned, page), etaSeconds: eta))
+            }
             guard answer.hasMore(after: page, askedSize: pageSize) else { break }
             page += 1
             pagesPlanned = max(pagesPlanned, page)
@@ -127,11 +139,9 @@ public struct Reconciler: Sendable {
             case .unchanged: report.unchanged += 1
             }
         }
-        let missing = held.rows.keys.filter { listed[$0] == nil }.sorted()
-        let toCheck = kind.deleteAction == nil ? [] : missing
-        if kind.deleteAction == nil { report.gone = missing.count }
+        let toCheck = held.rows.keys.filter { listed[$0] == nil }.sorted()
 
-        if dryRun {
+        guard let store else {
             // Lists and compares only: what would be fetched counts as new or changed, and
             // every held id absent from the list as deleted (unconfirmed without a GET).
             report.new = toFetch.filter(\.isNew).count
@@ -145,7 +155,7 @@ public struct Reconciler: Sendable {
         // Fetching what is new or newer, then confirming deletions.
         let planned = toFetch.count + toCheck.count
         let fetchStarted = clock.now
-        report.predictedSeconds = Double(planned) * interval
+        report.predictedSeconds = await client.pacer.secondsFor(planned)
         var done = 0
         var batch: [NewDelivery] = []
         var batchKinds: [Bool?] = []  // isNew per delivery; nil for a delete
@@ -164,31 +174,37 @@ public struct Reconciler: Sendable {
             batchKinds = []
             try await foldAll()
         }
-        func tick() {
+        var lastETA = ContinuousClock.Instant.now - .seconds(10)
+        func tick() async {
             done += 1
+            // The pacer's estimate (pace and hourly budget), or the observed rate when slower;
+            // refreshed once a second, as simulating the budget costs more than a request.
+            guard let progress, clock.now - lastETA >= .seconds(1) || done == planned else { return }
+            lastETA = clock.now
             let elapsed = (clock.now - fetchStarted).seconds
-            let rate = max(interval, elapsed / Double(done))
-            progress?(SyncProgress(kind: kind.name, done: done, total: planned, etaSeconds: Double(planned - done) * rate))
+            let paced = await client.pacer.secondsFor(planned - done)
+            let observed = Double(planned - done) * elapsed / Double(done)
+            progress(SyncProgress(kind: kind.name, done: done, total: planned, etaSeconds: max(paced, observed)))
         }
 
         for (id, isNew) in toFetch {
             let body = try await client.record(kind.path, id: id)
-            tick()
+            await tick()
             if let body {
                 report.fetched += 1
                 batch.append(NewDelivery(
                     action: kind.recordAction, body: body, source: .api, signature: "api", entityType: kind.entityType))
                 batchKinds.append(isNew)
-            } else if let deleteAction = kind.deleteAction {
+            } else {
                 // Listed a moment ago and gone now: deleted meanwhile.
-                batch.append(Self.deletion(id, action: deleteAction))
+                batch.append(Self.deletion(id, of: kind))
                 batchKinds.append(nil)
             }
             if batch.count >= batchSize { try await flush() }
         }
         for id in toCheck {
             let body = try await client.record(kind.path, id: id)
-            tick()
+            await tick()
             if let body {
                 // Missed by the list (paging is offset-based; records moved meanwhile): keep it.
                 report.fetched += 1
@@ -197,7 +213,7 @@ public struct Reconciler: Sendable {
                     action: kind.recordAction, body: body, source: .api, signature: "api", entityType: kind.entityType))
                 batchKinds.append(false)
             } else {
-                batch.append(Self.deletion(id, action: kind.deleteAction!))
+                batch.append(Self.deletion(id, of: kind))
                 batchKinds.append(nil)
             }
             if batch.count >= batchSize { try await flush() }
@@ -224,8 +240,10 @@ public struct Reconciler: Sendable {
     /// A sync-detected delete: the API has no last state to give, so the body is the bare id,
     /// without `UpdatedOn`, which makes it final (SPEC §4.3): Nexudus never reuses an id, and
     /// no late webhook may bring back what the API answers 404 for. The same bytes each time,
-    /// so detecting it again appends nothing.
-    static func deletion(_ id: Int64, action: WebhookAction) -> NewDelivery {
-        NewDelivery(action: action, body: Array("{\"Id\":\(id)}".utf8), source: .api, signature: "api")
+    /// so detecting it again appends nothing. Kinds without a Delete action (resources,
+    /// businesses) log it as the API's 404 (`APINotFound`), which the fold deletes by.
+    static func deletion(_ id: Int64, of kind: NexudusKind) -> NewDelivery {
+        APINotFound.delivery(
+            id: id, entityType: kind.entityType, deleteAction: kind.deleteAction, recordAction: kind.recordAction)
     }
 }

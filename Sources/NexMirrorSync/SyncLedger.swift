@@ -7,7 +7,26 @@ import NexMirrorStore
 /// What sync reads from and records in the database besides the log: the replica's versions
 /// of a kind, `sync_state` per kind, and `nexudus_webhooks`.
 struct SyncLedger: Sendable {
-    let store: SQLiteStore
+    /// nil for a dry run, which records nothing.
+    let store: SQLiteStore?
+    /// What the replica's versions are read from; nil when a dry run has no database yet.
+    let replica: (any DatabaseReader)?
+
+    init(store: SQLiteStore?, replica: (any DatabaseReader)?) {
+        self.store = store
+        self.replica = replica
+    }
+
+    init(store: SQLiteStore) {
+        self.init(store: store, replica: store.pool)
+    }
+
+    private var writer: SQLiteStore {
+        get throws {
+            guard let store else { throw SyncError.store("a dry run records nothing") }
+            return store
+        }
+    }
 
     /// The version the replica holds per id: its row's `updated_on` (nil when the row has none)
     /// and whether a tombstone stands for it, with the tombstone's `updated_on` (nil: final).
@@ -17,7 +36,8 @@ struct SyncLedger: Sendable {
     }
 
     func held(_ kind: NexudusKind) async throws -> Held {
-        try await store.pool.read { db in
+        guard let replica else { return Held() }
+        return try await replica.read { db in
             var held = Held()
             let rows = kind.inEntitiesTable
                 ? try Row.fetchCursor(db, sql: "SELECT id, updated_on FROM entities WHERE entity_type = ?", arguments: [kind.entityType])
@@ -31,7 +51,7 @@ struct SyncLedger: Sendable {
     }
 
     func started(_ kind: NexudusKind, at time: Timestamp) async throws {
-        try await store.pool.write { db in
+        try await writer.pool.write { db in
             try db.execute(sql: """
                 INSERT INTO sync_state (kind, started_at, error) VALUES (?, ?, NULL)
                 ON CONFLICT (kind) DO UPDATE SET started_at = excluded.started_at, error = NULL
@@ -40,7 +60,7 @@ struct SyncLedger: Sendable {
     }
 
     func finished(_ report: KindReport, at time: Timestamp) async throws {
-        try await store.pool.write { db in
+        try await writer.pool.write { db in
             try db.execute(sql: """
                 UPDATE sync_state SET finished_at = ?, error = NULL, listed = ?, fetched = ?, new = ?, changed = ?,
                     deleted = ?, unchanged = ? WHERE kind = ?
@@ -54,7 +74,7 @@ struct SyncLedger: Sendable {
     /// A failed run keeps the last completed run's figures and says why this one stopped.
     func failed(_ kind: NexudusKind, error: String, at time: Timestamp) async {
         do {
-            try await store.pool.write { db in
+            try await writer.pool.write { db in
                 try db.execute(sql: """
                     INSERT INTO sync_state (kind, started_at, error) VALUES (?, ?, ?)
                     ON CONFLICT (kind) DO UPDATE SET error = excluded.error
@@ -65,7 +85,7 @@ struct SyncLedger: Sendable {
 
     /// Replaces `nexudus_webhooks` with what the API just listed.
     func recordWebhooks(_ webhooks: [NexudusWebhook], at time: Timestamp) async throws {
-        try await store.pool.write { db in
+        try await writer.pool.write { db in
             try db.execute(sql: "DELETE FROM nexudus_webhooks")
             let insert = try db.makeStatement(sql: """
                 INSERT OR REPLACE INTO nexudus_webhooks

@@ -23,8 +23,14 @@ struct NexudusOptions: ParsableArguments {
     @Option(help: "API requests per minute; 10 per second stays the cap whatever this says.")
     var requestsPerMinute = 120
 
+    @Option(help: ArgumentHelp(
+        "API requests in any hour, for a user whose quota other tools share; Nexudus' 5000 stays the cap.",
+        valueName: "n"))
+    var requestsPerHour = RequestPacer.hourlyLimit
+
     func validate() throws {
         guard requestsPerMinute > 0 else { throw ValidationError("--requests-per-minute must be positive") }
+        guard requestsPerHour > 0 else { throw ValidationError("--requests-per-hour must be positive") }
     }
 
     var baseURL: String {
@@ -40,13 +46,16 @@ struct NexudusOptions: ParsableArguments {
             .appendingPathComponent("nexmirror.nexudus").path
     }
 
-    func client(databasePath: String, logger: Logger) throws -> NexudusClient {
+    /// `createsTokenFile` false for a dry run, which keeps an existing token file current but
+    /// creates none.
+    func client(databasePath: String, logger: Logger, createsTokenFile: Bool = true) throws -> NexudusClient {
         do {
             let credentials = try NexudusCredentials.load(
                 file: credentialsFile, environment: ProcessInfo.processInfo.environment)
             return NexudusClient(
                 baseURL: baseURL, credentials: credentials, tokenFile: TokenFile(path: tokenPath(databasePath: databasePath)),
-                pacer: RequestPacer(requestsPerMinute: requestsPerMinute), logger: logger)
+                pacer: RequestPacer(requestsPerMinute: requestsPerMinute, requestsPerHour: requestsPerHour), logger: logger,
+                createsTokenFile: createsTokenFile)
         } catch {
             throw CLIError(error.description)
         }

@@ -22,8 +22,14 @@ struct Sync: AsyncParsableCommand {
             the token file is enough. The user needs the List and Read roles of each kind (or full \
             administrator rights).
 
-            Polite by default: 120 requests a minute, never more than 10 a second; 409/429 wait \
-            Retry-After.
+            Polite by default: 120 requests a minute, never more than 10 a second, and never more \
+            than Nexudus' 5000 in any hour (a long sync then pauses until the oldest requests of \
+            the hour age out; the ETA counts it); 409/429 wait Retry-After.
+
+            --dry-run lists and compares only: it fetches no full record and writes nothing to \
+            the database (nor creates one). It still signs in, and Nexudus invalidates a refresh \
+            token when it issues the next one, so an existing token file is updated with the new \
+            token (else the mirror would be signed out); a dry run never creates the token file.
 
             Examples:
               NEXUDUS_USERNAME=ops@example.com NEXUDUS_PASSWORD=… nexmirror sync
@@ -38,7 +44,7 @@ struct Sync: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Sync only this kind (repeatable); default all.", valueName: "name"))
     var entity: [String] = []
 
-    @Flag(help: "List and compare only: fetch no full records, write nothing.")
+    @Flag(help: "List and compare only: fetch no full records, write nothing to the database (an existing token file still gets the rotated token).")
     var dryRun = false
 
     func validate() throws {
@@ -50,21 +56,26 @@ struct Sync: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "nexmirror", factory: StandardErrorLogHandler.init)
         logger.logLevel = .warning
-        if FileManager.default.fileExists(atPath: database.path) {
-            _ = try ReadOnlyDatabase.open(database)
+        let existing = FileManager.default.fileExists(atPath: database.path) ? try ReadOnlyDatabase.open(database) : nil
+        let client = try api.client(databasePath: database.path, logger: logger, createsTokenFile: !dryRun)
+        let reconciler: Reconciler
+        if dryRun {
+            // Compares with the replica as it stands, read-only; without a database everything
+            // listed is new, and none is created.
+            reconciler = Reconciler(dryRunAgainst: existing, client: client, logger: logger)
+        } else {
+            let store: SQLiteStore
+            do {
+                store = try SQLiteStore(path: database.path)
+                try store.prepareProjections()
+            } catch {
+                throw CLIError("cannot open \(database.path): \(error)")
+            }
+            reconciler = Reconciler(store: store, client: client, logger: logger)
         }
-        let store: SQLiteStore
-        do {
-            store = try SQLiteStore(path: database.path)
-            try store.prepareProjections()
-        } catch {
-            throw CLIError("cannot open \(database.path): \(error)")
-        }
-        let client = try api.client(databasePath: database.path, logger: logger)
         let kinds = entity.isEmpty ? NexudusKind.all : NexudusKind.all.filter { kind in
             entity.contains { NexudusKind.named($0) == kind }
         }
-        let reconciler = Reconciler(store: store, client: client, logger: logger, dryRun: dryRun)
         let bar = Terminal.isTerminal(STDERR_FILENO) ? ProgressLine() : nil
         let clock = ContinuousClock()
         let started = clock.now

@@ -142,9 +142,97 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.output.contains("coworkers: listed 3, fetched 0, new 3, changed 0, deleted 0, unchanged 0 "))
         #expect(result.output.contains("[dry run]"))
-        #expect(try mirror.count("SELECT count(*) FROM events") == 0)
-        #expect(try mirror.count("SELECT count(*) FROM sync_state") == 0)
+        // Neither a database nor a token file is created (a first sign-in invalidates nothing).
+        #expect(!FileManager.default.fileExists(atPath: mirror.db))
+        #expect(!FileManager.default.fileExists(atPath: mirror.tokenFile))
         #expect(!mirror.account.requests.contains { $0.path.hasPrefix("spaces/coworkers/") })
+    }
+
+    @Test func aDryRunWritesNothingButKeepsTheRotatedTokenSoTheMirrorStaysSignedIn() async throws {
+        let mirror = try await SyncMirror.start()
+        #expect(try await mirror.sync().status == 0)
+        mirror.account.delete("spaces/bookings", id: 202)
+        SyncMirror.putCoworker(mirror.account, id: 104, updatedOn: "2025-09-02T00:00:00Z")
+        let database = try Self.contents(of: mirror.db)
+        let token = try String(contentsOfFile: mirror.tokenFile, encoding: .utf8)
+        let requestsBefore = mirror.account.requests.count
+
+        // Without the password: the stored refresh token is used, and Nexudus rotates it.
+        let dry = try await mirror.sync(["--dry-run"], password: false)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.output.contains("coworkers: listed 4, fetched 0, new 1, changed 0, deleted 0, unchanged 3"))
+        #expect(dry.output.contains("bookings: listed 1, fetched 0, new 0, changed 0, deleted 1, unchanged 1"))
+        // The database files are byte for byte as they were: no log, replica, sync_state or
+        // webhook rows, not even a checkpoint.
+        #expect(try Self.contents(of: mirror.db) == database)
+        // No full record fetched, no deletion confirmed.
+        let during = mirror.account.requests.dropFirst(requestsBefore)
+        #expect(!during.contains { $0.path.split(separator: "/").count == 3 })
+        // The token file holds the new refresh token (the old one no longer works), still 0600,
+        // and it is what the next run signs in with.
+        let rotated = try String(contentsOfFile: mirror.tokenFile, encoding: .utf8)
+        #expect(rotated != token)
+        let attributes = try FileManager.default.attributesOfItem(atPath: mirror.tokenFile)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let next = try await mirror.sync(["--entity", "coworkers"], password: false)
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(next.output.contains("coworkers: listed 4, fetched 1, new 1"))
+    }
+
+    /// The database file and its WAL (none and empty alike), as bytes.
+    static func contents(of database: String) throws -> [Data] {
+        [database, database + "-wal"].map { FileManager.default.contents(atPath: $0) ?? Data() }
+    }
+
+    @Test func resourcesAndBusinessesGoneFromTheAPIAreTombstonedThroughTheLog() async throws {
+        let mirror = try await SyncMirror.start()
+        #expect(try await mirror.sync().status == 0)
+        mirror.account.delete("spaces/resources", id: 70)
+        mirror.account.delete("sys/businesses", id: 2)
+        let kinds = ["--entity", "resources", "--entity", "businesses"]
+        let dry = try await mirror.sync(kinds + ["--dry-run"])
+        #expect(dry.output.contains("resources: listed 0, fetched 0, new 0, changed 0, deleted 1, unchanged 0"), "\(dry.output)")
+        let result = try await mirror.sync(kinds)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.output.contains("resources: listed 0, fetched 0, new 0, changed 0, deleted 1, unchanged 0"), "\(result.output)")
+        #expect(result.output.contains("businesses: listed 1, fetched 0, new 0, changed 0, deleted 1, unchanged 1"))
+        #expect(try mirror.strings("SELECT entity_type || ':' || id FROM entities WHERE entity_type IN ('Business', 'Resource') ORDER BY 1") == ["Business:1"])
+        // Logged as the API's 404 under the kind's record action (no catalog action deletes
+        // them): the body is the bare id, so the tombstone is final.
+        #expect(try mirror.strings("""
+            SELECT action || ' ' || entity_type || ':' || entity_id || ' ' || source || ' ' || signature || ' ' || CAST(body AS TEXT)
+            FROM events WHERE signature = 'api-404' ORDER BY seq
+            """) == ["BusinessUpdate Business:2 api api-404 {\"Id\":2}", "None Resource:70 api api-404 {\"Id\":70}"])
+        let tombstones = try await mirror.run([
+            "query", "--format", "csv",
+            "SELECT entity_type, id, updated_on IS NULL AS final FROM tombstones WHERE entity_type IN ('Business', 'Resource') ORDER BY 1",
+        ])
+        #expect(tombstones.output.split(whereSeparator: \.isNewline) == ["entity_type,id,final", "Business,2,1", "Resource,70,1"])
+
+        // A later webhook of the business, however new its UpdatedOn, does not bring it back.
+        let server = try RunningServer(arguments: ["--db", mirror.db, "--insecure-no-signature"])
+        let late = Array(#"[{"Id":2,"Name":"Basel","UpdatedOn":"2030-01-01T00:00:00Z"}]"#.utf8)
+        let answer = try await HTTP.post("\(server.baseURL)/webhooks/BusinessUpdate", body: late)
+        #expect(answer.status == 200)
+        let seq = try #require(answer.json["seq"] as? Int)
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, try mirror.count("SELECT min(checkpoint) FROM projections") < seq {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(try mirror.count("SELECT min(checkpoint) FROM projections") >= seq)
+        #expect(try mirror.count("SELECT count(*) FROM entities WHERE entity_type = 'Business' AND id = 2") == 0)
+        server.stop()
+
+        // rebuild reproduces it from the log; detecting it again appends nothing.
+        let replica = "SELECT entity_type || ':' || id || ':' || coalesce(updated_on, '-') FROM entities UNION ALL SELECT 'tombstone ' || entity_type || ':' || id FROM tombstones ORDER BY 1"
+        let before = try mirror.strings(replica)
+        #expect(try await mirror.run(["rebuild"]).status == 0)
+        #expect(try mirror.strings(replica) == before)
+        #expect(before.contains("tombstone Resource:70") && before.contains("tombstone Business:2"))
+        let events = try mirror.count("SELECT count(*) FROM events")
+        let again = try await mirror.sync(kinds)
+        #expect(again.output.contains("resources: listed 0, fetched 0, new 0, changed 0, deleted 0, unchanged 0"))
+        #expect(try mirror.count("SELECT count(*) FROM events") == events)
     }
 
     @Test func aRefusedPasswordIsOneClearLineThatNamesWhereItCameFrom() async throws {
@@ -233,6 +321,34 @@ import Testing
         // Starts are 500 ms apart; arrivals jitter by some ms on a loaded machine, and the
         // first one also waits for the connection: measured from the second on.
         Self.expectPace(log.dropFirst().map(\.at), interval: 0.5)
+    }
+
+    @Test func anHourlyBudgetStopsTheRunOnceSpentNotTheAPIs409() async throws {
+        let mirror = try await SyncMirror.start()
+        // A budget of 3 an hour: the token grant, the tariffs list and its record. Then the
+        // resources list must wait for the first of them to leave the hour.
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = [
+            "sync", "--entity", "tariffs", "--entity", "resources", "--requests-per-minute", "600", "--requests-per-hour", "3",
+        ]
+        process.environment = ProcessInfo.processInfo.environment.merging(mirror.environment()) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { process.terminate() }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, mirror.account.requests.count < 3 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(mirror.account.requests.map(\.path) == ["token", "billing/tariffs", "billing/tariffs/50"])
+        // At the pace (100 ms) the resources list and record would follow within 0.2 s: for
+        // ten times that, nothing more arrives, and the run is still waiting, not failing.
+        try await Task.sleep(for: .seconds(2))
+        #expect(mirror.account.requests.count == 3)
+        #expect(process.isRunning)
+        let invalid = try await mirror.run(["sync", "--requests-per-hour", "0"])
+        #expect(invalid.status != 0 && invalid.stderr.contains("--requests-per-hour must be positive"))
     }
 
     /// Every window of arrivals spans at least its number of gaps times `interval`, less

@@ -41,6 +41,9 @@ public final class NexudusAccount: Sendable {
         var faults: [Fault] = []
         var log: [LoggedRequest] = []
         var apiRequests = 0
+        /// Nexudus' request limit as a sliding window: at most `count` arrivals in `seconds`.
+        var limit: (count: Int, seconds: Double)?
+        var arrivals: [Double] = []
         var nextWebhookId: Int64 = 9_000_000
     }
 
@@ -102,6 +105,19 @@ public final class NexudusAccount: Sendable {
     }
 
     public var requests: [LoggedRequest] { state.withLock { $0.log } }
+
+    /// Enforces a request limit like Nexudus' 5,000 an hour (scaled down for tests): a request
+    /// arriving when `count` already arrived within the last `seconds` answers 409 with
+    /// `Retry-After: 1`. Token grants are not counted.
+    public func limitRequests(_ count: Int, perSeconds seconds: Double) {
+        state.withLock { $0.limit = (count, seconds) }
+    }
+
+    /// Seconds since the account was created.
+    var now: Double {
+        let at = ContinuousClock.now - started
+        return Double(at.components.seconds) + Double(at.components.attoseconds) / 1e18
+    }
 
     public func webhook(id: Int64) -> [String: Any]? {
         guard let bytes = body("sys/webhooks", id: id) else { return nil }

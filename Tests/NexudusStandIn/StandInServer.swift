@@ -109,9 +109,17 @@ extension NexudusAccount {
             value.hasPrefix("Bearer ") ? String(value.dropFirst(7)) : nil
         }
         enum Outcome { case fault(Fault), unauthorized, handle }
+        let arrived = now
         let outcome: Outcome = state.withLock { state in
             let answered = state.apiRequests
             state.apiRequests += 1
+            if let limit = state.limit {
+                state.arrivals.removeAll { $0 <= arrived - limit.seconds }
+                state.arrivals.append(arrived)
+                if state.arrivals.count > limit.count {
+                    return .fault(Fault(status: 409, retryAfter: "1", remaining: 0, afterRequests: 0, pathPrefix: nil))
+                }
+            }
             if let index = state.faults.firstIndex(where: {
                 $0.remaining > 0 && answered >= $0.afterRequests && ($0.pathPrefix.map { path.hasPrefix($0) } ?? true)
             }) {
@@ -142,8 +150,7 @@ extension NexudusAccount {
     }
 
     func record(method: String, path: String, status: Int) {
-        let at = (ContinuousClock.now - started)
-        let seconds = Double(at.components.seconds) + Double(at.components.attoseconds) / 1e18
+        let seconds = now
         state.withLock { $0.log.append(LoggedRequest(at: seconds, method: method, path: path, status: status)) }
     }
 

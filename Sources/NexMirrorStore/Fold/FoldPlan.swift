@@ -51,7 +51,7 @@ public enum FoldPreparation: Sendable {
     /// - Parameter shouldFold: false for projections that already folded it (checkpoints).
     public static func of(
         seq: Int64, action actionName: String, entityType: String?, body: [UInt8], status: String,
-        selected: Set<String>? = nil, shouldFold: (any Projection) -> Bool = { _ in true }
+        signature: String? = nil, selected: Set<String>? = nil, shouldFold: (any Projection) -> Bool = { _ in true }
     ) -> FoldPreparation {
         guard status == "ok", let entityType, let action = ActionCatalog.action(named: actionName) else { return .skip }
         let projection = Projections.projection(for: entityType)
@@ -70,11 +70,13 @@ public enum FoldPreparation: Sendable {
             updatedOn: decoded.updatedOn, dto: decoded.dto,
             dtoJSON: String(decoding: body[decoded.dtoRange], as: UTF8.self))
         let updatedOn = decoded.updatedOn?.description
-        let version = FoldVersion(updatedOn: updatedOn, isDelete: action.isDelete, seq: seq)
+        // The API's 404 deletes too, for entity types without a Delete action (`APINotFound`).
+        let isDelete = APINotFound.deletes(action: action, signature: signature)
+        let version = FoldVersion(updatedOn: updatedOn, isDelete: isDelete, seq: seq)
 
         var row: ProjectedRow?
         var children: [[[SQLValue]]] = []
-        if !action.isDelete {
+        if !isDelete {
             let projected: ProjectedEntity
             let uniqueId: String?
             let createdOn: Timestamp?

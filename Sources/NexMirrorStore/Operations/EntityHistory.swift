@@ -61,10 +61,12 @@ public struct EntityHistory: Sendable {
         public let error: String?
         public let body: [UInt8]
         public let entityType: String?
+        /// `api-404` marks the API's 404 as a delete (see `APINotFound`).
+        public let signature: String?
 
         public init(
             seq: Int64, receivedAt: String, action: String, source: String, updatedOn: String?, status: String,
-            error: String?, body: [UInt8], entityType: String?
+            error: String?, body: [UInt8], entityType: String?, signature: String? = nil
         ) {
             self.seq = seq
             self.receivedAt = receivedAt
@@ -75,6 +77,7 @@ public struct EntityHistory: Sendable {
             self.error = error
             self.body = body
             self.entityType = entityType
+            self.signature = signature
         }
     }
 
@@ -92,18 +95,19 @@ public struct EntityHistory: Sendable {
             let status = record.status
             let body = record.body
             let action = ActionCatalog.action(named: record.action)
+            let isDelete = action.map { APINotFound.deletes(action: $0, signature: record.signature) } ?? false
             var outcome: String
             var fields: [String: Any]?
             var version: FoldVersion?
             if status == "quarantined" {
                 outcome = "quarantined: \(record.error ?? "?")"
             } else if let action, let entityType = record.entityType {
-                switch Self.decode(body, action: action, entityType: entityType, seq: seq, id: id) {
+                switch Self.decode(body, action: action, signature: record.signature, entityType: entityType, seq: seq, id: id) {
                 case .failure(let reason):
                     outcome = "quarantined: \(reason)"
                 case .success(let decoded):
                     fields = decoded.fields
-                    version = FoldVersion(updatedOn: decoded.updatedOn, isDelete: action.isDelete, seq: seq)
+                    version = FoldVersion(updatedOn: decoded.updatedOn, isDelete: isDelete, seq: seq)
                     outcome = ""
                 }
             } else {
@@ -111,11 +115,11 @@ public struct EntityHistory: Sendable {
             }
 
             var changes: [Change] = []
-            if let version, let action {
+            if let version {
                 let current = [row, tombstone].compactMap { $0 }.max()
                 let wins = current.map { version > $0 } ?? true
                 let afterDelete = tombstone != nil && current == tombstone
-                if action.isDelete {
+                if isDelete {
                     if tombstone.map({ version > $0 }) ?? true { tombstone = version }
                     if wins {
                         if let holder { entries[holder].outcome = "superseded by seq \(seq)" }
@@ -156,7 +160,9 @@ public struct EntityHistory: Sendable {
 
     /// Decodes a delivery as the fold would: a body the fold cannot project is quarantined
     /// there, so it is here too (even before the projector has reached it).
-    private static func decode(_ body: [UInt8], action: WebhookAction, entityType: String, seq: Int64, id: Int64) -> Decoding {
+    private static func decode(
+        _ body: [UInt8], action: WebhookAction, signature: String?, entityType: String, seq: Int64, id: Int64
+    ) -> Decoding {
         let decoded: DeliveryBody
         do {
             decoded = try DeliveryBody.decode(body, for: action)
@@ -164,7 +170,7 @@ public struct EntityHistory: Sendable {
             return .failure(error.description)
         }
         if case .quarantine(let reason) = FoldPreparation.of(
-            seq: seq, action: action.name, entityType: entityType, body: body, status: "ok")
+            seq: seq, action: action.name, entityType: entityType, body: body, status: "ok", signature: signature)
         {
             return .failure(reason)
         }
