@@ -40,16 +40,12 @@ struct NexudusOptions: ParsableArguments {
             .appendingPathComponent("nexmirror.nexudus").path
     }
 
-    func client(databasePath: String, logger: Logger) throws -> NexudusClient {
-        do {
-            let credentials = try NexudusCredentials.load(
-                file: credentialsFile, environment: ProcessInfo.processInfo.environment)
-            return NexudusClient(
-                baseURL: baseURL, credentials: credentials, tokenFile: TokenFile(path: tokenPath(databasePath: databasePath)),
-                pacer: RequestPacer(requestsPerMinute: requestsPerMinute), logger: logger)
-        } catch {
-            throw CLIError(error.description)
-        }
+    func client(databasePath: String, logger: Logger) throws(SyncError) -> NexudusClient {
+        let credentials = try NexudusCredentials.load(
+            file: credentialsFile, environment: ProcessInfo.processInfo.environment)
+        return NexudusClient(
+            baseURL: baseURL, credentials: credentials, tokenFile: TokenFile(path: tokenPath(databasePath: databasePath)),
+            pacer: RequestPacer(requestsPerMinute: requestsPerMinute), logger: logger)
     }
 }
 

@@ -57,7 +57,7 @@ struct Sync: AsyncParsableCommand {
             store = try SQLiteStore(path: database.path)
             try store.prepareProjections()
         } catch {
-            throw CLIError("cannot open \(database.path): \(error)")
+            throw NexudusCommandError.cannotOpen(path: database.path, reason: "\(error)")
         }
         let client = try api.client(databasePath: database.path, logger: logger)
         let kinds = entity.isEmpty ? NexudusKind.all : NexudusKind.all.filter { kind in
@@ -78,7 +78,7 @@ struct Sync: AsyncParsableCommand {
             }
         } catch {
             bar?.clear()
-            throw CLIError("sync stopped: \(error.description)")
+            throw NexudusCommandError.syncStopped(reason: error.description)
         }
         if !dryRun && entity.isEmpty {
             await recordWebhooks(reconciler: reconciler, registry: WebhookRegistry(client: client), logger: logger)
