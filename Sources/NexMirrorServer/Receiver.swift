@@ -76,16 +76,16 @@ struct ErrorAnswer: ResponseEncodable {
     var route: String?
 }
 
-/// Builds the router: `POST /webhooks/{action}`, `/healthz`, `/readyz`, `/metrics`.
+/// Builds the router: `POST /webhooks/{action}`, `/healthz`, `/readyz`, `/metrics`. The
+/// committer and the rejection recorder are services that must run beside it.
 public func buildRouter(
     configuration: ReceiverConfiguration, store: any EventStore, committer: GroupCommitter,
-    metrics: ReceiverMetrics, logger: Logger
+    rejections: RejectionRecorder, metrics: ReceiverMetrics, logger: Logger
 ) -> Router<ReceiverRequestContext> {
     let router = Router(context: ReceiverRequestContext.self)
     let signatureHeader = HTTPField.Name(NexudusSignature.headerName)!
     let forwardedForHeader = HTTPField.Name("X-Forwarded-For")!
     let verifier = NexudusSignature.Verifier(secrets: configuration.secrets)
-    let rejections = RejectionRecorder(store: store)
 
     router.post("/webhooks/:action") { request, context -> Response in
         let started = ContinuousClock.now
@@ -188,8 +188,10 @@ public func buildApplication(
     let metrics = ReceiverMetrics()
     let projector = Projector(store: store, logger: logger)
     let committer = GroupCommitter(store: store, onCommit: { projector.nudge() })
+    let rejections = RejectionRecorder(store: store, logger: logger)
     let router = buildRouter(
-        configuration: configuration, store: store, committer: committer, metrics: metrics, logger: logger)
+        configuration: configuration, store: store, committer: committer, rejections: rejections, metrics: metrics,
+        logger: logger)
     let limits = configuration.limits
     let answersFromHead = configuration.answersFromHead
     let http1 = HTTP1Channel.Configuration(
@@ -200,7 +202,9 @@ public func buildApplication(
         router: router,
         server: .http1(configuration: http1),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "nexmirror"),
-        services: [projector as any Service] + adminApplication(
+        // The HTTP server stops first (a ServiceGroup stops in reverse order), so the committer
+        // and the recorder see no new work while they finish theirs, and the projector folds last.
+        services: [projector, committer, rejections] + adminApplication(
             configuration: configuration, store: store, metrics: metrics, logger: logger, onRunning: onAdminRunning),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)

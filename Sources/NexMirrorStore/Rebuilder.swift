@@ -52,13 +52,15 @@ public struct Rebuilder {
         let total = try store.pool.write { db in
             for table in tables {
                 try db.execute(sql: "DROP TABLE IF EXISTS \(table + suffix)")
-                let ddl = try String.fetchOne(
-                    db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table])!
-                // SQLite may store the name quoted after a rename; the definition starts at "(".
-                let definition = ddl[ddl.firstIndex(of: "(")!...]
+                guard let ddl = try String.fetchOne(
+                    db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table]),
+                    // SQLite may store the name quoted after a rename; the definition starts at "(".
+                    let start = ddl.firstIndex(of: "(")
+                else { throw StoreError.unavailable("table \(table) is missing or damaged; run `nexmirror check`") }
+                let definition = ddl[start...]
                 try db.execute(sql: "CREATE TABLE \(table + suffix) \(definition)")
             }
-            return try Int.fetchOne(db, sql: "SELECT count(*) FROM events")!
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
         }
 
         // The copies are rebuilt from scratch if interrupted, so they need no fsync per batch.
