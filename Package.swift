@@ -56,6 +56,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The row writers of query, events and export: CSV, TSV, JSON, JSONL, Markdown, table.
+        .target(
+            name: "NexMirrorOutput",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API: the CSV writer copies column bytes straight from the statement.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
         // HTTP receiver, metrics and the background projector.
         .target(
             name: "NexMirrorServer",
@@ -87,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "nexmirror",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore", "NexMirrorServer", "NexMirrorSync",
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorServer", "NexMirrorSync", "NexMirrorOutput",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -118,6 +127,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
+        ),
+        .testTarget(
+            name: "NexMirrorOutputTests",
+            dependencies: ["NexMirrorOutput", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "NexMirrorSyncTests",
