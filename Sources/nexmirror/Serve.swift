@@ -185,7 +185,7 @@ struct Serve: AsyncParsableCommand {
         let path = SecretOptions.defaultFile(besides: database.path)
         let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
         var generator = SystemRandomNumberGenerator()
-        let secret = String((0..<40).map { _ in alphabet.randomElement(using: &generator)! })
+        let secret = String((0..<40).map { _ in alphabet[Int.random(in: alphabet.indices, using: &generator)] })
         let created = FileManager.default.createFile(
             atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
         guard created else { throw SecretError.cannotCreate(path) }
