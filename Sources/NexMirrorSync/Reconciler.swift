@@ -176,7 +176,7 @@ public struct Reconciler: Sendable {
             if let body {
                 report.fetched += 1
                 batch.append(NewDelivery(
-                    action: kind.recordAction, body: body, source: .api, signature: "api", entityType: kind.entityType))
+                    action: kind.recordAction, body: body, source: .api, signature: SignatureForm.api.rawValue, entityType: kind.entityType))
                 batchKinds.append(isNew)
             } else if let deleteAction = kind.deleteAction {
                 // Listed a moment ago and gone now: deleted meanwhile.
@@ -193,7 +193,7 @@ public struct Reconciler: Sendable {
                 report.fetched += 1
                 report.listed += 1
                 batch.append(NewDelivery(
-                    action: kind.recordAction, body: body, source: .api, signature: "api", entityType: kind.entityType))
+                    action: kind.recordAction, body: body, source: .api, signature: SignatureForm.api.rawValue, entityType: kind.entityType))
                 batchKinds.append(false)
             } else {
                 batch.append(Self.deletion(id, action: kind.deleteAction!))
@@ -225,6 +225,6 @@ public struct Reconciler: Sendable {
     /// no late webhook may bring back what the API answers 404 for. The same bytes each time,
     /// so detecting it again appends nothing.
     static func deletion(_ id: Int64, action: WebhookAction) -> NewDelivery {
-        NewDelivery(action: action, body: Array("{\"Id\":\(id)}".utf8), source: .api, signature: "api")
+        NewDelivery(action: action, body: Array("{\"Id\":\(id)}".utf8), source: .api, signature: SignatureForm.api.rawValue)
     }
 }
