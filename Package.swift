@@ -133,6 +133,14 @@ let package = Package(
             dependencies: ["NexMirrorOutput", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
+            name: "NexMirrorServerTests",
+            dependencies: [
+                "NexMirrorServer", "NexMirrorStore", "NexMirrorCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
             name: "NexMirrorSyncTests",
             dependencies: ["NexMirrorSync", "NexMirrorCore"]
         ),
