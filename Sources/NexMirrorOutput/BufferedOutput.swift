@@ -50,23 +50,7 @@ public final class BufferedOutput {
     }
 
     /// Decimal digits without an intermediate `String`.
-    public func write(integer: Int64) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: 20 digits and a sign fit
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            var magnitude = integer.magnitude
-            var index = scratch.count
-            repeat {
-                index -= 1
-                scratch[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if integer < 0 {
-                index -= 1
-                scratch[index] = UInt8(ascii: "-")
-            }
-            write(bytes: UnsafeBufferPointer(rebasing: scratch.bindMemory(to: UInt8.self)[index...]))
-        }
-    }
+    public func write(integer: Int64) { withDecimalDigits(of: integer) { write(bytes: $0) } }
 
     public func flushIfFull() throws {
         if count >= Self.chunk { try flush() }

@@ -16,23 +16,7 @@ final class ByteArrayOutput {
 
     func write(bytes: UnsafeBufferPointer<UInt8>) { buffer.append(contentsOf: bytes) }
 
-    func write(integer: Int64) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            var magnitude = integer.magnitude
-            var index = scratch.count
-            repeat {
-                index -= 1
-                scratch[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if integer < 0 {
-                index -= 1
-                scratch[index] = UInt8(ascii: "-")
-            }
-            write(bytes: UnsafeBufferPointer(rebasing: scratch.bindMemory(to: UInt8.self)[index...]))
-        }
-    }
+    func write(integer: Int64) { withDecimalDigits(of: integer) { write(bytes: $0) } }
 
     func flushIfFull() throws { if buffer.count >= Self.chunk { try flush() } }
 
