@@ -56,7 +56,7 @@ public struct Rebuilder {
                     db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table]),
                     // SQLite may store the name quoted after a rename; the definition starts at "(".
                     let start = ddl.firstIndex(of: "(")
-                else { throw StoreError.unavailable("table \(table) is missing or damaged; run `nexmirror check`") }
+                else { throw StoreError.unavailable("table \(table) is missing from the database; restore it from a backup") }
                 let definition = ddl[start...]
                 try db.execute(sql: "CREATE TABLE \(table + suffix) \(definition)")
             }
