@@ -103,10 +103,10 @@ struct SecretOptions: ParsableArguments {
 
     /// The first secret, for commands that sign.
     func signingSecret(databasePath: String) throws -> String {
-        guard let loaded = try load(databasePath: databasePath) else {
+        guard let first = try load(databasePath: databasePath)?.secrets.first else {
             throw SecretError.noneToSign(defaultFile: Self.defaultFile(besides: databasePath))
         }
-        return loaded.secrets[0]
+        return first
     }
 }
 
