@@ -64,6 +64,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The row writers of query, events and export: CSV, TSV, JSON, JSONL, Markdown, table.
+        .target(
+            name: "NexMirrorOutput",
+            dependencies: ["NexMirrorStore"]
+        ),
         // HTTP receiver, metrics and the background projector.
         .target(
             name: "NexMirrorServer",
@@ -95,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "nexmirror",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorServer", "NexMirrorSync",
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorServer", "NexMirrorSync", "NexMirrorOutput",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -132,6 +137,18 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "NexMirrorOutputTests",
+            dependencies: ["NexMirrorOutput", "NexMirrorStore"]
+        ),
+        .testTarget(
+            name: "NexMirrorServerTests",
+            dependencies: [
+                "NexMirrorServer", "NexMirrorStore", "NexMirrorCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(

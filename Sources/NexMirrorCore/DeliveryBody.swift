@@ -56,17 +56,18 @@ public struct DeliveryBody: Sendable {
             dtoRange = scan.elements[0].range
         }
         let dto = DTO(body: body, members: scan.firstElementMembers)
+        let id = try field { () throws(DTO.FieldError) in try dto.int64("Id") }
+        if id == nil && action.change != .notify { throw .missingId }
+        let updatedOn = try field { () throws(DTO.FieldError) in try dto.timestamp("UpdatedOn") }
+        return DeliveryBody(dto: dto, dtoRange: dtoRange, entityId: id, updatedOn: updatedOn)
+    }
+
+    /// A badly typed field keeps its own reason (`field Id: expected an integer, …`).
+    private static func field<T>(_ read: () throws(DTO.FieldError) -> T) throws(Problem) -> T {
         do {
-            let id = try dto.int64("Id")
-            if id == nil && action.change != .notify { throw Problem.missingId }
-            return DeliveryBody(
-                dto: dto, dtoRange: dtoRange, entityId: id, updatedOn: try dto.timestamp("UpdatedOn"))
-        } catch let error as DTO.FieldError {
-            throw .field(error)
-        } catch let error as Problem {
-            throw error
+            return try read()
         } catch {
-            throw .missingId
+            throw .field(error)
         }
     }
 }

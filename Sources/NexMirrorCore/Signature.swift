@@ -25,11 +25,20 @@ public enum NexudusSignature {
             }
         }
 
+        /// The form that matched, as the event log records it; nil when none did.
+        public var form: SignatureForm? {
+            switch self {
+            case .matchedRawBytes: .raw
+            case .matchedASCIIFolded: .asciiFolded
+            default: nil
+            }
+        }
+
         /// A short machine-friendly reason, for the rejection table and metrics.
         public var reason: String {
             switch self {
-            case .matchedRawBytes: "raw"
-            case .matchedASCIIFolded: "ascii-folded"
+            case .matchedRawBytes: SignatureForm.raw.rawValue
+            case .matchedASCIIFolded: SignatureForm.asciiFolded.rawValue
             case .missingHeader: "missing-header"
             case .malformedHeader: "malformed-header"
             case .mismatch: "mismatch"
@@ -117,8 +126,9 @@ public enum NexudusSignature {
 extension String {
     func trimmingASCIIWhitespace() -> String {
         let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
         return String(scalars[first...last])
     }
 }

@@ -34,8 +34,11 @@ func addOperationsRoutes(
             body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
     router.get("/metrics") { _, _ -> Response in
-        if let progress = try? await store.progress() {
+        do {
+            let progress = try await store.progress()
             metrics.progress(lastSeq: progress.lastSeq, checkpoint: progress.checkpoint)
+        } catch {
+            logger.error("log progress for /metrics failed", metadata: ["error": "\(error)"])
         }
         var text = metrics.render()
         if let reporter {

@@ -33,23 +33,26 @@ public struct Projector: Service {
     public func nudge() { wake.yield() }
 
     public func run() async throws {
-        let poll = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: pollInterval)
-                wake.yield()
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                // Sleep throws only when cancelled, which the loop checks.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: pollInterval)
+                    wake.yield()
+                }
             }
-        }
-        defer { poll.cancel() }
-        // Catch up on what a previous run logged but did not fold.
-        await foldAll()
-        await cancelWhenGracefulShutdown {
-            for await _ in wakeups {
-                // Gathering what arrives meanwhile folds a burst in one transaction instead of
-                // one per commit, which under load halves the receiver's CPU per delivery; the
-                // replica still lags an acknowledgement by well under a second.
-                try? await Task.sleep(for: gatherDelay)
-                await foldAll()
+            // Catch up on what a previous run logged but did not fold.
+            await foldAll()
+            await cancelWhenGracefulShutdown {
+                for await _ in wakeups {
+                    // Gathering what arrives meanwhile folds a burst in one transaction instead of
+                    // one per commit, which under load halves the receiver's CPU per delivery; the
+                    // replica still lags an acknowledgement by well under a second.
+                    try? await Task.sleep(for: gatherDelay)
+                    await foldAll()
+                }
             }
+            group.cancelAll()
         }
         wake.finish()
         // Leave the replica current for readers after a graceful stop.

@@ -76,27 +76,27 @@ struct ErrorAnswer: ResponseEncodable {
     var route: String?
 }
 
-/// Builds the router: `POST /webhooks/{action}`, `/healthz`, `/readyz`, `/metrics`.
+/// Builds the router: `POST /webhooks/{action}`, `/healthz`, `/readyz`, `/metrics`. The
+/// committer and the rejection recorder are services that must run beside it.
 public func buildRouter(
     configuration: ReceiverConfiguration, store: any EventStore, committer: GroupCommitter,
-    metrics: ReceiverMetrics, logger: Logger
+    rejections: RejectionRecorder, metrics: ReceiverMetrics, logger: Logger
 ) -> Router<ReceiverRequestContext> {
     let router = Router(context: ReceiverRequestContext.self)
     let signatureHeader = HTTPField.Name(NexudusSignature.headerName)!
     let forwardedForHeader = HTTPField.Name("X-Forwarded-For")!
     let verifier = NexudusSignature.Verifier(secrets: configuration.secrets)
-    let rejections = RejectionRecorder(store: store)
 
     router.post("/webhooks/:action") { request, context -> Response in
         let started = ContinuousClock.now
         let route = "/webhooks/\(context.parameters.get("action") ?? "")"
         guard let name = context.parameters.get("action"), let action = ActionCatalog.action(named: name) else {
-            metrics.delivery(action: "unknown", outcome: "unknown_action")
+            metrics.delivery(action: "unknown", outcome: .unknownAction)
             return try json(.notFound, ErrorAnswer(
                 error: "unknown Nexudus action; use a name or id listed by `nexmirror actions`", route: route))
         }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
-            metrics.delivery(action: action.name, outcome: "too_large")
+            metrics.delivery(action: action.name, outcome: .tooLarge)
             return try json(.contentTooLarge, ErrorAnswer(
                 error: "body of \(length) bytes is over the limit of \(configuration.maxBodyBytes) (--max-body-bytes)"))
         }
@@ -104,16 +104,16 @@ public func buildRouter(
         do {
             body = Array(buffer: try await request.body.collect(upTo: configuration.maxBodyBytes))
         } catch is NIOTooManyBytesError {
-            metrics.delivery(action: action.name, outcome: "too_large")
+            metrics.delivery(action: action.name, outcome: .tooLarge)
             return try json(.contentTooLarge, ErrorAnswer(
                 error: "body is over the limit of \(configuration.maxBodyBytes) bytes (--max-body-bytes)"))
         }
 
-        var signature = "unsigned"
+        var signature = SignatureForm.unsigned
         if configuration.verifiesSignatures {
             let outcome = verifier.verify(header: request.headers[signatureHeader], body: body)
-            guard outcome.isAccepted else {
-                metrics.delivery(action: action.name, outcome: "rejected")
+            guard let form = outcome.form else {
+                metrics.delivery(action: action.name, outcome: .rejected)
                 let remoteAddress = configuration.trustedProxies.client(
                     peer: context.remoteAddress, forwardedFor: request.headers[values: forwardedForHeader])
                 logger.warning("signature rejected", metadata: [
@@ -125,20 +125,20 @@ public func buildRouter(
                 rejections.record(rejection)
                 return try json(.unauthorized, ErrorAnswer(error: "signature \(outcome.reason)"))
             }
-            signature = outcome.reason
+            signature = form
         }
 
-        let delivery = NewDelivery(action: action, body: body, source: .webhook, signature: signature)
+        let delivery = NewDelivery(action: action, body: body, source: .webhook, signature: signature.rawValue)
         let result: AppendResult
         do {
             result = try await committer.append(delivery)
         } catch {
-            metrics.delivery(action: action.name, outcome: "unavailable")
+            metrics.delivery(action: action.name, outcome: .unavailable)
             logger.error("commit failed", metadata: ["action": "\(action.name)", "error": "\(error)"])
             return try json(.serviceUnavailable, ErrorAnswer(error: "event log unavailable, retry later"))
         }
         metrics.ingested(after: ContinuousClock.now - started)
-        let outcome = result.duplicate ? "duplicate" : delivery.problem == nil ? "accepted" : "quarantined"
+        let outcome: DeliveryOutcome = result.duplicate ? .duplicate : delivery.problem == nil ? .accepted : .quarantined
         metrics.delivery(action: action.name, outcome: outcome)
         if let problem = delivery.problem, !result.duplicate {
             logger.warning("delivery quarantined", metadata: [
@@ -188,8 +188,10 @@ public func buildApplication(
     let metrics = ReceiverMetrics()
     let projector = Projector(store: store, logger: logger)
     let committer = GroupCommitter(store: store, onCommit: { projector.nudge() })
+    let rejections = RejectionRecorder(store: store, logger: logger)
     let router = buildRouter(
-        configuration: configuration, store: store, committer: committer, metrics: metrics, logger: logger)
+        configuration: configuration, store: store, committer: committer, rejections: rejections, metrics: metrics,
+        logger: logger)
     let limits = configuration.limits
     let answersFromHead = configuration.answersFromHead
     let http1 = HTTP1Channel.Configuration(
@@ -200,7 +202,9 @@ public func buildApplication(
         router: router,
         server: .http1(configuration: http1),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "nexmirror"),
-        services: [projector as any Service] + adminApplication(
+        // The HTTP server stops first (a ServiceGroup stops in reverse order), so the committer
+        // and the recorder see no new work while they finish theirs, and the projector folds last.
+        services: [projector, committer, rejections] + adminApplication(
             configuration: configuration, store: store, metrics: metrics, logger: logger, onRunning: onAdminRunning),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)

@@ -16,7 +16,7 @@ public final class ReceiverMetrics: Sendable {
 
     private struct DeliveryKey: Hashable {
         let action: String
-        let outcome: String
+        let outcome: DeliveryOutcome
     }
 
     public init() {
@@ -37,9 +37,8 @@ public final class ReceiverMetrics: Sendable {
             helpText: "Lowest log position folded by every projection"))
     }
 
-    /// Counts one delivery by action and outcome (`accepted`, `duplicate`, `quarantined`,
-    /// `rejected`, `unknown_action`, `too_large`, `unavailable`).
-    public func delivery(action: String, outcome: String) {
+    /// Counts one delivery by action and outcome.
+    public func delivery(action: String, outcome: DeliveryOutcome) {
         let key = DeliveryKey(action: action, outcome: outcome)
         let counter = deliveryCounters.withLock { counters in
             if let counter = counters[key] { return counter }
@@ -47,7 +46,7 @@ public final class ReceiverMetrics: Sendable {
                 descriptor: MetricNameDescriptor(
                     namespace: "nexmirror", metricName: "deliveries", unitName: "total",
                     helpText: "Webhook deliveries by action and outcome"),
-                labels: [("action", action), ("outcome", outcome)])
+                labels: [("action", action), ("outcome", outcome.rawValue)])
             counters[key] = counter
             return counter
         }

@@ -193,7 +193,7 @@ public struct Reconciler: Sendable {
             if let body {
                 report.fetched += 1
                 batch.append(NewDelivery(
-                    action: kind.recordAction, body: body, source: .api, signature: "api", entityType: kind.entityType))
+                    action: kind.recordAction, body: body, source: .api, signature: SignatureForm.api.rawValue, entityType: kind.entityType))
                 batchKinds.append(isNew)
             } else {
                 // Listed a moment ago and gone now: deleted meanwhile.
@@ -210,7 +210,7 @@ public struct Reconciler: Sendable {
                 report.fetched += 1
                 report.listed += 1
                 batch.append(NewDelivery(
-                    action: kind.recordAction, body: body, source: .api, signature: "api", entityType: kind.entityType))
+                    action: kind.recordAction, body: body, source: .api, signature: SignatureForm.api.rawValue, entityType: kind.entityType))
                 batchKinds.append(false)
             } else {
                 batch.append(Self.deletion(id, of: kind))

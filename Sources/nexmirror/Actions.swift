@@ -21,7 +21,7 @@ struct Actions: AsyncParsableCommand {
             let projection = action.entityType.map { Projections.projection(for: $0).name } ?? "-"
             rows.append([String(action.id), action.name, action.entityType ?? "-", action.change.rawValue, projection])
         }
-        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max()! }
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
             print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces))

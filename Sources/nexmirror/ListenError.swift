@@ -3,7 +3,17 @@ import NIOCore
 
 /// A listener that cannot bind is a user's mistake (port taken, no permission, wrong address):
 /// say so in one line naming the address, instead of NIO's `bind(descriptor:ptr:bytes:)` text.
-enum ListenError {
+enum ListenError: Error, CustomStringConvertible {
+    case cannotListen(addresses: [String], reason: String)
+
+    var description: String {
+        switch self {
+        case .cannotListen(let addresses, let reason):
+            "cannot listen on \(addresses.joined(separator: " or ")): \(reason)"
+        }
+    }
+
+    /// The bind failure explained, or `error` itself when it is something else.
     static func explain(_ error: any Error, addresses: [String]) -> any Error {
         guard let io = error as? IOError, io.description.hasPrefix("bind(") else { return error }
         let reason =
@@ -13,6 +23,6 @@ enum ListenError {
             case EADDRNOTAVAIL: "this machine has no such address"
             default: String(cString: strerror(io.errnoCode))
             }
-        return CLIError("cannot listen on \(addresses.joined(separator: " or ")): \(reason)")
+        return ListenError.cannotListen(addresses: addresses, reason: reason)
     }
 }

@@ -48,17 +48,13 @@ struct NexudusOptions: ParsableArguments {
 
     /// `createsTokenFile` false for a dry run, which keeps an existing token file current but
     /// creates none.
-    func client(databasePath: String, logger: Logger, createsTokenFile: Bool = true) throws -> NexudusClient {
-        do {
-            let credentials = try NexudusCredentials.load(
-                file: credentialsFile, environment: ProcessInfo.processInfo.environment)
-            return NexudusClient(
-                baseURL: baseURL, credentials: credentials, tokenFile: TokenFile(path: tokenPath(databasePath: databasePath)),
-                pacer: RequestPacer(requestsPerMinute: requestsPerMinute, requestsPerHour: requestsPerHour), logger: logger,
-                createsTokenFile: createsTokenFile)
-        } catch {
-            throw CLIError(error.description)
-        }
+    func client(databasePath: String, logger: Logger, createsTokenFile: Bool = true) throws(SyncError) -> NexudusClient {
+        let credentials = try NexudusCredentials.load(
+            file: credentialsFile, environment: ProcessInfo.processInfo.environment)
+        return NexudusClient(
+            baseURL: baseURL, credentials: credentials, tokenFile: TokenFile(path: tokenPath(databasePath: databasePath)),
+            pacer: RequestPacer(requestsPerMinute: requestsPerMinute, requestsPerHour: requestsPerHour), logger: logger,
+            createsTokenFile: createsTokenFile)
     }
 }
 

@@ -23,12 +23,23 @@ struct DatabaseOptions: ParsableArguments {
         return chosen
     }
 
+    /// A bad `--db` is a usage mistake; `NEXMIRROR_DB` is refused when the path is first used.
+    func validate() throws {
+        if let db, Self.isPostgreSQL(db) { throw ValidationError(Self.postgreSQLRefusal) }
+    }
+
+    private static let postgreSQLRefusal =
+        "PostgreSQL is not supported yet; --db (or NEXMIRROR_DB) must be a SQLite file path"
+
+    private static func isPostgreSQL(_ value: String) -> Bool {
+        let lowered = value.lowercased()
+        return lowered.hasPrefix("postgresql://") || lowered.hasPrefix("postgres://")
+    }
+
     /// A PostgreSQL URL must never be taken for a SQLite file name (it would create `postgresql:/…`).
     static func refusePostgreSQL(_ value: String) {
-        let lowered = value.lowercased()
-        guard lowered.hasPrefix("postgresql://") || lowered.hasPrefix("postgres://") else { return }
-        Terminal.printError(
-            "Error: PostgreSQL is not supported yet; --db (or NEXMIRROR_DB) must be a SQLite file path")
+        guard isPostgreSQL(value) else { return }
+        Terminal.printError("Error: " + postgreSQLRefusal)
         Self.exit(withError: ExitCode.failure)
     }
 }
@@ -65,7 +76,7 @@ struct SecretOptions: ParsableArguments {
         }
         if let value = ProcessInfo.processInfo.environment["NEXMIRROR_SECRET"], !value.isEmpty {
             let secrets = Self.lines(value)
-            guard !secrets.isEmpty else { throw CLIError("NEXMIRROR_SECRET is set but holds no secret") }
+            guard !secrets.isEmpty else { throw SecretError.emptyEnvironment }
             return (secrets, .environment)
         }
         let fallback = Self.defaultFile(besides: databasePath)
@@ -77,10 +88,10 @@ struct SecretOptions: ParsableArguments {
 
     static func read(file: String) throws -> [String] {
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw CLIError("cannot read secret file \(file); check the path and its permissions")
+            throw SecretError.unreadable(file: file)
         }
         let secrets = lines(String(decoding: data, as: UTF8.self))
-        guard !secrets.isEmpty else { throw CLIError("secret file \(file) is empty") }
+        guard !secrets.isEmpty else { throw SecretError.emptyFile(file) }
         return secrets
     }
 
@@ -92,16 +103,15 @@ struct SecretOptions: ParsableArguments {
 
     /// The first secret, for commands that sign.
     func signingSecret(databasePath: String) throws -> String {
-        guard let loaded = try load(databasePath: databasePath) else {
-            throw CLIError(
-                "no secret: pass --secret-file, set NEXMIRROR_SECRET, or run `nexmirror serve` once to create "
-                    + Self.defaultFile(besides: databasePath))
+        guard let first = try load(databasePath: databasePath)?.secrets.first else {
+            throw SecretError.noneToSign(defaultFile: Self.defaultFile(besides: databasePath))
         }
-        return loaded.secrets[0]
+        return first
     }
 }
 
-/// A user-facing failure: printed as one line, exit status 1.
+/// A user-facing failure: printed as one line, exit status 1. Being replaced by one error enum
+/// per area (`SecretError`, `ListenError`, …); kept while commands still throw it.
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
@@ -116,7 +126,7 @@ enum Terminal {
 
     static func readFile(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw CLIError("cannot read \(path)")
+            throw InputError.unreadable(path)
         }
         return Array(data)
     }

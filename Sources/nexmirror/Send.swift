@@ -33,10 +33,19 @@ struct Send: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var secret: SecretOptions
 
-    func run() async throws {
-        guard let webhookAction = ActionCatalog.action(named: action) else {
-            throw CLIError("unknown action '\(action)'; see `nexmirror actions`")
+    private var webhookAction: WebhookAction {
+        get throws {
+            guard let found = ActionCatalog.action(named: action) else {
+                throw ValidationError("unknown action '\(action)'; see `nexmirror actions`")
+            }
+            return found
         }
+    }
+
+    func validate() throws { _ = try webhookAction }
+
+    func run() async throws {
+        let webhookAction = try self.webhookAction
         let bytes = try body.map(Terminal.readFile) ?? SampleBody.make(for: webhookAction)
         var request = HTTPClientRequest(url: Self.webhookURL(base: url, action: webhookAction.name))
         request.method = .POST
@@ -60,7 +69,7 @@ struct Send: AsyncParsableCommand {
             try await client.shutdown()
         } catch {
             try? await client.shutdown()
-            throw CLIError("cannot reach \(url): \(error)")
+            throw SendError.unreachable(url: url, reason: "\(error)")
         }
         print("\(status) \(String(buffer: answer))")
         guard (200..<300).contains(status) else { throw ExitCode.failure }

@@ -111,12 +111,7 @@ struct Serve: AsyncParsableCommand {
 
         // Opened first: a foreign or damaged file is refused before anything, even the secret
         // file beside it, is created.
-        let store: SQLiteStore
-        do {
-            store = try SQLiteStore(path: database.path, busyTimeout: lockTimeout)
-        } catch let error as StoreError {
-            throw CLIError(error.description)
-        }
+        let store = try SQLiteStore(path: database.path, busyTimeout: lockTimeout)
         raiseOpenFileLimit()
 
         let secrets: [String]
@@ -191,10 +186,10 @@ struct Serve: AsyncParsableCommand {
         let path = SecretOptions.defaultFile(besides: database.path)
         let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
         var generator = SystemRandomNumberGenerator()
-        let secret = String((0..<40).map { _ in alphabet.randomElement(using: &generator)! })
+        let secret = String((0..<40).map { _ in alphabet[Int.random(in: alphabet.indices, using: &generator)] })
         let created = FileManager.default.createFile(
             atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
-        guard created else { throw CLIError("cannot create the secret file \(path)") }
+        guard created else { throw SecretError.cannotCreate(path) }
         Terminal.write(toStandardOutput: """
             Created a new webhook secret in \(path) (mode 0600).
             Paste it into Nexudus: Settings › Integrations › Webhooks › Secret, then give each webhook

@@ -69,7 +69,7 @@ struct Sync: AsyncParsableCommand {
                 store = try SQLiteStore(path: database.path)
                 try store.prepareProjections()
             } catch {
-                throw CLIError("cannot open \(database.path): \(error)")
+                throw NexudusCommandError.cannotOpen(path: database.path, reason: "\(error)")
             }
             reconciler = Reconciler(store: store, client: client, logger: logger)
         }
@@ -90,7 +90,7 @@ struct Sync: AsyncParsableCommand {
             }
         } catch {
             bar?.clear()
-            throw CLIError("sync stopped: \(error.description)")
+            throw NexudusCommandError.syncStopped(reason: error.description)
         }
         if !dryRun && entity.isEmpty {
             await recordWebhooks(reconciler: reconciler, registry: WebhookRegistry(client: client), logger: logger)

@@ -24,9 +24,7 @@ struct Verify: AsyncParsableCommand {
     func run() async throws {
         let bytes = try body.map(Terminal.readFile) ?? Terminal.readAllStandardInput()
         guard let secrets = try secret.load(databasePath: database.path)?.secrets else {
-            throw CLIError(
-                "no secret configured: pass --secret-file, set NEXMIRROR_SECRET, or put it in "
-                    + SecretOptions.defaultFile(besides: database.path))
+            throw SecretError.noneToVerify(defaultFile: SecretOptions.defaultFile(besides: database.path))
         }
         let outcome = NexudusSignature.verify(header: signature, body: bytes, secrets: secrets)
         let which = secrets.count > 1 ? " (secret \(index(outcome) + 1) of \(secrets.count))" : ""
@@ -36,11 +34,11 @@ struct Verify: AsyncParsableCommand {
         case .matchedASCIIFolded:
             print("valid: matches the ASCII-folded body (non-ASCII characters as '?', as .NET signs)\(which)")
         case .missingHeader:
-            throw CLIError("invalid: the signature is empty")
+            throw VerifyError.emptySignature
         case .malformedHeader(let detail):
-            throw CLIError("invalid: malformed signature: \(detail)")
+            throw VerifyError.malformed(detail: detail)
         case .mismatch:
-            throw CLIError("invalid: \(diagnose(bytes, secrets))")
+            throw VerifyError.noMatch(diagnosis: diagnose(bytes, secrets))
         }
     }
 

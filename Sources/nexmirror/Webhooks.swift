@@ -106,7 +106,7 @@ struct WebhooksSetup: AsyncParsableCommand {
         var businesses = try await session.businesses()
         if !business.isEmpty {
             let unknown = business.filter { id in !businesses.contains { $0.id == id } }
-            if !unknown.isEmpty { throw CLIError("no location with id \(unknown.map(String.init).joined(separator: ", ")) in this account") }
+            if !unknown.isEmpty { throw NexudusCommandError.unknownLocations(unknown) }
             businesses = businesses.filter { business.contains($0.id) }
         }
         let coverage = WebhookRegistry.coverage(base: url, businesses: businesses, webhooks: try await session.listed(record: false))
@@ -121,7 +121,8 @@ struct WebhooksSetup: AsyncParsableCommand {
                 if gap.state == .missing { try await session.registry.create(gap); created += 1 }
                 else { try await session.registry.enable(gap); enabled += 1 }
             } catch {
-                throw CLIError("cannot \(verb) \(gap.action.name) for business \(gap.business.id): \(error.description)")
+                throw NexudusCommandError.cannotChange(
+                    verb: verb, action: gap.action.name, business: gap.business.id, reason: error.description)
             }
             print("\(verb == "create" ? "created" : "re-enabled") \(gap.action.name) for business \(gap.business.id) at \(gap.url)")
         }
@@ -147,27 +148,19 @@ struct WebhookSession {
         do {
             store = try SQLiteStore(path: database.path)
         } catch {
-            throw CLIError("cannot open \(database.path): \(error)")
+            throw NexudusCommandError.cannotOpen(path: database.path, reason: "\(error)")
         }
         registry = WebhookRegistry(client: try api.client(databasePath: database.path, logger: logger))
     }
 
     /// The account's webhooks, recorded in `nexudus_webhooks` unless `record` is false.
     func listed(record: Bool = true) async throws -> [NexudusWebhook] {
-        do {
-            let webhooks = try await registry.webhooks()
-            if record { try await store.recordWebhooks(webhooks) }
-            return webhooks
-        } catch let error as SyncError {
-            throw CLIError(error.description)
-        }
+        let webhooks = try await registry.webhooks()
+        if record { try await store.recordWebhooks(webhooks) }
+        return webhooks
     }
 
-    func businesses() async throws -> [NexudusBusiness] {
-        do {
-            return try await registry.businesses()
-        } catch {
-            throw CLIError(error.description)
-        }
+    func businesses() async throws(SyncError) -> [NexudusBusiness] {
+        try await registry.businesses()
     }
 }

@@ -83,6 +83,36 @@ import Testing
         #expect(try count(scratch, "SELECT count(*) FROM rejections WHERE remote_address = '127.0.0.1' AND size > 0") == 5)
     }
 
+    @Test func rejectionsStillPendingAtShutdownAreWritten() async throws {
+        let scratch = Scratch()
+        let server = try RunningServer(arguments: [
+            "--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile(), "--lock-timeout", "30",
+        ])
+        let url = "\(server.baseURL)/webhooks/BookingCreate"
+        let body = Fixtures.body("BookingCreate")
+        // Another connection's write lock keeps the rejections queued until the server is stopping.
+        var unsafe = Configuration()
+        unsafe.allowsUnsafeTransactions = true
+        let blocker = try DatabaseQueue(path: scratch.path("mirror.sqlite"), configuration: unsafe)
+        try blocker.inDatabase { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<200 {
+                group.addTask { try await HTTP.post(url, body: body, headers: [("X-Nexudus-Hook-Signature", String(repeating: "0", count: 64))]).status }
+            }
+            for try await status in group { #expect(status == 401) }
+        }
+        kill(server.process.processIdentifier, SIGTERM)
+        // Once the listener refuses connections the server is shutting down; only then is the lock
+        // released (well within --lock-timeout, so the recorder waits for it rather than failing).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline, (try? RawSocket(port: server.port)) != nil {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try blocker.inDatabase { db in try db.execute(sql: "COMMIT") }
+        #expect(server.stop() == 0)
+        #expect(try count(scratch, "SELECT count(*) FROM rejections") == 200)
+    }
+
     @Test func wrongSecretIsRejectedAndRotationAcceptsEitherSecret() async throws {
         let scratch = Scratch()
         let wrong = try RunningServer(arguments: [

@@ -85,7 +85,7 @@ import Testing
     @Test func sendRefusesUnknownActionsAndUnreachableReceivers() throws {
         let scratch = Scratch()
         let unknown = try CLI.run(["send", "Nope", "--secret-file", scratch.secretFile()])
-        #expect(unknown.status == 1)
+        #expect(unknown.status == 64)
         #expect(unknown.stderr.contains("unknown action"))
         let unreachable = try CLI.run(["send", "CoworkerCreate", "--url", "http://127.0.0.1:9", "--secret-file", scratch.secretFile()])
         #expect(unreachable.status == 1)

@@ -100,3 +100,27 @@ import Testing
         }
     }
 }
+
+/// A body the fold cannot use is quarantined with the reason that applies, never a generic one.
+@Suite struct DeliveryProblemTests {
+    private func problem(_ body: String, action: String = "CoworkerUpdate") -> String? {
+        do {
+            _ = try DeliveryBody.decode(Array(body.utf8), for: ActionCatalog.action(named: action)!, requireArray: true)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func aBadlyTypedIdKeepsItsOwnReason() {
+        #expect(problem(#"[{"Id":"12"}]"#) == #"field Id: expected an integer, found string "12""#)
+    }
+
+    @Test func aBadlyTypedUpdatedOnKeepsItsOwnReason() {
+        #expect(problem(#"[{"Id":1,"UpdatedOn":42}]"#) == "field UpdatedOn: expected an ISO-8601 date, found number 42")
+    }
+
+    @Test func onlyAMissingIdIsReportedAsMissing() {
+        #expect(problem(#"[{"UpdatedOn":"2026-03-01T10:00:00Z"}]"#) == "DTO has no Id")
+    }
+}

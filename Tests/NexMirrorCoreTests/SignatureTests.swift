@@ -144,3 +144,15 @@ enum HMACReference {
         Hex.encodeUpper(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
     }
 }
+
+/// The strings the event log, the rejection table and the metrics store are SPEC names.
+@Suite struct SignatureFormTests {
+    @Test func aMatchNamesTheFormStoredInTheLog() {
+        #expect(NexudusSignature.Outcome.matchedRawBytes(secretIndex: 0).form == .raw)
+        #expect(NexudusSignature.Outcome.matchedASCIIFolded(secretIndex: 1).form == .asciiFolded)
+        #expect(NexudusSignature.Outcome.mismatch.form == nil)
+        #expect(NexudusSignature.Outcome.matchedASCIIFolded(secretIndex: 0).reason == "ascii-folded")
+        #expect(SignatureForm.allCases.map(\.rawValue) == ["raw", "ascii-folded", "unsigned", "imported", "api"])
+        #expect(DeliveryStatus.allCases.map(\.rawValue) == ["ok", "quarantined"])
+    }
+}
