@@ -19,6 +19,14 @@ extension DatabaseOptions {
         }
     }
 
+    /// The store for `backup` and `check`, which only read it.
+    func openMaintenance() throws -> any StoreMaintenance {
+        switch location {
+        case .sqlite(let path): return try SQLiteReader(path: path)
+        case .postgreSQL: throw Self.postgreSQLUnsupported
+        }
+    }
+
     static let postgreSQLUnsupported = StoreError.unsupportedBackend(
         "PostgreSQL is not supported yet; --db (or NEXMIRROR_DB) must be a SQLite file path")
 

@@ -85,21 +85,20 @@ extension StatusReport {
     private static func activity(
         _ db: Database, now: Timestamp, day: String, week: String, silence: SilenceRule, disabled: Set<String>
     ) throws -> [ActionActivity] {
-        var totals: [String: Int] = [:]
+        var figures: [String: ActionFigures] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT action, count(*) FROM events GROUP BY action") {
-            totals[row[0]] = row[1]
+            figures[row[0], default: ActionFigures()].deliveries = row[1]
         }
-        struct Webhooks { var day = 0, week = 0, last: String? }
-        var webhooks: [String: Webhooks] = [:]
         for row in try Row.fetchAll(db, sql: """
             SELECT action, sum(received_at >= ?), sum(received_at >= ?), max(received_at)
             FROM events WHERE source = 'webhook' GROUP BY action
             """, arguments: [day, week]) {
-            webhooks[row[0]] = Webhooks(day: row[1], week: row[2], last: row[3])
+            figures[row[0], default: ActionFigures()].webhooks24h = row[1]
+            figures[row[0], default: ActionFigures()].webhooks7d = row[2]
+            figures[row[0], default: ActionFigures()].lastWebhookAt = row[3]
         }
         // Consecutive gaps per action inside the learning window (SilenceRule).
         let windowStart = Timestamp(ticks: now.ticks - Int64(SilenceRule.window) * Timestamp.ticksPerSecond)
-        var history: [String: (count: Int, longestGap: Double?)] = [:]
         for row in try Row.fetchAll(db, sql: """
             SELECT action, count(*), max(gap) FROM (
                 SELECT action, (julianday(received_at)
@@ -107,31 +106,10 @@ extension StatusReport {
                 FROM events WHERE source = 'webhook' AND received_at >= ? AND received_at <= ?)
             GROUP BY action
             """, arguments: [windowStart.description, now.description]) {
-            history[row[0]] = (row[1], row[2])
+            figures[row[0], default: ActionFigures()].webhooksInWindow = row[1]
+            figures[row[0], default: ActionFigures()].longestGap = row[2]
         }
-
-        var result: [ActionActivity] = []
-        for action in ActionCatalog.all where totals[action.name] != nil || isProjected(action) {
-            let seen = webhooks[action.name] ?? Webhooks()
-            let learned = history[action.name]
-            let threshold = silence.threshold(
-                deliveriesInWindow: learned?.count ?? 0, longestGap: learned?.longestGap)
-            let state: String
-            if disabled.contains(action.name) {
-                state = "disabled in Nexudus"
-            } else if let last = seen.last.flatMap({ Timestamp(parsing: $0) }) {
-                state = SilenceRule.isSilent(lastReceivedAt: last, now: now, threshold: threshold.seconds) ? "silent" : "ok"
-            } else {
-                state = "never"
-            }
-            result.append(ActionActivity(
-                action: action.name, actionId: action.id,
-                projection: action.entityType.map { Projections.projection(for: $0).name } ?? "-",
-                deliveries: totals[action.name] ?? 0, webhooks24h: seen.day, webhooks7d: seen.week,
-                lastReceivedAt: seen.last, state: state, silenceThresholdSeconds: threshold.seconds,
-                thresholdSource: threshold.source))
-        }
-        return result
+        return activity(figures, now: now, silence: silence, disabled: disabled)
     }
 
     private static func hourly(_ db: Database, now: Timestamp) throws -> [HourBucket] {

@@ -226,6 +226,49 @@ public struct StatusReport: Codable, Sendable {
         return Projections.projection(for: type).name != "entities"
     }
 
+    /// What a store reads from its log about one action, for the activity table.
+    package struct ActionFigures: Sendable {
+        /// Deliveries of the action from any source.
+        package var deliveries = 0
+        package var webhooks24h = 0
+        package var webhooks7d = 0
+        package var lastWebhookAt: String?
+        /// Webhook deliveries inside the silence rule's learning window, and the longest gap
+        /// between two consecutive ones there, in seconds.
+        package var webhooksInWindow = 0
+        package var longestGap: Double?
+
+        package init() {}
+    }
+
+    /// The activity table: every action received, and every action a typed table folds, with
+    /// its silence state.
+    package static func activity(
+        _ figures: [String: ActionFigures], now: Timestamp, silence: SilenceRule, disabled: Set<String>
+    ) -> [ActionActivity] {
+        var result: [ActionActivity] = []
+        for action in ActionCatalog.all where figures[action.name] != nil || isProjected(action) {
+            let seen = figures[action.name] ?? ActionFigures()
+            let threshold = silence.threshold(
+                deliveriesInWindow: seen.webhooksInWindow, longestGap: seen.longestGap)
+            let state: String
+            if disabled.contains(action.name) {
+                state = "disabled in Nexudus"
+            } else if let last = seen.lastWebhookAt.flatMap({ Timestamp(parsing: $0) }) {
+                state = SilenceRule.isSilent(lastReceivedAt: last, now: now, threshold: threshold.seconds) ? "silent" : "ok"
+            } else {
+                state = "never"
+            }
+            result.append(ActionActivity(
+                action: action.name, actionId: action.id,
+                projection: action.entityType.map { Projections.projection(for: $0).name } ?? "-",
+                deliveries: seen.deliveries, webhooks24h: seen.webhooks24h, webhooks7d: seen.webhooks7d,
+                lastReceivedAt: seen.lastWebhookAt, state: state, silenceThresholdSeconds: threshold.seconds,
+                thresholdSource: threshold.source))
+        }
+        return result
+    }
+
     package static func problems(
         actions: [ActionActivity], projections: [ProjectionState], oldestWaiting: String?, now: Timestamp,
         quarantine: Quarantine, rejections: Rejections, hint: String?, sync: [SyncKind]
