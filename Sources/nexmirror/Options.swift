@@ -110,13 +110,6 @@ struct SecretOptions: ParsableArguments {
     }
 }
 
-/// A user-facing failure: printed as one line, exit status 1. Being replaced by one error enum
-/// per area (`SecretError`, `ListenError`, …); kept while commands still throw it.
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 enum Terminal {
     static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) == 1 }
 
