@@ -64,6 +64,11 @@ public struct Reconciler: Sendable {
 
     /// `--dry-run`: lists and compares with `replica` (opened read-only by the caller), fetches
     /// no full record and writes nothing, not even a new database.
+    /// A dry run against a SQLite replica opened read-only (nil: no database yet).
+    public init(dryRunAgainst reader: SQLiteReader?, client: NexudusClient, logger: Logger) {
+        self.init(dryRunAgainst: reader?.database, client: client, logger: logger)
+    }
+
     public init(dryRunAgainst replica: (any DatabaseReader)?, client: NexudusClient, logger: Logger) {
         self.store = nil
         self.replica = replica

@@ -56,7 +56,8 @@ struct Sync: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "nexmirror", factory: StandardErrorLogHandler.init)
         logger.logLevel = .warning
-        let existing = FileManager.default.fileExists(atPath: database.path) ? try ReadOnlyDatabase.open(database) : nil
+        if case .postgreSQL = database.location { throw DatabaseOptions.postgreSQLUnsupported }
+        let existing = FileManager.default.fileExists(atPath: database.path) ? try SQLiteReader(path: database.path) : nil
         let client = try api.client(databasePath: database.path, logger: logger, createsTokenFile: !dryRun)
         let reconciler: Reconciler
         if dryRun {

@@ -8,6 +8,8 @@ import NexMirrorStore
 public final class SQLiteReader: ReplicaReader {
     public let path: String
     let queue: DatabaseQueue
+    /// The read-only connection, for code of this backend that reads it directly (sync's dry run).
+    public var database: any DatabaseReader { queue }
     /// The as-of copy the queue reads, removed with the reader.
     private let asOfReplica: AsOfReplica?
 
