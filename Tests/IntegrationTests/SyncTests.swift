@@ -318,9 +318,10 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let log = mirror.account.requests
         #expect(log.count == 5)  // token, two lists, two records
-        // Starts are 500 ms apart; arrivals jitter by some ms on a loaded machine, and the
-        // first one also waits for the connection: measured from the second on.
-        Self.expectPace(log.dropFirst().map(\.at), interval: 0.5)
+        // Starts are 500 ms apart; arrivals jitter on a loaded machine (0.32 s seen during the
+        // full suite), and the first one also waits for the connection: measured from the
+        // second on. Four gaps of at least 1.6 s still tell 120/min from the 10/s cap (0.4 s).
+        Self.expectPace(log.dropFirst().map(\.at), interval: 0.5, jitter: 0.4)
     }
 
     @Test func anHourlyBudgetStopsTheRunOnceSpentNotTheAPIs409() async throws {
