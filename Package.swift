@@ -123,6 +123,20 @@ let package = Package(
             name: "NexMirrorSyncTests",
             dependencies: ["NexMirrorSync", "NexMirrorCore"]
         ),
+        // The receiver in-process (HummingbirdTesting) on a real temporary SQLite store: every
+        // HTTP outcome without starting the binary.
+        .testTarget(
+            name: "NexMirrorServerTests",
+            dependencies: [
+                "NexMirrorServer", "NexMirrorStore", "NexMirrorCore", "NexudusFixtures",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Drives the real binary: the live server on a loopback port, the CLI, kill -9.
         .testTarget(
             name: "IntegrationTests",

@@ -1,4 +1,5 @@
 import Foundation
+import NexudusFixtures
 import Testing
 
 /// `query`, `export`, `events`, `status` and `import`, through the real binary, on databases
@@ -426,7 +427,7 @@ import Testing
         #expect(all.count == 33)
         let last = all.last!
         #expect(last[0] == "32" && last[2] == "CoworkerCreate" && last[4] == "1419039121" && last[6] == "ok")
-        #expect(last[8] == "import" && last[9] == String(Fixtures.body("emoji-name").count))
+        #expect(last[8] == "import" && last[9] == String(NexudusFixtures.body("emoji-name").count))
 
         #expect(CSV.parse(try mirror.run(["events", "list", "--limit", "0"]).output).count == 33)
         let limited = CSV.parse(try mirror.run(["events", "--limit", "3"]).output)
@@ -460,17 +461,17 @@ import Testing
 
     @Test func eventsShowPrintsEveryBodyByteForByte() throws {
         let mirror = try Mirror.fromFixtures()
-        for (index, name) in Fixtures.names.enumerated() {
+        for (index, name) in NexudusFixtures.names.enumerated() {
             let result = try mirror.run(["events", "show", String(index + 1)])
             #expect(result.status == 0)
-            #expect(result.stdout == Data(Fixtures.body(name)), "\(name)")
+            #expect(result.stdout == Data(NexudusFixtures.body(name)), "\(name)")
             #expect(result.stderr.hasPrefix("seq=\(index + 1) received_at="), "\(name)")
-            #expect(result.stderr.contains(" action=\(Fixtures.action(of: name)) "), "\(name)")
+            #expect(result.stderr.contains(" action=\(NexudusFixtures.action(of: name)) "), "\(name)")
         }
         let metadata = try mirror.run(["events", "show", "32", "--metadata"])
         let object = try #require(try JSONSerialization.jsonObject(with: metadata.stdout) as? [String: Any])
         #expect(object["action"] as? String == "CoworkerCreate")
-        #expect(object["bytes"] as? Int == Fixtures.body("emoji-name").count)
+        #expect(object["bytes"] as? Int == NexudusFixtures.body("emoji-name").count)
         #expect(object["signature"] as? String == "imported")
         #expect(object["body"] == nil)
 
@@ -521,8 +522,8 @@ import Testing
         #expect(try await HTTP.deliver("CoworkerCreate", to: server).status == 200)
         for fixture in ["BookingCreate", "TeamCreated"] {
             let refused = try await HTTP.post(
-                "\(server.baseURL)/webhooks/\(fixture)", body: Fixtures.body(fixture),
-                headers: [("X-Nexudus-Hook-Signature", Fixtures.signatures["CoworkerCreate"]!)])
+                "\(server.baseURL)/webhooks/\(fixture)", body: NexudusFixtures.body(fixture),
+                headers: [("X-Nexudus-Hook-Signature", NexudusFixtures.signature("CoworkerCreate"))])
             #expect(refused.status == 401)
         }
         server.stop()
@@ -577,16 +578,11 @@ struct Mirror {
     let path: String
     let imported: CommandResult
 
-    /// Every fixture in `Fixtures.names` order (seq 1…32), or all but the deletes.
+    /// Every fixture in `NexudusFixtures.names` order (seq 1…32), or all but the deletes.
     static func fromFixtures(skippingDeletes: Bool = false) throws -> Mirror {
         let scratch = Scratch()
-        let names = Fixtures.names.filter { !skippingDeletes || !$0.contains("Delete") }
-        let lines = try names.map { name in
-            let line: [String: String] = [
-                "action": Fixtures.action(of: name), "body": String(decoding: Fixtures.body(name), as: UTF8.self),
-            ]
-            return String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self)
-        }
+        let names = NexudusFixtures.names.filter { !skippingDeletes || !$0.contains("Delete") }
+        let lines = NexudusFixtures.importLines(names)
         let file = scratch.path("fixtures.jsonl")
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: file))
         let path = scratch.path("mirror.sqlite")

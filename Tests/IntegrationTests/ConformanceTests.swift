@@ -1,4 +1,5 @@
 import Foundation
+import NexudusFixtures
 import Testing
 
 /// SPEC §5/§6 conformance found by auditing the built binary: user mistakes are one line,
@@ -105,7 +106,7 @@ import Testing
 
     @Test func importOfADTOArrayWithoutActionSaysToPassOne() throws {
         let mirror = try Mirror.fromFixtures()
-        try mirror.write("coworkers.json", String(decoding: Fixtures.body("CoworkerCreate"), as: UTF8.self))
+        try mirror.write("coworkers.json", String(decoding: NexudusFixtures.body("CoworkerCreate"), as: UTF8.self))
         let result = try mirror.run(["import", mirror.scratch.path("coworkers.json")])
         #expect(result.status == 1)
         #expect(result.stderr.contains("found a JSON array (for a JSON array of DTOs, pass --action A)"), "\(result.stderr)")
@@ -133,7 +134,7 @@ import Testing
         #expect(before.status == 0, "\(before.stderr)")
         #expect(before.output.split(whereSeparator: \.isNewline) == ["n", "32"])
         let equals = try CLI.run(["--db=\(mirror.path)", "events", "show", "1"])
-        #expect(equals.stdout == Data(Fixtures.body(Fixtures.names[0])))
+        #expect(equals.stdout == Data(NexudusFixtures.body(NexudusFixtures.names[0])))
         let actions = try CLI.run(["actions", "--db", mirror.path])
         #expect(actions.status == 0, "\(actions.stderr)")
         #expect(actions.output.split(whereSeparator: \.isNewline).count == 91)
@@ -142,12 +143,12 @@ import Testing
     @Test func secretLookupOrderIsFileThenEnvironmentThenBesideTheDatabase() throws {
         let scratch = Scratch()
         let database = scratch.path("mirror.sqlite")
-        let body = Fixtures.body("emoji-name")
-        let expected = try #require(Fixtures.signatures["emoji-name"])
+        let body = NexudusFixtures.body("emoji-name")
+        let expected = try #require(NexudusFixtures.signatures["emoji-name"])
         let none = try CLI.run(["verify", "--db", database, "--signature", expected], stdin: body)
         expectOneLineError(none, containing: scratch.path("nexmirror.secret"))
 
-        try Data((Fixtures.secret + "\n").utf8).write(to: URL(fileURLWithPath: scratch.path("nexmirror.secret")))
+        try Data((NexudusFixtures.secret + "\n").utf8).write(to: URL(fileURLWithPath: scratch.path("nexmirror.secret")))
         #expect(try CLI.run(["sign", "--db", database], stdin: body).output == expected + "\n")
         let verified = try CLI.run(["verify", "--signature", expected], stdin: body, environment: ["NEXMIRROR_DB": database])
         #expect(verified.status == 0, "\(verified.stderr)")
@@ -156,7 +157,7 @@ import Testing
         #expect(fromEnvironment.output != expected + "\n")
         let rotated = try CLI.run(
             ["verify", "--db", database, "--signature", expected], stdin: body,
-            environment: ["NEXMIRROR_SECRET": "new-secret\n\(Fixtures.secret)"])
+            environment: ["NEXMIRROR_SECRET": "new-secret\n\(NexudusFixtures.secret)"])
         #expect(rotated.status == 0, "\(rotated.stderr)")
         let fromFile = try CLI.run(
             ["sign", "--db", database, "--secret-file", scratch.path("nexmirror.secret")], stdin: body,

@@ -1,13 +1,14 @@
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexudusFixtures
 import Testing
 
 /// A 200 means the delivery is on disk: checked by killing the real process.
 @Suite(.serialized) struct DurabilityTests {
     /// Distinct, correctly signed bodies shaped like the BookingCreate fixture.
     static func bookings(_ count: Int) -> [[UInt8]] {
-        let template = String(decoding: Fixtures.body("BookingCreate"), as: UTF8.self)
+        let template = String(decoding: NexudusFixtures.body("BookingCreate"), as: UTF8.self)
         return (0..<count).map { index in
             Array(template.replacingOccurrences(of: "\"Id\":1419005644", with: "\"Id\":\(1_500_000_000 + index)").utf8)
         }
@@ -22,7 +23,7 @@ import Testing
         let acknowledged = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
             for (index, body) in bodies.enumerated() {
                 group.addTask {
-                    let signature = NexudusSignature.sign(body: body, secret: Fixtures.secret)
+                    let signature = NexudusSignature.sign(body: body, secret: NexudusFixtures.secret)
                     let answer = try await HTTP.post(url, body: body, headers: [("X-Nexudus-Hook-Signature", signature)])
                     return answer.status == 200 ? (index, answer.json["seq"] as? Int ?? -1) : (index, -1)
                 }
@@ -73,7 +74,7 @@ import Testing
         let url = "\(server.baseURL)/webhooks/BookingCreate"
         let ingest = Task {
             for body in bodies {
-                let signature = NexudusSignature.sign(body: body, secret: Fixtures.secret)
+                let signature = NexudusSignature.sign(body: body, secret: NexudusFixtures.secret)
                 let answer = try await HTTP.post(url, body: body, headers: [("X-Nexudus-Hook-Signature", signature)])
                 #expect(answer.status == 200)
             }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NexudusFixtures
 import Testing
 
 /// Real faults under the live server: a full disk, failing fsyncs and a file system that turns
@@ -108,11 +109,7 @@ enum Faults {
 
     /// Every fixture as a JSON Lines file for `import`; returns its path and line count.
     static func fixturesFile(in scratch: Scratch) throws -> (String, Int) {
-        let lines = try Fixtures.names.map { name in
-            let body = String(decoding: Fixtures.body(name), as: UTF8.self)
-            let line = try JSONSerialization.data(withJSONObject: ["action": Fixtures.action(of: name), "body": body])
-            return String(decoding: line, as: UTF8.self)
-        }
+        let lines = NexudusFixtures.importLines()
         let file = scratch.path("fixtures.jsonl")
         try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         return (file, lines.count)

@@ -1,4 +1,5 @@
 import Foundation
+import NexudusFixtures
 import Testing
 
 /// What the receiver does at the edges of HTTP/1, on the live server: the `Expect:
@@ -9,10 +10,10 @@ import Testing
         _ fixture: String, action: String? = nil, length: Int? = nil, extra: [String] = []
     ) -> String {
         var lines = [
-            "POST /webhooks/\(action ?? Fixtures.action(of: fixture)) HTTP/1.1", "Host: 127.0.0.1",
+            "POST /webhooks/\(action ?? NexudusFixtures.action(of: fixture)) HTTP/1.1", "Host: 127.0.0.1",
             "Content-Type: application/json; charset=utf-8",
-            "X-Nexudus-Hook-Signature: \(Fixtures.signatures[fixture] ?? "")",
-            "Content-Length: \(length ?? Fixtures.body(fixture).count)", "Expect: 100-continue",
+            "X-Nexudus-Hook-Signature: \(NexudusFixtures.signatures[fixture] ?? "")",
+            "Content-Length: \(length ?? NexudusFixtures.body(fixture).count)", "Expect: 100-continue",
         ]
         lines += extra
         return lines.joined(separator: "\r\n") + "\r\n\r\n"
@@ -38,7 +39,7 @@ import Testing
                     continue
                 }
                 var lines = statusLines(socket.text)
-                try socket.send(Fixtures.body(fixture))
+                try socket.send(NexudusFixtures.body(fixture))
                 socket.receive(timeout: 5) { $0.contains("\"seq\"") }
                 lines = statusLines(socket.text)
                 outcomes.append(lines + [socket.text.components(separatedBy: "\r\n\r\n").last ?? ""])
@@ -81,14 +82,14 @@ import Testing
         let scratch = Scratch()
         let server = try Self.server(scratch)
         let port = server.port
-        let bodyFile = Fixtures.directory.appendingPathComponent("CoworkerCreate.json").path
+        let bodyFile = NexudusFixtures.directory.appendingPathComponent("CoworkerCreate.json").path
         let output = try await offThread { () -> String in
             let curl = Process()
             curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             curl.arguments = [
                 "curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}", "-H", "Expect: 100-continue",
                 "-H", "Content-Type: application/json",
-                "-H", "X-Nexudus-Hook-Signature: \(Fixtures.signatures["CoworkerCreate"]!)",
+                "-H", "X-Nexudus-Hook-Signature: \(NexudusFixtures.signature("CoworkerCreate"))",
                 "--data-binary", "@\(bodyFile)", "http://127.0.0.1:\(port)/webhooks/CoworkerCreate",
             ]
             let pipe = Pipe()
@@ -171,7 +172,7 @@ import Testing
             let socket = try RawSocket(port: port)
             let started = Date()
             try socket.send(Self.head("CoworkerCreate").replacingOccurrences(of: "Expect: 100-continue\r\n", with: ""))
-            for byte in Fixtures.body("CoworkerCreate").prefix(80) where !socket.closedByPeer {
+            for byte in NexudusFixtures.body("CoworkerCreate").prefix(80) where !socket.closedByPeer {
                 try? socket.send([byte])
                 socket.receive(timeout: 0.25) { _ in false }
             }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NexudusFixtures
 import Testing
 
 /// The operator's side through the real binary: `/api/status` and the dashboard on `serve`,
@@ -233,7 +234,7 @@ import Testing
     /// Where the screenshot is kept: $NEXMIRROR_SCREENSHOT, else .build/dashboard.png.
     static var screenshotPath: String {
         ProcessInfo.processInfo.environment["NEXMIRROR_SCREENSHOT"]
-            ?? Fixtures.packageRoot.appendingPathComponent(".build/dashboard.png").path
+            ?? NexudusFixtures.packageRoot.appendingPathComponent(".build/dashboard.png").path
     }
 
     @Test func dashboardRendersWithoutJavaScriptOrExternalAssets() async throws {
@@ -243,9 +244,9 @@ import Testing
             "--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile(), "--admin-port", "0",
         ])
         let admin = "http://127.0.0.1:\(try OperationsTestsSupport.adminPort(of: server))"
-        for name in Fixtures.names { _ = try await HTTP.deliver(name, to: server) }
+        for name in NexudusFixtures.names { _ = try await HTTP.deliver(name, to: server) }
         _ = try await HTTP.post(
-            "\(server.baseURL)/webhooks/CoworkerUpdate", body: Fixtures.body("CoworkerUpdate"),
+            "\(server.baseURL)/webhooks/CoworkerUpdate", body: NexudusFixtures.body("CoworkerUpdate"),
             headers: [("X-Nexudus-Hook-Signature", String(repeating: "0", count: 64))])
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -265,7 +266,7 @@ import Testing
         #expect(!page.body.lowercased().contains("<script"))
         #expect(page.body.range(of: #"(src|href)\s*=\s*"?(https?:)?//"#, options: .regularExpression) == nil)
         #expect(page.body.contains("<meta http-equiv=\"refresh\" content=\"30\">"))
-        #expect(!page.body.contains(Fixtures.secret))
+        #expect(!page.body.contains(NexudusFixtures.secret))
         #expect(!page.body.contains("example.org"), "no member data on the dashboard")
 
         // The DOM as Chromium builds it.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NexudusFixtures
 import Testing
 
 /// The real `nexmirror serve` on a loopback port, driven over HTTP like Nexudus drives it.
@@ -17,15 +18,15 @@ import Testing
         let scratch = Scratch()
         let server = try server(scratch)
         var seqs: [Int] = []
-        for name in Fixtures.names {
+        for name in NexudusFixtures.names {
             let answer = try await HTTP.deliver(name, to: server)
             #expect(answer.status == 200, "\(name): \(answer.body)")
             #expect(answer.json["duplicate"] as? Bool == false)
             seqs.append(answer.json["seq"] as? Int ?? -1)
         }
-        #expect(seqs == Array(1...Fixtures.names.count))
+        #expect(seqs == Array(1...NexudusFixtures.names.count))
         server.stop()
-        #expect(try count(scratch, "SELECT count(*) FROM events WHERE status = 'ok'") == Fixtures.names.count)
+        #expect(try count(scratch, "SELECT count(*) FROM events WHERE status = 'ok'") == NexudusFixtures.names.count)
     }
 
     @Test func actionIsMatchedCaseInsensitivelyOrById() async throws {
@@ -57,8 +58,8 @@ import Testing
         let scratch = Scratch()
         let server = try server(scratch)
         let url = "\(server.baseURL)/webhooks/BookingCreate"
-        let body = Fixtures.body("BookingCreate")
-        let good = Fixtures.signatures["BookingCreate"]!
+        let body = NexudusFixtures.body("BookingCreate")
+        let good = NexudusFixtures.signature("BookingCreate")
         var flipped = body
         flipped[10] ^= 0x01
         let attempts: [([UInt8], [(String, String)])] = [
@@ -66,7 +67,7 @@ import Testing
             (body, [("X-Nexudus-Hook-Signature", String(good.dropLast(4)))]),
             (body, [("X-Nexudus-Hook-Signature", "sha256=" + good)]),
             (flipped, [("X-Nexudus-Hook-Signature", good)]),
-            (body, [("X-Nexudus-Hook-Signature", Fixtures.signatures["BookingUpdate"]!)]),
+            (body, [("X-Nexudus-Hook-Signature", NexudusFixtures.signature("BookingUpdate"))]),
         ]
         for (payload, headers) in attempts {
             let answer = try await HTTP.post(url, body: payload, headers: headers)
@@ -92,7 +93,7 @@ import Testing
         wrong.stop()
         let rotating = try RunningServer(
             arguments: ["--db", scratch.path("rotating.sqlite")],
-            environment: ["NEXMIRROR_SECRET": "new-secret\n\(Fixtures.secret)\n"])
+            environment: ["NEXMIRROR_SECRET": "new-secret\n\(NexudusFixtures.secret)\n"])
         #expect(try await HTTP.deliver("TeamCreated", to: rotating).status == 200)
         rotating.stop()
     }
@@ -101,7 +102,7 @@ import Testing
         let scratch = Scratch()
         let server = try server(scratch)
         for route in ["NoSuchAction", "0", "91", "HelpDeskMessageCreated"] {
-            let answer = try await HTTP.post("\(server.baseURL)/webhooks/\(route)", body: Fixtures.body("TeamCreated"))
+            let answer = try await HTTP.post("\(server.baseURL)/webhooks/\(route)", body: NexudusFixtures.body("TeamCreated"))
             #expect(answer.status == 404)
             #expect(answer.json["route"] as? String == "/webhooks/\(route)")
         }
@@ -178,7 +179,7 @@ import Testing
         let sent = try CLI.run(["send", "CoworkerCreate", "--url", server.baseURL, "--db", scratch.path("mirror.sqlite")])
         #expect(sent.status == 0, "\(sent.stderr)")
         #expect(sent.output.hasPrefix("200 "))
-        let unsigned = try await HTTP.post("\(server.baseURL)/webhooks/CoworkerCreate", body: Fixtures.body("CoworkerCreate"))
+        let unsigned = try await HTTP.post("\(server.baseURL)/webhooks/CoworkerCreate", body: NexudusFixtures.body("CoworkerCreate"))
         #expect(unsigned.status == 401)
         server.stop()
     }
@@ -186,7 +187,7 @@ import Testing
     @Test func insecureModeAcceptsUnsignedDeliveries() async throws {
         let scratch = Scratch()
         let server = try RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--insecure-no-signature"])
-        let answer = try await HTTP.post("\(server.baseURL)/webhooks/CoworkerCreate", body: Fixtures.body("CoworkerCreate"))
+        let answer = try await HTTP.post("\(server.baseURL)/webhooks/CoworkerCreate", body: NexudusFixtures.body("CoworkerCreate"))
         #expect(answer.status == 200)
         server.stop()
         #expect(!FileManager.default.fileExists(atPath: scratch.path("nexmirror.secret")))

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexudusFixtures
 import Testing
 
 /// A correctly signed body can hold anything. Each one below goes to the live server with a real
@@ -49,9 +50,9 @@ import Testing
 
     /// Each fixture cut in half and cut before its last `]`, and with one bit flipped at eight
     /// places spread over it.
-    static let mutatedFixtures: [Garbage] = Fixtures.names.flatMap { name -> [Garbage] in
-        let body = Fixtures.body(name)
-        let action = Fixtures.action(of: name)
+    static let mutatedFixtures: [Garbage] = NexudusFixtures.names.flatMap { name -> [Garbage] in
+        let body = NexudusFixtures.body(name)
+        let action = NexudusFixtures.action(of: name)
         let lastBracket = body.lastIndex(of: UInt8(ascii: "]"))!
         var garbage = [
             Garbage(name: "\(name) cut in half", action: action, body: Array(body.prefix(body.count / 2)),
@@ -77,7 +78,7 @@ import Testing
         for garbage in all {
             let answer = try await HTTP.post(
                 "\(server.baseURL)/webhooks/\(garbage.action)", body: garbage.body,
-                headers: [("X-Nexudus-Hook-Signature", NexudusSignature.sign(body: garbage.body, secret: Fixtures.secret))])
+                headers: [("X-Nexudus-Hook-Signature", NexudusSignature.sign(body: garbage.body, secret: NexudusFixtures.secret))])
             #expect(answer.status == 200, "\(garbage.name): \(answer.status) \(answer.body)")
             #expect(answer.json["duplicate"] as? Bool == false, "\(garbage.name)")
             acknowledged.append((garbage, answer.json["seq"] as? Int ?? -1))

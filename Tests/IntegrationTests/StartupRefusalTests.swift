@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NexudusFixtures
 import Testing
 
 /// `serve --db` pointed at a file that is not a nexmirror database: one clear line, exit 1, and
@@ -50,5 +51,5 @@ import Testing
 }
 
 enum NexudusFixturesUpgrade {
-    static let released = Fixtures.packageRoot.appendingPathComponent("Tests/Fixtures/upgrade/release-4622ef4.sqlite")
+    static let released = NexudusFixtures.packageRoot.appendingPathComponent("Tests/Fixtures/upgrade/release-4622ef4.sqlite")
 }

@@ -4,34 +4,6 @@ import NexudusFixtures
 import NIOCore
 import Testing
 
-/// The shared fixtures: real Json.NET bodies and the signatures Nexudus would send.
-enum Fixtures {
-    static let secret = "s3crét-Nexudus"
-
-    static let directory = NexudusFixtures.directory
-    static let packageRoot = NexudusFixtures.packageRoot
-
-    /// File name (without `.json`) → signature header.
-    static let signatures: [String: String] = {
-        let text = try! String(contentsOf: directory.appendingPathComponent("SIGNATURES.tsv"), encoding: .utf8)
-        var map: [String: String] = [:]
-        for line in text.split(separator: "\n").dropFirst() {
-            let parts = line.split(separator: "\t")
-            map[String(parts[0].dropLast(5))] = String(parts[1])
-        }
-        return map
-    }()
-
-    static func body(_ name: String) -> [UInt8] {
-        Array(try! Data(contentsOf: directory.appendingPathComponent("\(name).json")))
-    }
-
-    /// The action a fixture is delivered as (`emoji-name` is a CoworkerCreate).
-    static func action(of name: String) -> String { name == "emoji-name" ? "CoworkerCreate" : name }
-
-    static var names: [String] { signatures.keys.sorted() }
-}
-
 /// A scratch directory removed when the test ends.
 final class Scratch {
     let url: URL
@@ -44,7 +16,7 @@ final class Scratch {
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 
     /// Writes the fixtures' secret to a file and returns its path.
-    func secretFile(_ secrets: [String] = [Fixtures.secret]) -> String {
+    func secretFile(_ secrets: [String] = [NexudusFixtures.secret]) -> String {
         let path = path("test.secret")
         _ = FileManager.default.createFile(atPath: path, contents: Data((secrets.joined(separator: "\n") + "\n").utf8))
         return path
@@ -205,7 +177,7 @@ enum HTTP {
     /// Delivers a fixture exactly as Nexudus would.
     static func deliver(_ fixture: String, to server: RunningServer, as action: String? = nil) async throws -> HTTPAnswer {
         try await post(
-            "\(server.baseURL)/webhooks/\(action ?? Fixtures.action(of: fixture))", body: Fixtures.body(fixture),
-            headers: [("X-Nexudus-Hook-Signature", Fixtures.signatures[fixture]!)])
+            "\(server.baseURL)/webhooks/\(action ?? NexudusFixtures.action(of: fixture))", body: NexudusFixtures.body(fixture),
+            headers: [("X-Nexudus-Hook-Signature", NexudusFixtures.signature(fixture))])
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NexudusFixtures
 import Testing
 
 /// `sign`, `verify`, `actions`, `send` and the CLI's error handling, through the real binary.
@@ -7,16 +8,16 @@ import Testing
         let scratch = Scratch()
         let secretFile = scratch.secretFile()
         for name in ["CoworkerCreate", "emoji-name", "CoworkerInvoiceRefund"] {
-            let result = try CLI.run(["sign", "--secret-file", secretFile], stdin: Fixtures.body(name))
+            let result = try CLI.run(["sign", "--secret-file", secretFile], stdin: NexudusFixtures.body(name))
             #expect(result.status == 0)
-            #expect(result.output == Fixtures.signatures[name]! + "\n")
+            #expect(result.output == NexudusFixtures.signature(name) + "\n")
         }
     }
 
     @Test func signReadsTheSecretFromTheEnvironment() throws {
         let result = try CLI.run(
-            ["sign"], stdin: Fixtures.body("TeamCreated"), environment: ["NEXMIRROR_SECRET": Fixtures.secret])
-        #expect(result.output.trimmingCharacters(in: .newlines) == Fixtures.signatures["TeamCreated"])
+            ["sign"], stdin: NexudusFixtures.body("TeamCreated"), environment: ["NEXMIRROR_SECRET": NexudusFixtures.secret])
+        #expect(result.output.trimmingCharacters(in: .newlines) == NexudusFixtures.signatures["TeamCreated"])
     }
 
     @Test func signWithoutAnySecretFailsWithOneLine() throws {
@@ -31,16 +32,16 @@ import Testing
         let scratch = Scratch()
         let secretFile = scratch.secretFile()
         let body = scratch.path("body.json")
-        try Data(Fixtures.body("emoji-name")).write(to: URL(fileURLWithPath: body))
+        try Data(NexudusFixtures.body("emoji-name")).write(to: URL(fileURLWithPath: body))
         let folded = try CLI.run([
-            "verify", "--signature", Fixtures.signatures["emoji-name"]!, "--body", body, "--secret-file", secretFile,
+            "verify", "--signature", NexudusFixtures.signature("emoji-name"), "--body", body, "--secret-file", secretFile,
         ])
         #expect(folded.status == 0)
         #expect(folded.output.contains("ASCII-folded"))
 
-        try Data(Fixtures.body("CoworkerInvoicePaid")).write(to: URL(fileURLWithPath: body))
+        try Data(NexudusFixtures.body("CoworkerInvoicePaid")).write(to: URL(fileURLWithPath: body))
         let raw = try CLI.run([
-            "verify", "--signature", Fixtures.signatures["CoworkerInvoicePaid"]!.lowercased(), "--body", body,
+            "verify", "--signature", NexudusFixtures.signature("CoworkerInvoicePaid").lowercased(), "--body", body,
             "--secret-file", secretFile,
         ])
         #expect(raw.status == 0)
@@ -51,23 +52,23 @@ import Testing
         let scratch = Scratch()
         let secretFile = scratch.secretFile()
         let body = scratch.path("body.json")
-        try Data(Fixtures.body("BookingCreate") + [0x0A]).write(to: URL(fileURLWithPath: body))
+        try Data(NexudusFixtures.body("BookingCreate") + [0x0A]).write(to: URL(fileURLWithPath: body))
         let newline = try CLI.run([
-            "verify", "--signature", Fixtures.signatures["BookingCreate"]!, "--body", body, "--secret-file", secretFile,
+            "verify", "--signature", NexudusFixtures.signature("BookingCreate"), "--body", body, "--secret-file", secretFile,
         ])
         #expect(newline.status == 1)
         #expect(newline.stderr.contains("trailing newline"))
 
-        try Data(Fixtures.body("BookingCreate")).write(to: URL(fileURLWithPath: body))
+        try Data(NexudusFixtures.body("BookingCreate")).write(to: URL(fileURLWithPath: body))
         let wrongSecret = try CLI.run([
-            "verify", "--signature", Fixtures.signatures["BookingCreate"]!, "--body", body,
+            "verify", "--signature", NexudusFixtures.signature("BookingCreate"), "--body", body,
             "--secret-file", scratch.secretFile(["not-the-secret"]),
         ])
         #expect(wrongSecret.status == 1)
         #expect(wrongSecret.stderr.contains("secret differs"))
 
         let prefixed = try CLI.run([
-            "verify", "--signature", "sha256=" + Fixtures.signatures["BookingCreate"]!, "--body", body,
+            "verify", "--signature", "sha256=" + NexudusFixtures.signature("BookingCreate"), "--body", body,
             "--secret-file", secretFile,
         ])
         #expect(prefixed.status == 1)
@@ -96,7 +97,7 @@ import Testing
         let scratch = Scratch()
         let server = try RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile()])
         let body = scratch.path("body.json")
-        try Data(Fixtures.body("emoji-name")).write(to: URL(fileURLWithPath: body))
+        try Data(NexudusFixtures.body("emoji-name")).write(to: URL(fileURLWithPath: body))
         let sent = try CLI.run([
             "send", "coworkercreate", "--body", body, "--url", server.baseURL, "--secret-file", scratch.secretFile(),
         ])

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NexudusFixtures
 import Testing
 
 /// `serve --trusted-proxy`: where the address kept with a rejected signature comes from.
@@ -12,7 +13,7 @@ import Testing
         let server = try RunningServer(
             arguments: ["--db", database, "--secret-file", scratch.secretFile()] + serveArguments)
         let answer = try await HTTP.post(
-            "\(server.baseURL)/webhooks/BookingCreate", body: Fixtures.body("BookingCreate"),
+            "\(server.baseURL)/webhooks/BookingCreate", body: NexudusFixtures.body("BookingCreate"),
             headers: [("X-Nexudus-Hook-Signature", String(repeating: "0", count: 64)),
                       ("X-Forwarded-For", "198.51.100.1, 203.0.113.9")])
         #expect(answer.status == 401)
