@@ -17,7 +17,7 @@ import Testing
     @Test func acknowledgedDeliveriesSurviveSIGKILL() async throws {
         let scratch = Scratch()
         let database = scratch.path("mirror.sqlite")
-        let server = try RunningServer(arguments: ["--db", database, "--secret-file", scratch.secretFile()])
+        let server = try await RunningServer(arguments: ["--db", database, "--secret-file", scratch.secretFile()])
         let bodies = Self.bookings(300)
         let url = "\(server.baseURL)/webhooks/BookingCreate"
         let acknowledged = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
@@ -34,7 +34,7 @@ import Testing
         }
         #expect(acknowledged.count == bodies.count)
         #expect(Set(acknowledged.values).count == bodies.count)
-        server.stop(signal: SIGKILL)
+        await server.stop(signal: SIGKILL)
         #expect(server.process.terminationReason == .uncaughtSignal)
 
         let queue = try DatabaseQueue(path: database)
@@ -51,25 +51,25 @@ import Testing
     @Test func sigtermStopsGracefullyWithoutLosingAcknowledgedDeliveries() async throws {
         let scratch = Scratch()
         let database = scratch.path("mirror.sqlite")
-        let server = try RunningServer(arguments: ["--db", database, "--secret-file", scratch.secretFile()])
+        let server = try await RunningServer(arguments: ["--db", database, "--secret-file", scratch.secretFile()])
         for name in ["CoworkerCreate", "BookingCreate", "TeamCreated"] {
             #expect(try await HTTP.deliver(name, to: server).status == 200)
         }
-        #expect(server.stop(signal: SIGTERM) == 0)
+        #expect(await server.stop(signal: SIGTERM) == 0)
         let queue = try DatabaseQueue(path: database)
         #expect(try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") } == 3)
 
         // Restarted on the same file, it carries on and folds what it had not.
-        let again = try RunningServer(arguments: ["--db", database, "--secret-file", scratch.secretFile()])
+        let again = try await RunningServer(arguments: ["--db", database, "--secret-file", scratch.secretFile()])
         #expect(try await HTTP.deliver("CoworkerCreate", to: again).json["duplicate"] as? Bool == true)
-        #expect(again.stop(signal: SIGINT) == 0)
+        #expect(await again.stop(signal: SIGINT) == 0)
         #expect(try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM coworkers") } == 1)
     }
 
     @Test func cliRebuildWhileServerIngestsLosesNothing() async throws {
         let scratch = Scratch()
         let database = scratch.path("mirror.sqlite")
-        let server = try RunningServer(arguments: ["--db", database, "--secret-file", scratch.secretFile()])
+        let server = try await RunningServer(arguments: ["--db", database, "--secret-file", scratch.secretFile()])
         let bodies = Self.bookings(400)
         let url = "\(server.baseURL)/webhooks/BookingCreate"
         let ingest = Task {
@@ -81,7 +81,7 @@ import Testing
         }
         var rebuilds = 0
         while rebuilds < 3 {
-            let result = try CLI.run(["rebuild", "--db", database])
+            let result = try await CLI.run(["rebuild", "--db", database])
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.output.contains("events in"))
             rebuilds += 1
@@ -96,6 +96,6 @@ import Testing
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(folded == bodies.count)
-        server.stop()
+        await server.stop()
     }
 }

@@ -13,7 +13,7 @@ struct FaultTests {
     @Test func fullDiskGives503UntilSpaceIsFreed() async throws {
         let scratch = Scratch()
         let disk = try SmallDisk(scratch.path("disk"), megabytes: 3)
-        let server = try RunningServer(arguments: ["--db", disk.path("mirror.sqlite"), "--insecure-no-signature"])
+        let server = try await RunningServer(arguments: ["--db", disk.path("mirror.sqlite"), "--insecure-no-signature"])
         var log = Acknowledged(server: server)
         for index in 0..<3 { try await log.deliver(index, padding: 1000) }
 
@@ -27,7 +27,7 @@ struct FaultTests {
         try FileManager.default.removeItem(atPath: filler)
         #expect(try await HTTP.get("\(server.baseURL)/readyz").status == 200)
         for index in 10..<13 { #expect(try await log.deliver(index, padding: 50_000) == 200) }
-        try log.killAndCheck(database: disk.path("mirror.sqlite"))
+        try await log.killAndCheck(database: disk.path("mirror.sqlite"))
     }
 
     /// EIO on fsync, and EROFS on every write as a file system turned read-only gives it (Linux
@@ -36,7 +36,7 @@ struct FaultTests {
     @Test(arguments: ["fsync,fdatasync:error=EIO", "pwrite64,fsync,fdatasync:error=EROFS"])
     func failingWritesGive503UntilTheyHeal(faults: String) async throws {
         let scratch = Scratch()
-        let server = try RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--insecure-no-signature"])
+        let server = try await RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--insecure-no-signature"])
         var log = Acknowledged(server: server)
         for index in 0..<3 { try await log.deliver(index) }
 
@@ -47,45 +47,45 @@ struct FaultTests {
 
         #expect(try await HTTP.get("\(server.baseURL)/readyz").status == 200)
         for index in 10..<13 { #expect(try await log.deliver(index) == 200) }
-        try log.killAndCheck(database: scratch.path("mirror.sqlite"))
+        try await log.killAndCheck(database: scratch.path("mirror.sqlite"))
     }
 
-    @Test func importWithFailingFsyncReportsItAndAnotherRunCompletesIt() throws {
+    @Test func importWithFailingFsyncReportsItAndAnotherRunCompletesIt() async throws {
         let scratch = Scratch()
         let database = scratch.path("mirror.sqlite")
         let (file, count) = try Faults.fixturesFile(in: scratch)
 
-        let failed = try Faults.underInjection("fsync,fdatasync:error=EIO", ["import", "--db", database, file])
+        let failed = try await Faults.underInjection("fsync,fdatasync:error=EIO", ["import", "--db", database, file])
         #expect(failed.status != 0)
         #expect(failed.stderr.contains("I/O error"), "\(failed.stderr)")
 
-        let again = try CLI.run(["import", "--db", database, file])
+        let again = try await CLI.run(["import", "--db", database, file])
         #expect(again.status == 0, "\(again.stderr)")
-        let counts = try CLI.run(["query", "--db", database, "--format", "csv",
+        let counts = try await CLI.run(["query", "--db", database, "--format", "csv",
                                   "SELECT count(*), count(DISTINCT body_sha256) FROM events"])
         #expect(counts.output == "count(*),count(DISTINCT body_sha256)\r\n\(count),\(count)\r\n")
     }
 
-    @Test func rebuildWithFailingWritesKeepsTheReplicaWhole() throws {
+    @Test func rebuildWithFailingWritesKeepsTheReplicaWhole() async throws {
         let scratch = Scratch()
         let database = scratch.path("mirror.sqlite")
         let (file, _) = try Faults.fixturesFile(in: scratch)
-        #expect(try CLI.run(["import", "--db", database, file]).status == 0)
-        let replica = {
-            try CLI.run(["query", "--db", database, "--format", "csv", """
+        #expect(try await CLI.run(["import", "--db", database, file]).status == 0)
+        func replica() async throws -> String {
+            try await CLI.run(["query", "--db", database, "--format", "csv", """
                 SELECT 'coworkers', id, data FROM coworkers UNION ALL SELECT 'invoices', id, status FROM invoices
                 UNION ALL SELECT 'tombstones', id, entity_type FROM tombstones ORDER BY 1, 2
                 """]).output
         }
-        let before = try replica()
+        let before = try await replica()
 
-        let failed = try Faults.underInjection("pwrite64:error=EIO", ["rebuild", "--db", database])
+        let failed = try await Faults.underInjection("pwrite64:error=EIO", ["rebuild", "--db", database])
         #expect(failed.status != 0)
         #expect(failed.stderr.split(separator: "\n").count == 1, "\(failed.stderr)")
-        #expect(try replica() == before)
+        #expect(try await replica() == before)
 
-        #expect(try CLI.run(["rebuild", "--db", database]).status == 0)
-        #expect(try replica() == before)
+        #expect(try await CLI.run(["rebuild", "--db", database]).status == 0)
+        #expect(try await replica() == before)
     }
 }
 
@@ -123,9 +123,9 @@ enum Faults {
     }
 
     /// Runs the CLI under strace with `faults` injected from its first system call.
-    static func underInjection(_ faults: String, _ arguments: [String]) throws -> CommandResult {
+    static func underInjection(_ faults: String, _ arguments: [String]) async throws -> CommandResult {
         let syscalls = faults.split(separator: ":")[0]
-        return try CLI.run(["-f", "-qq", "-o", "/dev/null", "-e", "trace=\(syscalls)", "-e", "inject=\(faults)",
+        return try await CLI.run(["-f", "-qq", "-o", "/dev/null", "-e", "trace=\(syscalls)", "-e", "inject=\(faults)",
                             CLI.binary.path] + arguments, executable: URL(fileURLWithPath: "/usr/bin/strace"))
     }
 }
@@ -212,9 +212,9 @@ struct Acknowledged {
 
     /// Kills the server with SIGKILL and checks that every acknowledged body is in the log at
     /// its acknowledged position.
-    func killAndCheck(database: String) throws {
-        server.stop(signal: SIGKILL)
-        let stored = try DatabaseQueue(path: database).read { db in
+    func killAndCheck(database: String) async throws {
+        await server.stop(signal: SIGKILL)
+        let stored = try await DatabaseQueue(path: database).read { db in
             try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT seq, body FROM events").map {
                 ($0["seq"] as Int, $0["body"] as Data)
             })

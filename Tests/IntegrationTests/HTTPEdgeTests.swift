@@ -19,13 +19,13 @@ import Testing
         return lines.joined(separator: "\r\n") + "\r\n\r\n"
     }
 
-    static func server(_ scratch: Scratch, _ extra: [String] = []) throws -> RunningServer {
-        try RunningServer(arguments: ["--db", scratch.path("edge.sqlite"), "--secret-file", scratch.secretFile()] + extra)
+    static func server(_ scratch: Scratch, _ extra: [String] = []) async throws -> RunningServer {
+        try await RunningServer(arguments: ["--db", scratch.path("edge.sqlite"), "--secret-file", scratch.secretFile()] + extra)
     }
 
     @Test func expectContinueIsAnsweredBeforeTheBodyOnAKeptAliveConnection() async throws {
         let scratch = Scratch()
-        let server = try Self.server(scratch)
+        let server = try await Self.server(scratch)
         let port = server.port
         let outcomes = try await offThread { () -> [[String]] in
             let socket = try RawSocket(port: port)
@@ -57,7 +57,7 @@ import Testing
 
     @Test func oversizedOrUnknownDeliveriesAreAnsweredFromTheHeadWithout100() async throws {
         let scratch = Scratch()
-        let server = try Self.server(scratch, ["--max-body-bytes", "100000"])
+        let server = try await Self.server(scratch, ["--max-body-bytes", "100000"])
         let port = server.port
         for (head, status) in [
             (Self.head("CoworkerCreate", length: 5_000_000), "HTTP/1.1 413 Payload Too Large"),
@@ -80,7 +80,7 @@ import Testing
 
     @Test func curlWithExpectIsNotDelayed() async throws {
         let scratch = Scratch()
-        let server = try Self.server(scratch)
+        let server = try await Self.server(scratch)
         let port = server.port
         let bodyFile = NexudusFixtures.directory.appendingPathComponent("CoworkerCreate.json").path
         let output = try await offThread { () -> String in
@@ -107,7 +107,7 @@ import Testing
 
     @Test func headsOver16KiBGet431() async throws {
         let scratch = Scratch()
-        let server = try Self.server(scratch)
+        let server = try await Self.server(scratch)
         let port = server.port
         let head = Self.head("CoworkerCreate", extra: ["X-Padding: " + String(repeating: "a", count: 20_000)])
         let text = try await offThread { () -> String in
@@ -117,14 +117,14 @@ import Testing
             return socket.text
         }
         #expect(statusLines(text) == ["HTTP/1.1 431 Request Header Fields Too Large"])
-        let count: String? = try CLI.run(["query", "--db", scratch.path("edge.sqlite"), "--format", "csv",
+        let count: String? = try await CLI.run(["query", "--db", scratch.path("edge.sqlite"), "--format", "csv",
                                            "SELECT count(*) FROM events"]).output.split(separator: "\r\n").last.map(String.init)
         #expect(count == "0")
     }
 
     @Test func bodiesOverTheLimitAreRefusedWithoutBeingReadWholeEvenWithConnectionClose() async throws {
         let scratch = Scratch()
-        let server = try Self.server(scratch, ["--max-body-bytes", "100000"])
+        let server = try await Self.server(scratch, ["--max-body-bytes", "100000"])
         let port = server.port
         let oversized = [UInt8](repeating: 0x20, count: 3_000_000)
         // A client that writes its whole body before reading (as Python's urllib does).
@@ -154,7 +154,7 @@ import Testing
     @Test func slowClientsAreCutAndHoldUpNoOne() async throws {
         let scratch = Scratch()
         let timeout = 4.0
-        let server = try Self.server(scratch, ["--read-timeout", "\(Int(timeout))"])
+        let server = try await Self.server(scratch, ["--read-timeout", "\(Int(timeout))"])
         let port = server.port
         // Each returns what it received, whether the server closed, and when.
         async let trickledHead = offThread { () -> (String, Bool, Date, Date) in
@@ -196,13 +196,13 @@ import Testing
         let bodySeconds = bodyCut.timeIntervalSince(bodyStarted)
         #expect(bodySeconds >= timeout - 0.5 && bodySeconds < timeout + 3, "cut after \(bodySeconds) s")
         // The trickled delivery was never acknowledged, so nothing of it is in the log.
-        let rows = try CLI.run(["query", "--db", scratch.path("edge.sqlite"), "--format", "csv", "SELECT action FROM events"])
+        let rows = try await CLI.run(["query", "--db", scratch.path("edge.sqlite"), "--format", "csv", "SELECT action FROM events"])
         #expect(rows.output == "action\r\nBookingCreate\r\n")
     }
 
     @Test func aThousandIdleConnectionsDoNotStopDeliveries() async throws {
         let scratch = Scratch()
-        let server = try Self.server(scratch)
+        let server = try await Self.server(scratch)
         let port = server.port
         let idle = try await offThread { try (0..<1000).map { _ in try RawSocket(port: port) } }
         let started = ContinuousClock.now

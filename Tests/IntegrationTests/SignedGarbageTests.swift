@@ -72,7 +72,7 @@ import Testing
     @Test func signedGarbageIsAnswered200KeptAndQuarantinedWithoutACrash() async throws {
         let scratch = Scratch()
         let database = scratch.path("mirror.sqlite")
-        let server = try RunningServer(arguments: ["--db", database, "--secret-file", scratch.secretFile()])
+        let server = try await RunningServer(arguments: ["--db", database, "--secret-file", scratch.secretFile()])
         let all = Self.hostile + Self.mutatedFixtures
         var acknowledged: [(garbage: Garbage, seq: Int)] = []
         for garbage in all {
@@ -98,7 +98,7 @@ import Testing
         }
         #expect(checkpoint >= last)
         #expect(server.process.isRunning, "\(server.standardError.suffix(2_000))")
-        #expect(server.stop() == 0)
+        #expect(await server.stop() == 0)
 
         let events = try await queue.read { db in
             try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT seq, action, body, status, error FROM events").map {
@@ -128,9 +128,9 @@ import Testing
         #expect(surrogates == "\u{FFFD}")
 
         // A fresh process folds the same log from scratch, and the operator can list it all.
-        let rebuild = try CLI.run(["rebuild", "--db", database])
+        let rebuild = try await CLI.run(["rebuild", "--db", database])
         #expect(rebuild.status == 0, "\(rebuild.stderr)")
-        let listed = try CLI.run(["events", "--quarantined", "--limit", "1000", "--db", database])
+        let listed = try await CLI.run(["events", "--quarantined", "--limit", "1000", "--db", database])
         #expect(listed.status == 0, "\(listed.stderr)")
         #expect(listed.output.contains("nested deeper than 512 levels"))
     }

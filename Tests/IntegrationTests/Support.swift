@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NexudusFixtures
 import NIOCore
+import Subprocess
 import Testing
 
 /// A scratch directory removed when the test ends.
@@ -38,44 +39,59 @@ enum CLI {
             .appendingPathComponent("nexmirror")
     }()
 
+    /// Runs `executable` to its end and collects what it wrote. swift-subprocess waits for the
+    /// child without holding a thread of the cooperative pool (two threads on two cores), so
+    /// in-process servers the child talks to keep answering.
     @discardableResult
     static func run(
         _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:],
         in directory: URL? = nil, executable: URL = binary
-    ) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["NEXMIRROR_DB"] = nil
-        env["NEXMIRROR_SECRET"] = nil
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = directory }
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
-        let outURL = scratch.appendingPathExtension("out")
-        let errURL = scratch.appendingPathExtension("err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
-        }
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
+    ) async throws -> CommandResult {
+        // The caller's own database and secret must not leak into a test.
+        var overrides: [Environment.Key: String?] = ["NEXMIRROR_DB": nil, "NEXMIRROR_SECRET": nil]
+        for (key, value) in environment { overrides[Environment.Key(rawValue: key)!] = value }
+        let executable = Executable.path(.init(executable.path))
+        let workingDirectory = directory?.path
+        let output = BytesOutput.bytes(limit: 256 << 20), error = BytesOutput.bytes(limit: 16 << 20)
+        let result: ExecutionResult<Void, BytesOutput, BytesOutput>
         if let stdin {
-            let inURL = scratch.appendingPathExtension("in")
-            _ = FileManager.default.createFile(atPath: inURL.path, contents: Data(stdin))
-            process.standardInput = try FileHandle(forReadingFrom: inURL)
+            // From a file: 1.0.2 traps when a child exits before it has read piped input
+            // (`.array`), which a command refusing its flags does.
+            let inURL = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).in")
+            try Data(stdin).write(to: inURL)
+            defer { try? FileManager.default.removeItem(at: inURL) }
+            let descriptor = open(inURL.path, O_RDONLY)
+            guard descriptor >= 0 else { throw CocoaError(.fileReadUnknown) }
+            result = try await Subprocess.run(
+                executable, arguments: Arguments(arguments), environment: .inherit.updating(overrides),
+                workingDirectory: workingDirectory.map { .init($0) },
+                input: .fileDescriptor(.init(rawValue: descriptor), closeAfterSpawningProcess: true),
+                output: output, error: error)
         } else {
-            process.standardInput = FileHandle.nullDevice
+            result = try await Subprocess.run(
+                executable, arguments: Arguments(arguments), environment: .inherit.updating(overrides),
+                workingDirectory: workingDirectory.map { .init($0) }, input: .none, output: output, error: error)
         }
-        try process.run()
-        process.waitUntilExit()
+        let status: Int32
+        switch result.terminationStatus {
+        case .exited(let code): status = code
+        case .signaled(let signal): status = 128 + signal
+        }
         return CommandResult(
-            status: process.terminationStatus, stdout: try Data(contentsOf: outURL),
-            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+            status: status, stdout: Data(result.standardOutput),
+            stderr: String(decoding: result.standardError, as: UTF8.self))
     }
+}
+
+/// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.
+@discardableResult
+func eventually(within seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
 }
 
 /// A real `nexmirror serve` on a free loopback port.
@@ -86,7 +102,8 @@ final class RunningServer {
     let errorURL: URL
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    init(arguments: [String], environment: [String: String] = [:]) throws {
+    /// Starts the server and waits (polling, off no thread) for the line that names its port.
+    init(arguments: [String], environment: [String: String] = [:]) async throws {
         process = Process()
         process.executableURL = CLI.binary
         process.arguments = ["serve", "--port", "0", "--log-level", "warning"] + arguments
@@ -104,15 +121,14 @@ final class RunningServer {
         process.standardError = try FileHandle(forWritingTo: errorURL)
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let deadline = Date().addingTimeInterval(30)
+        let process = process, outputURL = outputURL
         var found: Int?
-        while Date() < deadline, process.isRunning {
+        await eventually(within: 30) {
             let text = (try? String(contentsOf: outputURL, encoding: .utf8)) ?? ""
             if let range = text.range(of: #"listening on http://[^:]+:(\d+)"#, options: .regularExpression) {
                 found = Int(text[range].split(separator: ":").last!)
-                break
             }
-            Thread.sleep(forTimeInterval: 0.05)
+            return found != nil || !process.isRunning
         }
         guard let found else {
             process.terminate()
@@ -127,10 +143,12 @@ final class RunningServer {
     var standardOutput: String { (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "" }
     var standardError: String { (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "" }
 
-    /// Sends a signal and waits for the process to end; returns its exit status.
+    /// Sends a signal and waits (polling) for the process to end; returns its exit status.
     @discardableResult
-    func stop(signal: Int32 = SIGTERM) -> Int32 {
+    func stop(signal: Int32 = SIGTERM) async -> Int32 {
         if process.isRunning { kill(process.processIdentifier, signal) }
+        let process = process
+        await eventually(within: 60) { !process.isRunning }
         process.waitUntilExit()
         return process.terminationStatus
     }

@@ -1,0 +1,42 @@
+import Foundation
+import NexudusFixtures
+import Testing
+
+/// What only the real `nexmirror serve` process shows: the secret it creates at first start, the
+/// insecure switch and flags refused before it listens. Every HTTP outcome is tested in-process
+/// in NexMirrorServerTests.
+@Suite struct ServeProcessTests {
+    @Test func refusesToStartWithoutASecretAndCreatesOne() async throws {
+        let scratch = Scratch()
+        let server = try await RunningServer(arguments: ["--db", scratch.path("mirror.sqlite")])
+        let secretPath = scratch.path("nexmirror.secret")
+        let attributes = try FileManager.default.attributesOfItem(atPath: secretPath)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let secret = try String(contentsOfFile: secretPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(secret.count >= 32)
+        #expect(server.standardOutput.contains("Settings › Integrations"))
+        #expect(!server.standardError.contains(secret))
+        // `send` finds the same default secret beside the database.
+        let sent = try await CLI.run(["send", "CoworkerCreate", "--url", server.baseURL, "--db", scratch.path("mirror.sqlite")])
+        #expect(sent.status == 0, "\(sent.stderr)")
+        #expect(sent.output.hasPrefix("200 "))
+        let unsigned = try await HTTP.post("\(server.baseURL)/webhooks/CoworkerCreate", body: NexudusFixtures.body("CoworkerCreate"))
+        #expect(unsigned.status == 401)
+        await server.stop()
+    }
+
+    @Test func insecureModeAcceptsUnsignedDeliveries() async throws {
+        let scratch = Scratch()
+        let server = try await RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--insecure-no-signature"])
+        let answer = try await HTTP.post("\(server.baseURL)/webhooks/CoworkerCreate", body: NexudusFixtures.body("CoworkerCreate"))
+        #expect(answer.status == 200)
+        await server.stop()
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("nexmirror.secret")))
+    }
+
+    @Test func anInvalidTrustedProxyIsOneClearError() async throws {
+        let result = try await CLI.run(["serve", "--trusted-proxy", "localhost", "--insecure-no-signature"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--trusted-proxy 'localhost' is not an IP address"))
+    }
+}
