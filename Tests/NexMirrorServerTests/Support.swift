@@ -8,6 +8,7 @@ import NexMirrorServer
 import NexMirrorStore
 import NexudusFixtures
 import NIOCore
+import ServiceLifecycle
 import Testing
 
 /// The receiver's application (`buildApplication`, what `serve` runs) on a fresh SQLite file in a
@@ -50,6 +51,33 @@ final class Receiver: Sendable {
             configuration: configuration, store: store, logger: Self.logger,
             onAdminRunning: { port in adminPort?.set(port) })
         return try await app.test(setup, body)
+    }
+
+    /// Runs the application on a real listener at 127.0.0.1 (the configured host and limits,
+    /// the connection guard included) and hands `body` its port: for tests that speak raw HTTP/1.
+    func serving<Value: Sendable>(_ body: @Sendable (Int) async throws -> Value) async throws -> Value {
+        let (ports, portFound) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
+        var configuration = configuration
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        let app = buildApplication(
+            configuration: configuration, store: store, logger: Self.logger,
+            onServerRunning: { port in portFound.yield(port) })
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: Self.logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            defer { portFound.finish() }
+            do {
+                guard let port = await ports.first(where: { _ in true }) else { throw Timeout(what: "the listener") }
+                let value = try await body(port)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return value
+            } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+        }
     }
 
     func count(_ sql: String) throws -> Int {

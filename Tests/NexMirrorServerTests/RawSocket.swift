@@ -106,3 +106,13 @@ func offThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async th
 func statusLines(_ text: String) -> [String] {
     text.components(separatedBy: "\r\n").filter { $0.hasPrefix("HTTP/1.1 ") }
 }
+
+/// A thousand connections are two thousand descriptors in this one process (both ends), over
+/// the soft limit of 1024 some machines start with: raise it to the hard limit, as `serve` does.
+func raiseOpenFileLimit() {
+    var limit = rlimit()
+    let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(resource, &limit)
+}
