@@ -160,17 +160,26 @@ final class Injection {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
         process.arguments = ["-f", "-p", "\(pid)", "-e", "trace=\(syscalls)", "-e", "inject=\(faults)",
                              "-o", output.path]
-        let errors = Pipe()
-        process.standardError = errors
+        process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        // strace says "Process N attached" for each thread once it traces it.
-        var seen = Data()
+        // Polled until every thread of the process names strace as its tracer: a thread not
+        // attached yet would write unharmed.
+        let tracer = process.processIdentifier
         let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, !String(decoding: seen, as: UTF8.self).contains("attached") {
-            seen += errors.fileHandleForReading.availableData
+        while Date() < deadline, !Self.everyThread(of: pid, tracedBy: tracer) {
+            Thread.sleep(forTimeInterval: 0.02)
         }
-        Thread.sleep(forTimeInterval: 0.2)
+    }
+
+    /// Whether every thread in /proc/PID/task has `TracerPid: tracer` in its status.
+    static func everyThread(of pid: Int32, tracedBy tracer: Int32) -> Bool {
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task"), !threads.isEmpty
+        else { return false }
+        return threads.allSatisfy { thread in
+            let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/status", encoding: .utf8)) ?? ""
+            return status.split(separator: "\n").contains("TracerPid:\t\(tracer)")
+        }
     }
 
     /// Ends strace (the kernel then detaches the process, which carries on) and returns how
