@@ -40,7 +40,7 @@ struct FaultTests {
         var log = Acknowledged(server: server)
         for index in 0..<3 { try await log.deliver(index) }
 
-        let injection = try Injection(pid: server.process.processIdentifier, faults: faults)
+        let injection = try Injection(pid: server.process.pid, faults: faults)
         for index in 10..<13 { #expect(try await log.deliver(index) == 503) }
         #expect(try await HTTP.get("\(server.baseURL)/readyz").status == 503)
         #expect(injection.stop() > 0, "no system call was failed")
@@ -97,14 +97,7 @@ enum Faults {
 
     @discardableResult
     static func run(_ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+        try ChildProcess("/usr/bin/env", arguments).exitBlocking()
     }
 
     /// Every fixture as a JSON Lines file for `import`; returns its path and line count.
@@ -151,21 +144,17 @@ final class SmallDisk {
 /// strace attached to every thread of a live process, failing the named system calls until
 /// stopped.
 final class Injection {
-    let process = Process()
+    let process: ChildProcess
     let output: URL
 
     init(pid: Int32, faults: String) throws {
         let syscalls = faults.split(separator: ":")[0]
         output = FileManager.default.temporaryDirectory.appendingPathComponent("strace-\(UUID().uuidString)")
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
-        process.arguments = ["-f", "-p", "\(pid)", "-e", "trace=\(syscalls)", "-e", "inject=\(faults)",
-                             "-o", output.path]
-        process.standardError = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess(
+            "/usr/bin/strace", ["-f", "-p", "\(pid)", "-e", "trace=\(syscalls)", "-e", "inject=\(faults)", "-o", output.path])
         // Polled until every thread of the process names strace as its tracer: a thread not
         // attached yet would write unharmed.
-        let tracer = process.processIdentifier
+        let tracer = process.pid
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline, !Self.everyThread(of: pid, tracedBy: tracer) {
             Thread.sleep(forTimeInterval: 0.02)
@@ -186,8 +175,8 @@ final class Injection {
     /// many system calls it failed. SIGKILL, because strace inherits the test runner's blocked
     /// signal mask and would never see a SIGINT.
     func stop() -> Int {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.exitBlocking()
         let trace = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(at: output)
         return trace.components(separatedBy: "(INJECTED)").count - 1

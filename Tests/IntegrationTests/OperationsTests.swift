@@ -284,30 +284,21 @@ enum Shell {
     struct Failure: Error, CustomStringConvertible { let message: String; var description: String { message } }
 
     static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("shell-\(UUID().uuidString)")
         let out = base.appendingPathExtension("out"), err = base.appendingPathExtension("err")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         defer {
             try? FileManager.default.removeItem(at: out)
             try? FileManager.default.removeItem(at: err)
         }
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+        let process = try ChildProcess(executable, arguments, standardOutput: out.path, standardError: err.path)
+        let finished = await eventually(within: timeout) { !process.isRunning }
+        guard finished else {
+            process.signal(SIGKILL)
+            process.exitBlocking()
             throw Failure(message: "\(executable) did not finish within \(Int(timeout)) s")
         }
         return Result(
-            status: process.terminationStatus,
+            status: await process.exit(),
             stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
             stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
     }

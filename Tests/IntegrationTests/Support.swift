@@ -96,7 +96,7 @@ func eventually(within seconds: Double = 10, _ condition: () async throws -> Boo
 
 /// A real `nexmirror serve` on a free loopback port.
 final class RunningServer {
-    let process: Process
+    let process: ChildProcess
     let port: Int
     let outputURL: URL
     let errorURL: URL
@@ -104,23 +104,15 @@ final class RunningServer {
 
     /// Starts the server and waits (polling, off no thread) for the line that names its port.
     init(arguments: [String], environment: [String: String] = [:]) async throws {
-        process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = ["serve", "--port", "0", "--log-level", "warning"] + arguments
-        var env = ProcessInfo.processInfo.environment
-        env["NEXMIRROR_DB"] = nil
-        env["NEXMIRROR_SECRET"] = nil
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")
         outputURL = base.appendingPathExtension("out")
         errorURL = base.appendingPathExtension("err")
-        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: outputURL)
-        process.standardError = try FileHandle(forWritingTo: errorURL)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        // The caller's own database and secret must not leak into a test.
+        var overrides: [String: String?] = ["NEXMIRROR_DB": nil, "NEXMIRROR_SECRET": nil]
+        for (key, value) in environment { overrides[key] = value }
+        process = try ChildProcess(
+            CLI.binary.path, ["serve", "--port", "0", "--log-level", "warning"] + arguments, environment: overrides,
+            standardOutput: outputURL.path, standardError: errorURL.path)
         let process = process, outputURL = outputURL
         var found: Int?
         await eventually(within: 30) {
@@ -131,7 +123,8 @@ final class RunningServer {
             return found != nil || !process.isRunning
         }
         guard let found else {
-            process.terminate()
+            process.signal(SIGKILL)
+            process.exitBlocking()
             let errors = (try? String(contentsOf: errorURL, encoding: .utf8)) ?? ""
             throw ServerDidNotStart(output: errors)
         }
@@ -143,20 +136,18 @@ final class RunningServer {
     var standardOutput: String { (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "" }
     var standardError: String { (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "" }
 
-    /// Sends a signal and waits (polling) for the process to end; returns its exit status.
+    /// Sends a signal and waits (polling) for the process to end; returns its exit status
+    /// (128 + the signal when a signal ended it).
     @discardableResult
     func stop(signal: Int32 = SIGTERM) async -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, signal) }
-        let process = process
-        await eventually(within: 60) { !process.isRunning }
-        process.waitUntilExit()
-        return process.terminationStatus
+        process.signal(signal)
+        return await process.exit()
     }
 
     deinit {
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.signal(SIGKILL)
+            process.exitBlocking()
         }
         try? FileManager.default.removeItem(at: outputURL)
         try? FileManager.default.removeItem(at: errorURL)

@@ -190,7 +190,7 @@ import Testing
         #expect(answer.status == .ok)
         #expect(answer.json["duplicate"] as? Bool == false)
         #expect(metrics.contains(#"nexmirror_deliveries_total{action="CoworkerCreate",outcome="quarantined"} 1"#))
-        let rows = try await receiver.store.pool.read { db in
+        let rows = try receiver.store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT status, error, body FROM events")
         }
         #expect(rows.count == 1)

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GRDB
 import HTTPTypes
@@ -50,7 +51,7 @@ final class Receiver: Sendable {
         let app = buildApplication(
             configuration: configuration, store: store, logger: Self.logger,
             onAdminRunning: { port in adminPort?.set(port) })
-        return try await app.test(setup, body)
+        return try await withTaskExecutorPreference(receiverExecutor) { try await app.test(setup, body) }
     }
 
     /// Runs the application on a real listener at 127.0.0.1 (the configured host and limits,
@@ -64,7 +65,7 @@ final class Receiver: Sendable {
             configuration: configuration, store: store, logger: Self.logger,
             onServerRunning: { port in portFound.yield(port) })
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: Self.logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        return try await withTaskExecutorPreference(receiverExecutor) { try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             defer { portFound.finish() }
             do {
@@ -77,7 +78,7 @@ final class Receiver: Sendable {
                 await group.triggerGracefulShutdown()
                 throw error
             }
-        }
+        } }
     }
 
     func count(_ sql: String) throws -> Int {
@@ -86,6 +87,24 @@ final class Receiver: Sendable {
 
     func strings(_ sql: String) throws -> [String?] {
         try store.pool.read { db in try String?.fetchAll(db, sql: sql) }
+    }
+}
+
+/// Where the application under test runs: threads of its own rather than the cooperative pool.
+/// Swift Testing runs CPU-bound tests (property tests, the fuzz run) on that pool, two threads on
+/// two cores; a receiver sharing it would answer whenever they let it, and every timed
+/// expectation here would measure them instead. Child tasks (each connection, each request)
+/// inherit the preference, and so do default actors such as the group committer.
+let receiverExecutor = DispatchTaskExecutor(label: "receiver-under-test")
+
+final class DispatchTaskExecutor: TaskExecutor {
+    private let queue: DispatchQueue
+
+    init(label: String) { queue = DispatchQueue(label: label, attributes: .concurrent) }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
 
