@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import NexudusFixtures
 import Testing
 
@@ -32,6 +33,19 @@ import Testing
         #expect(answer.status == 200)
         await server.stop()
         #expect(!FileManager.default.fileExists(atPath: scratch.path("nexmirror.secret")))
+    }
+
+    @Test func theReplicaReflectsAnAcknowledgedDeliveryWithinASecond() async throws {
+        let scratch = Scratch()
+        let server = try await RunningServer(
+            arguments: ["--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile()])
+        #expect(try await HTTP.deliver("CoworkerCreate", to: server).status == 200)
+        let queue = try DatabaseQueue(path: scratch.path("mirror.sqlite"))
+        let folded = try await eventually(within: 1) {
+            try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM members WHERE id = 1419000582") } == 1
+        }
+        #expect(folded)
+        await server.stop()
     }
 
     @Test func anInvalidTrustedProxyIsOneClearError() async throws {

@@ -226,11 +226,12 @@ import Testing
         #expect(try receiver.count("SELECT count(*) FROM events") == 2)
     }
 
-    @Test func theReplicaReflectsAnAcknowledgedDeliveryWithinASecond() async throws {
+    /// The latency (within a second) is a property of the process: ServeProcessTests.
+    @Test func theProjectorFoldsAnAcknowledgedDeliveryInTheBackground() async throws {
         let receiver = try Receiver()
         let folded = try await receiver.test { client in
             #expect(try await client.deliver("CoworkerCreate").status == .ok)
-            return try await eventually(within: 1) {
+            return try await eventually {
                 try receiver.count("SELECT count(*) FROM members WHERE id = 1419000582") == 1
             }
         }
