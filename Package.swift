@@ -96,7 +96,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Locates the Nexudus fixtures for every test target.
+        // The Nexudus fixtures, and what every test target shares: polling, child processes.
         .target(name: "NexudusFixtures", path: "Tests/FixtureSupport"),
         // A stand-in of the Nexudus REST API (from nexudus/REST-API.md) for tests and benchmarks.
         .target(

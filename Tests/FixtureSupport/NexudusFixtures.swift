@@ -56,6 +56,17 @@ public enum NexudusFixtures {
     /// The action a fixture is delivered as (`emoji-name` is a CoworkerCreate).
     public static func action(of name: String) -> String { name == "emoji-name" ? "CoworkerCreate" : name }
 
+    /// What sync and `webhooks` write (a coworkers sync that found drift, a failing bookings
+    /// sync, a disabled TeamCreated webhook), as SQL to insert into a mirror: the operator's
+    /// problems without a Nexudus account.
+    public static let syncAndWebhookRows = """
+        INSERT INTO sync_state (kind, started_at, finished_at, error, listed, fetched, new, changed, deleted, unchanged)
+        VALUES ('coworkers', '2026-06-01T10:00:00.0000000Z', '2026-06-01T10:02:00.0000000Z', NULL, 120, 7, 2, 4, 1, 113),
+               ('bookings', '2026-06-01T10:00:00.0000000Z', NULL, 'HTTP 500 after 5 retries', 0, 0, 0, 0, 0, 0);
+        INSERT INTO nexudus_webhooks (id, business_id, action, url, active, error_count, last_error, seen_at)
+        VALUES (1, 10, 'TeamCreated', 'https://m/webhooks/TeamCreated', 0, 10, 'timeout', '2026-06-01T00:00:00.0000000Z');
+        """
+
     /// The fixtures as `nexmirror import` lines (`{"action":…,"body":…}`), in `names` order.
     public static func importLines(_ names: [String] = names) -> [String] {
         names.map { name in

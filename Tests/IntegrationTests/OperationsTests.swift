@@ -18,13 +18,7 @@ import Testing
     }
 
     /// Rows another part of nexmirror (sync, webhooks) writes, inserted here by hand.
-    static let syncAndWebhooks = """
-        INSERT INTO sync_state (kind, started_at, finished_at, error, listed, fetched, new, changed, deleted, unchanged)
-        VALUES ('coworkers', '2026-06-01T10:00:00.0000000Z', '2026-06-01T10:02:00.0000000Z', NULL, 120, 7, 2, 4, 1, 113),
-               ('bookings', '2026-06-01T10:00:00.0000000Z', NULL, 'HTTP 500 after 5 retries', 0, 0, 0, 0, 0, 0);
-        INSERT INTO nexudus_webhooks (id, business_id, action, url, active, error_count, last_error, seen_at)
-        VALUES (1, 10, 'TeamCreated', 'https://m/webhooks/TeamCreated', 0, 10, 'timeout', '2026-06-01T00:00:00.0000000Z');
-        """
+    static let syncAndWebhooks = NexudusFixtures.syncAndWebhookRows
 
     /// Polls until every projection has folded the whole log.
     private func waitUntilFolded(_ url: String) async throws -> [String: Any] {

@@ -83,17 +83,6 @@ enum CLI {
     }
 }
 
-/// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.
-@discardableResult
-func eventually(within seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}
-
 /// A real `nexmirror serve` on a free loopback port.
 final class RunningServer {
     let process: ChildProcess

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NexudusFixtures
 import NexudusStandIn
 import Testing
 

@@ -97,7 +97,7 @@ import Testing
             let lowercase = try await client.post(
                 "/webhooks/BookingCreate", body: body, headers: [.nexudusSignature: good.lowercased()])
             // Rejections are written in the background: wait for them before the app stops.
-            #expect(try await eventually { try receiver.count("SELECT count(*) FROM rejections") == attempts.count })
+            #expect(try await eventually(within: backgroundWork) { try receiver.count("SELECT count(*) FROM rejections") == attempts.count })
             return (try await client.get("/metrics").text, lowercase)
         }
         #expect(lowercase.status == .ok)
@@ -231,7 +231,7 @@ import Testing
         let receiver = try Receiver()
         let folded = try await receiver.test { client in
             #expect(try await client.deliver("CoworkerCreate").status == .ok)
-            return try await eventually {
+            return try await eventually(within: backgroundWork) {
                 try receiver.count("SELECT count(*) FROM members WHERE id = 1419000582") == 1
             }
         }

@@ -108,6 +108,13 @@ final class DispatchTaskExecutor: TaskExecutor {
     }
 }
 
+/// How long a test waits for what the receiver does in the background (rejections written, the
+/// fold, silence): the projector, the committer and the rejection recorder start unstructured
+/// tasks, which run on the cooperative pool whatever the executor preference, and a CPU-bound
+/// test beside them can hold both of its threads for tens of seconds. Polled, so only a failing
+/// test waits this long.
+let backgroundWork = 90.0
+
 /// The port the admin listener got, known once it runs.
 final class AdminPort: Sendable {
     private let stream: AsyncStream<Int>
@@ -128,17 +135,6 @@ final class AdminPort: Sendable {
 struct Timeout: Error, CustomStringConvertible {
     let what: String
     var description: String { "gave up waiting for \(what)" }
-}
-
-/// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.
-@discardableResult
-func eventually(within seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
 }
 
 extension TestClientProtocol {
