@@ -104,6 +104,12 @@ import Testing
         #expect(metrics.contains(#"nexmirror_deliveries_total{action="BookingCreate",outcome="rejected"} 5"#))
         #expect(try receiver.count("SELECT count(*) FROM events") == 1)
         #expect(try receiver.count("SELECT count(*) FROM rejections WHERE action = 'BookingCreate' AND size > 0") == 5)
+        // Kept for the operator: time, action, size, body hash (never the body itself).
+        #expect(try receiver.count("""
+            SELECT count(*) FROM rejections
+            WHERE received_at LIKE '____-__-__T__:__:__._______Z' AND length(body_sha256) = 64
+            """) == 5)
+        #expect(try receiver.count("SELECT count(DISTINCT body_sha256) FROM rejections") == 2)
         #expect(try receiver.count("SELECT count(DISTINCT reason) FROM rejections") >= 2)
     }
 
