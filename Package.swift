@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         // Action catalog, signatures, JSON and timestamps: pure functions, no I/O.
@@ -110,15 +111,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Locates the Nexudus fixtures for every test target.
+        // The Nexudus fixtures, and what every test target shares: polling, child processes.
         .target(name: "NexudusFixtures", path: "Tests/FixtureSupport"),
         // A stand-in of the Nexudus REST API (from nexudus/REST-API.md) for tests and benchmarks.
         .target(
             name: "NexudusStandIn",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             path: "Tests/NexudusStandIn"
         ),
@@ -147,18 +150,25 @@ let package = Package(
             dependencies: ["NexMirrorOutput", "NexMirrorStore"]
         ),
         .testTarget(
-            name: "NexMirrorServerTests",
-            dependencies: [
-                "NexMirrorServer", "NexMirrorStore", "NexMirrorCore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
-        ),
-        .testTarget(
             name: "NexMirrorSyncTests",
             dependencies: [
                 "NexMirrorSync", "NexMirrorCore", "NexMirrorStore", "NexudusStandIn",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The receiver in-process (HummingbirdTesting) on a real temporary SQLite store: every
+        // HTTP outcome without starting the binary.
+        .testTarget(
+            name: "NexMirrorServerTests",
+            dependencies: [
+                "NexMirrorServer", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorCore", "NexudusFixtures",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Drives the real binary: the live server on a loopback port, the CLI, kill -9.
@@ -169,6 +179,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
             ]
         ),
     ]

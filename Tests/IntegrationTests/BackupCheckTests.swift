@@ -16,9 +16,9 @@ import Testing
         result.output.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("checked ") && !$0.hasPrefix("lag ") }
     }
 
-    @Test func aHealthyMirrorHasNoFindings() throws {
-        let mirror = try Mirror.fromFixtures()
-        let result = try mirror.run(["check"])
+    @Test func aHealthyMirrorHasNoFindings() async throws {
+        let mirror = try await Mirror.fromFixtures()
+        let result = try await mirror.run(["check"])
         #expect(result.status == 0, "\(result.output)\(result.stderr)")
         #expect(findings(result).isEmpty)
         #expect(result.output.range(
@@ -26,23 +26,23 @@ import Testing
             options: .regularExpression) != nil, "\(result.output)")
     }
 
-    @Test func aChangedBodyIsFound() throws {
-        let mirror = try Mirror.fromFixtures()
+    @Test func aChangedBodyIsFound() async throws {
+        let mirror = try await Mirror.fromFixtures()
         try tamper(mirror, "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'Z\"', 'Z \"') AS BLOB) WHERE seq = 3")
-        let result = try mirror.run(["check"])
+        let result = try await mirror.run(["check"])
         #expect(result.status == 1)
         #expect(findings(result).contains { $0.hasPrefix("events: seq 3: body does not match its body_sha256") },
                 "\(result.output)")
     }
 
-    @Test func aChangedReplicaRowIsFoundAsDifferentMissingOrExtra() throws {
-        let mirror = try Mirror.fromFixtures()
-        let coworker = try #require(Int(try mirror.csv("SELECT min(id) FROM coworkers")[1][0]))
-        let booking = try #require(Int(try mirror.csv("SELECT min(id) FROM bookings")[1][0]))
+    @Test func aChangedReplicaRowIsFoundAsDifferentMissingOrExtra() async throws {
+        let mirror = try await Mirror.fromFixtures()
+        let coworker = try #require(Int(try await mirror.csv("SELECT min(id) FROM coworkers")[1][0]))
+        let booking = try #require(Int(try await mirror.csv("SELECT min(id) FROM bookings")[1][0]))
         try tamper(mirror, "UPDATE coworkers SET email = 'someone@else.example' WHERE id = \(coworker)")
         try tamper(mirror, "DELETE FROM bookings WHERE id = \(booking)")
         try tamper(mirror, "INSERT INTO tombstones (entity_type, id, updated_on, seq) VALUES ('Coworker', 42, NULL, 1)")
-        let result = try mirror.run(["check"])
+        let result = try await mirror.run(["check"])
         #expect(result.status == 1)
         #expect(findings(result) == [
             "coworkers: 1 row different from a fresh fold of the log (id=\(coworker))",
@@ -51,11 +51,11 @@ import Testing
         ], "\(result.output)")
     }
 
-    @Test func aRenumberedSeqIsFound() throws {
-        let mirror = try Mirror.fromFixtures()
+    @Test func aRenumberedSeqIsFound() async throws {
+        let mirror = try await Mirror.fromFixtures()
         try tamper(mirror, "UPDATE events SET seq = 100 WHERE seq = 5")
         try tamper(mirror, "UPDATE events SET seq = 0 WHERE seq = 1")
-        let result = try mirror.run(["check"])
+        let result = try await mirror.run(["check"])
         #expect(result.status == 1)
         let lines = findings(result)
         #expect(lines.contains("events: seq 0 is below 1, where the log starts: it was renumbered"), "\(result.output)")
@@ -64,13 +64,14 @@ import Testing
         #expect(lines.contains("events: seq 100 is above the highest seq ever assigned (32): it was renumbered"))
     }
 
-    @Test func deliveriesNotFoldedYetAreLagNotFindings() throws {
-        let mirror = try Mirror.fromFixtures(skippingDeletes: true)
-        let complete = try Mirror.fromFixtures()
+    @Test func deliveriesNotFoldedYetAreLagNotFindings() async throws {
+        let mirror = try await Mirror.fromFixtures(skippingDeletes: true)
+        let complete = try await Mirror.fromFixtures()
         // The deletes, logged as a receiver does before its projector has folded them.
         let queue = try DatabaseQueue(path: mirror.path)
-        try queue.writeWithoutTransaction { db in
-            try db.execute(sql: "ATTACH DATABASE ? AS complete", arguments: [complete.path])
+        let completePath = complete.path
+        try await queue.writeWithoutTransaction { db in
+            try db.execute(sql: "ATTACH DATABASE ? AS complete", arguments: [completePath])
             try db.execute(sql: """
                 INSERT INTO events (received_at, action, action_id, entity_type, entity_id, updated_on, body,
                                     body_sha256, source, signature, status, error)
@@ -81,7 +82,7 @@ import Testing
             try db.execute(sql: "DETACH DATABASE complete")
         }
         try queue.close()
-        let result = try mirror.run(["check"])
+        let result = try await mirror.run(["check"])
         #expect(result.status == 0, "\(result.output)")
         #expect(findings(result).isEmpty, "\(result.output)")
         #expect(result.output.range(
@@ -92,7 +93,7 @@ import Testing
     @Test func backupWhileTheServerReceivesIsAWorkingConsistentCopy() async throws {
         let scratch = Scratch()
         let database = scratch.path("mirror.sqlite")
-        let server = try RunningServer(arguments: ["--db", database, "--insecure-no-signature"])
+        let server = try await RunningServer(arguments: ["--db", database, "--insecure-no-signature"])
         let url = "\(server.baseURL)/webhooks/CoworkerCreate"
         let sender = Task {
             var acknowledged = 0
@@ -111,27 +112,27 @@ import Testing
             try await Task.sleep(for: .milliseconds(20))
         }
         let copy = scratch.path("backup.sqlite")
-        let first = try CLI.run(["backup", "--db", database, copy])
-        let second = try CLI.run(["backup", "--db", database, copy])  // replaces the first
+        let first = try await CLI.run(["backup", "--db", database, copy])
+        let second = try await CLI.run(["backup", "--db", database, copy])  // replaces the first
         sender.cancel()
         let acknowledged = try await sender.value
-        server.stop()
+        await server.stop()
 
         for result in [first, second] {
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.output.hasPrefix("backed up \(database) to \(copy): "), "\(result.output)")
         }
-        func events(in path: String) throws -> Int? {
-            Int(String(decoding: try CLI.run(
+        func events(in path: String) async throws -> Int? {
+            Int(String(decoding: try await CLI.run(
                 ["query", "--db", path, "--format", "csv", "SELECT count(*) FROM events"]).stdout, as: UTF8.self)
                 .split(separator: "\r\n")[1])
         }
         // A prefix of the log, taken while deliveries kept arriving.
-        let copied = try #require(try events(in: copy))
-        let logged = try #require(try events(in: database))
+        let copied = try #require(try await events(in: copy))
+        let logged = try #require(try await events(in: database))
         #expect(copied > 0 && copied <= logged, "copy \(copied), log \(logged), acknowledged \(acknowledged)")
         // The copy opens as a nexmirror database and is consistent: log and replica agree.
-        let check = try CLI.run(["check", "--db", copy])
+        let check = try await CLI.run(["check", "--db", copy])
         #expect(check.status == 0, "\(check.output)")
         let attributes = try FileManager.default.attributesOfItem(atPath: copy)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
@@ -142,7 +143,7 @@ import Testing
     @Test func checkWhileTheServerReceivesAndFoldsFindsNothing() async throws {
         let scratch = Scratch()
         let database = scratch.path("mirror.sqlite")
-        let server = try RunningServer(arguments: ["--db", database, "--insecure-no-signature"])
+        let server = try await RunningServer(arguments: ["--db", database, "--insecure-no-signature"])
         let url = "\(server.baseURL)/webhooks/CoworkerUpdate"
         let sender = Task {
             // Updates of a few coworkers, so the projector keeps rewriting the same rows.
@@ -155,19 +156,20 @@ import Testing
         while try await HTTP.get("\(server.baseURL)/metrics").body.contains("nexmirror_event_log_deliveries 0") {
             try await Task.sleep(for: .milliseconds(20))
         }
-        let results = try (0..<3).map { _ in try CLI.run(["check", "--db", database]) }
+        var results: [CommandResult] = []
+        for _ in 0..<3 { results.append(try await CLI.run(["check", "--db", database])) }
         sender.cancel()
         _ = try? await sender.value
-        server.stop()
+        await server.stop()
         for result in results {
             #expect(result.status == 0, "\(result.output)\(result.stderr)")
             #expect(findings(result).isEmpty, "\(result.output)")
         }
     }
 
-    @Test func backupOfAMissingDatabaseIsOneClearLine() throws {
+    @Test func backupOfAMissingDatabaseIsOneClearLine() async throws {
         let scratch = Scratch()
-        let result = try CLI.run(["backup", "--db", scratch.path("none.sqlite"), scratch.path("copy.sqlite")])
+        let result = try await CLI.run(["backup", "--db", scratch.path("none.sqlite"), scratch.path("copy.sqlite")])
         #expect(result.status == 1)
         #expect(result.stderr.split(separator: "\n").count == 1)
         #expect(result.stderr.contains("no database at"))

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NexudusFixtures
 import Testing
 
 /// Real faults under the live server: a full disk, failing fsyncs and a file system that turns
@@ -12,7 +13,7 @@ struct FaultTests {
     @Test func fullDiskGives503UntilSpaceIsFreed() async throws {
         let scratch = Scratch()
         let disk = try SmallDisk(scratch.path("disk"), megabytes: 3)
-        let server = try RunningServer(arguments: ["--db", disk.path("mirror.sqlite"), "--insecure-no-signature"])
+        let server = try await RunningServer(arguments: ["--db", disk.path("mirror.sqlite"), "--insecure-no-signature"])
         var log = Acknowledged(server: server)
         for index in 0..<3 { try await log.deliver(index, padding: 1000) }
 
@@ -26,7 +27,7 @@ struct FaultTests {
         try FileManager.default.removeItem(atPath: filler)
         #expect(try await HTTP.get("\(server.baseURL)/readyz").status == 200)
         for index in 10..<13 { #expect(try await log.deliver(index, padding: 50_000) == 200) }
-        try log.killAndCheck(database: disk.path("mirror.sqlite"))
+        try await log.killAndCheck(database: disk.path("mirror.sqlite"))
     }
 
     /// EIO on fsync, and EROFS on every write as a file system turned read-only gives it (Linux
@@ -35,56 +36,56 @@ struct FaultTests {
     @Test(arguments: ["fsync,fdatasync:error=EIO", "pwrite64,fsync,fdatasync:error=EROFS"])
     func failingWritesGive503UntilTheyHeal(faults: String) async throws {
         let scratch = Scratch()
-        let server = try RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--insecure-no-signature"])
+        let server = try await RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--insecure-no-signature"])
         var log = Acknowledged(server: server)
         for index in 0..<3 { try await log.deliver(index) }
 
-        let injection = try Injection(pid: server.process.processIdentifier, faults: faults)
+        let injection = try Injection(pid: server.process.pid, faults: faults)
         for index in 10..<13 { #expect(try await log.deliver(index) == 503) }
         #expect(try await HTTP.get("\(server.baseURL)/readyz").status == 503)
         #expect(injection.stop() > 0, "no system call was failed")
 
         #expect(try await HTTP.get("\(server.baseURL)/readyz").status == 200)
         for index in 10..<13 { #expect(try await log.deliver(index) == 200) }
-        try log.killAndCheck(database: scratch.path("mirror.sqlite"))
+        try await log.killAndCheck(database: scratch.path("mirror.sqlite"))
     }
 
-    @Test func importWithFailingFsyncReportsItAndAnotherRunCompletesIt() throws {
+    @Test func importWithFailingFsyncReportsItAndAnotherRunCompletesIt() async throws {
         let scratch = Scratch()
         let database = scratch.path("mirror.sqlite")
         let (file, count) = try Faults.fixturesFile(in: scratch)
 
-        let failed = try Faults.underInjection("fsync,fdatasync:error=EIO", ["import", "--db", database, file])
+        let failed = try await Faults.underInjection("fsync,fdatasync:error=EIO", ["import", "--db", database, file])
         #expect(failed.status != 0)
         #expect(failed.stderr.contains("I/O error"), "\(failed.stderr)")
 
-        let again = try CLI.run(["import", "--db", database, file])
+        let again = try await CLI.run(["import", "--db", database, file])
         #expect(again.status == 0, "\(again.stderr)")
-        let counts = try CLI.run(["query", "--db", database, "--format", "csv",
+        let counts = try await CLI.run(["query", "--db", database, "--format", "csv",
                                   "SELECT count(*), count(DISTINCT body_sha256) FROM events"])
         #expect(counts.output == "count(*),count(DISTINCT body_sha256)\r\n\(count),\(count)\r\n")
     }
 
-    @Test func rebuildWithFailingWritesKeepsTheReplicaWhole() throws {
+    @Test func rebuildWithFailingWritesKeepsTheReplicaWhole() async throws {
         let scratch = Scratch()
         let database = scratch.path("mirror.sqlite")
         let (file, _) = try Faults.fixturesFile(in: scratch)
-        #expect(try CLI.run(["import", "--db", database, file]).status == 0)
-        let replica = {
-            try CLI.run(["query", "--db", database, "--format", "csv", """
+        #expect(try await CLI.run(["import", "--db", database, file]).status == 0)
+        func replica() async throws -> String {
+            try await CLI.run(["query", "--db", database, "--format", "csv", """
                 SELECT 'coworkers', id, data FROM coworkers UNION ALL SELECT 'invoices', id, status FROM invoices
                 UNION ALL SELECT 'tombstones', id, entity_type FROM tombstones ORDER BY 1, 2
                 """]).output
         }
-        let before = try replica()
+        let before = try await replica()
 
-        let failed = try Faults.underInjection("pwrite64:error=EIO", ["rebuild", "--db", database])
+        let failed = try await Faults.underInjection("pwrite64:error=EIO", ["rebuild", "--db", database])
         #expect(failed.status != 0)
         #expect(failed.stderr.split(separator: "\n").count == 1, "\(failed.stderr)")
-        #expect(try replica() == before)
+        #expect(try await replica() == before)
 
-        #expect(try CLI.run(["rebuild", "--db", database]).status == 0)
-        #expect(try replica() == before)
+        #expect(try await CLI.run(["rebuild", "--db", database]).status == 0)
+        #expect(try await replica() == before)
     }
 }
 
@@ -96,23 +97,12 @@ enum Faults {
 
     @discardableResult
     static func run(_ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+        try ChildProcess("/usr/bin/env", arguments).exitBlocking()
     }
 
     /// Every fixture as a JSON Lines file for `import`; returns its path and line count.
     static func fixturesFile(in scratch: Scratch) throws -> (String, Int) {
-        let lines = try Fixtures.names.map { name in
-            let body = String(decoding: Fixtures.body(name), as: UTF8.self)
-            let line = try JSONSerialization.data(withJSONObject: ["action": Fixtures.action(of: name), "body": body])
-            return String(decoding: line, as: UTF8.self)
-        }
+        let lines = NexudusFixtures.importLines()
         let file = scratch.path("fixtures.jsonl")
         try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         return (file, lines.count)
@@ -126,9 +116,9 @@ enum Faults {
     }
 
     /// Runs the CLI under strace with `faults` injected from its first system call.
-    static func underInjection(_ faults: String, _ arguments: [String]) throws -> CommandResult {
+    static func underInjection(_ faults: String, _ arguments: [String]) async throws -> CommandResult {
         let syscalls = faults.split(separator: ":")[0]
-        return try CLI.run(["-f", "-qq", "-o", "/dev/null", "-e", "trace=\(syscalls)", "-e", "inject=\(faults)",
+        return try await CLI.run(["-f", "-qq", "-o", "/dev/null", "-e", "trace=\(syscalls)", "-e", "inject=\(faults)",
                             CLI.binary.path] + arguments, executable: URL(fileURLWithPath: "/usr/bin/strace"))
     }
 }
@@ -154,34 +144,39 @@ final class SmallDisk {
 /// strace attached to every thread of a live process, failing the named system calls until
 /// stopped.
 final class Injection {
-    let process = Process()
+    let process: ChildProcess
     let output: URL
 
     init(pid: Int32, faults: String) throws {
         let syscalls = faults.split(separator: ":")[0]
         output = FileManager.default.temporaryDirectory.appendingPathComponent("strace-\(UUID().uuidString)")
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
-        process.arguments = ["-f", "-p", "\(pid)", "-e", "trace=\(syscalls)", "-e", "inject=\(faults)",
-                             "-o", output.path]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        // strace says "Process N attached" for each thread once it traces it.
-        var seen = Data()
+        process = try ChildProcess(
+            "/usr/bin/strace", ["-f", "-p", "\(pid)", "-e", "trace=\(syscalls)", "-e", "inject=\(faults)", "-o", output.path])
+        // Polled until every thread of the process names strace as its tracer: a thread not
+        // attached yet would write unharmed.
+        let tracer = process.pid
         let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, !String(decoding: seen, as: UTF8.self).contains("attached") {
-            seen += errors.fileHandleForReading.availableData
+        while Date() < deadline, !Self.everyThread(of: pid, tracedBy: tracer) {
+            Thread.sleep(forTimeInterval: 0.02)
         }
-        Thread.sleep(forTimeInterval: 0.2)
+    }
+
+    /// Whether every thread in /proc/PID/task has `TracerPid: tracer` in its status.
+    static func everyThread(of pid: Int32, tracedBy tracer: Int32) -> Bool {
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task"), !threads.isEmpty
+        else { return false }
+        return threads.allSatisfy { thread in
+            let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/status", encoding: .utf8)) ?? ""
+            return status.split(separator: "\n").contains("TracerPid:\t\(tracer)")
+        }
     }
 
     /// Ends strace (the kernel then detaches the process, which carries on) and returns how
     /// many system calls it failed. SIGKILL, because strace inherits the test runner's blocked
     /// signal mask and would never see a SIGINT.
     func stop() -> Int {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.exitBlocking()
         let trace = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(at: output)
         return trace.components(separatedBy: "(INJECTED)").count - 1
@@ -215,9 +210,9 @@ struct Acknowledged {
 
     /// Kills the server with SIGKILL and checks that every acknowledged body is in the log at
     /// its acknowledged position.
-    func killAndCheck(database: String) throws {
-        server.stop(signal: SIGKILL)
-        let stored = try DatabaseQueue(path: database).read { db in
+    func killAndCheck(database: String) async throws {
+        await server.stop(signal: SIGKILL)
+        let stored = try await DatabaseQueue(path: database).read { db in
             try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT seq, body FROM events").map {
                 ($0["seq"] as Int, $0["body"] as Data)
             })

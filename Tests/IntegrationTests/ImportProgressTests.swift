@@ -14,13 +14,13 @@ import Testing
         return path
     }
 
-    @Test func onATerminalImportShowsReadAppendedRateAndETA() throws {
+    @Test func onATerminalImportShowsReadAppendedRateAndETA() async throws {
         let scratch = Scratch()
         let file = backfill(scratch)
         // script(1) gives the command a pseudo-terminal, as a user's shell would.
         let command = [CLI.binary.path, "import", "--db", scratch.path("mirror.sqlite"), file]
             .map { "'\($0)'" }.joined(separator: " ")
-        let result = try Self.run("/usr/bin/script", ["-qec", command, "/dev/null"])
+        let result = try await CLI.run(["-qec", command, "/dev/null"], executable: URL(fileURLWithPath: "/usr/bin/script"))
         #expect(result.status == 0, "\(result.output)")
         let frames = result.output.split(separator: "\r").map(String.init)
         let drawn = frames.filter { $0.contains(" read, ") }
@@ -31,10 +31,10 @@ import Testing
         #expect(result.output.contains("folded 20000 deliveries into the replica"))
     }
 
-    @Test func pipedImportPrintsOnlyItsSummary() throws {
+    @Test func pipedImportPrintsOnlyItsSummary() async throws {
         let scratch = Scratch()
         let file = backfill(scratch)
-        let result = try CLI.run(["import", "--db", scratch.path("mirror.sqlite"), file])
+        let result = try await CLI.run(["import", "--db", scratch.path("mirror.sqlite"), file])
         #expect(result.status == 0)
         #expect(result.stderr.isEmpty, "\(result.stderr.prefix(300))")
         #expect(result.output == """
@@ -42,19 +42,5 @@ import Testing
             folded 20000 deliveries into the replica
 
             """)
-    }
-
-    private static func run(_ executable: String, _ arguments: [String]) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, stdout: data, stderr: "")
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
 import GRDB
+import NexudusFixtures
 import Testing
 
-/// The operator's side through the real binary: `/api/status` and the dashboard on `serve`,
-/// the admin listener, `status --check`, `history`, `export membership` and `--as-of`.
+/// The operator's side through the real binary: `/api/status` against `status --format json`,
+/// `status --check`, `history`, `export membership` and `--as-of` (the routes alone: NexMirrorServerTests).
 @Suite(.serialized) struct OperationsTests {
-    private func server(_ scratch: Scratch, _ extra: [String] = []) throws -> RunningServer {
-        try RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile()] + extra)
+    private func server(_ scratch: Scratch, _ extra: [String] = []) async throws -> RunningServer {
+        try await RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile()] + extra)
     }
 
     private func write(_ scratch: Scratch, _ sql: String) throws {
@@ -17,13 +18,7 @@ import Testing
     }
 
     /// Rows another part of nexmirror (sync, webhooks) writes, inserted here by hand.
-    static let syncAndWebhooks = """
-        INSERT INTO sync_state (kind, started_at, finished_at, error, listed, fetched, new, changed, deleted, unchanged)
-        VALUES ('coworkers', '2026-06-01T10:00:00.0000000Z', '2026-06-01T10:02:00.0000000Z', NULL, 120, 7, 2, 4, 1, 113),
-               ('bookings', '2026-06-01T10:00:00.0000000Z', NULL, 'HTTP 500 after 5 retries', 0, 0, 0, 0, 0, 0);
-        INSERT INTO nexudus_webhooks (id, business_id, action, url, active, error_count, last_error, seen_at)
-        VALUES (1, 10, 'TeamCreated', 'https://m/webhooks/TeamCreated', 0, 10, 'timeout', '2026-06-01T00:00:00.0000000Z');
-        """
+    static let syncAndWebhooks = NexudusFixtures.syncAndWebhookRows
 
     /// Polls until every projection has folded the whole log.
     private func waitUntilFolded(_ url: String) async throws -> [String: Any] {
@@ -41,14 +36,14 @@ import Testing
 
     @Test func apiStatusServesWhatStatusJSONPrints() async throws {
         let scratch = Scratch()
-        let server = try server(scratch)
+        let server = try await server(scratch)
         for name in ["CoworkerCreate", "BookingCreate", "CoworkerInvoicePaid"] {
             #expect(try await HTTP.deliver(name, to: server).status == 200)
         }
         try write(scratch, Self.syncAndWebhooks)
         _ = try await waitUntilFolded("\(server.baseURL)/api/status")
         let served = try await HTTP.get("\(server.baseURL)/api/status")
-        let printed = try CLI.run(["status", "--format", "json", "--db", scratch.path("mirror.sqlite")])
+        let printed = try await CLI.run(["status", "--format", "json", "--db", scratch.path("mirror.sqlite")])
         #expect(printed.status == 0, "\(printed.stderr)")
         var api = served.json
         var cli = (try JSONSerialization.jsonObject(with: printed.stdout) as? [String: Any]) ?? [:]
@@ -68,91 +63,52 @@ import Testing
 
     @Test func statusCheckPrintsOneLinePerProblemAndExitsThree() async throws {
         let scratch = Scratch()
-        let server = try server(scratch)
+        let server = try await server(scratch)
         #expect(try await HTTP.deliver("CoworkerCreate", to: server).status == 200)
         _ = try await waitUntilFolded("\(server.baseURL)/api/status")
         let database = ["--db", scratch.path("mirror.sqlite")]
-        let healthy = try CLI.run(["status", "--check"] + database)
+        let healthy = try await CLI.run(["status", "--check"] + database)
         #expect(healthy.status == 0, "\(healthy.output)")
         #expect(healthy.output.isEmpty)
 
         // Silent once a second has passed without a delivery.
         let deadline = Date().addingTimeInterval(10)
-        var silent = try CLI.run(["status", "--check", "--silence-after", "1s"] + database)
+        var silent = try await CLI.run(["status", "--check", "--silence-after", "1s"] + database)
         while silent.status != 3, Date() < deadline {
             try await Task.sleep(for: .milliseconds(200))
-            silent = try CLI.run(["status", "--check", "--silence-after", "1s"] + database)
+            silent = try await CLI.run(["status", "--check", "--silence-after", "1s"] + database)
         }
         #expect(silent.status == 3)
         #expect(silent.output.hasPrefix("silent: CoworkerCreate received nothing for "))
         #expect(silent.output.hasSuffix("(threshold 1s, --silence-after)\n"))
 
         try write(scratch, Self.syncAndWebhooks)
-        let problems = try CLI.run(["status", "--check"] + database)
+        let problems = try await CLI.run(["status", "--check"] + database)
         #expect(problems.status == 3)
         #expect(problems.output == """
             disabled in Nexudus: every webhook for TeamCreated is inactive; re-enable it (nexmirror webhooks setup --url BASE)
             sync failing: bookings: HTTP 500 after 5 retries
 
             """)
-        let text = try CLI.run(["status"] + database)
+        let text = try await CLI.run(["status"] + database)
         #expect(text.output.contains("disabled     in Nexudus: TeamCreated"))
         #expect(text.output.contains("coworkers  2026-06-01T10:02:00.0000000Z     120      7"))
 
-        let wrong = try CLI.run(["status", "--check", "--silence-after", "soon"] + database)
+        let wrong = try await CLI.run(["status", "--check", "--silence-after", "soon"] + database)
         #expect(wrong.status != 0 && wrong.status != 3)
         #expect(wrong.stderr.contains("--silence-after expects a duration such as 90m, 6h or 2d, got 'soon'"))
     }
 
-    @Test func adminListenerTakesTheOperatorRoutes() async throws {
-        let scratch = Scratch()
-        let server = try server(scratch, ["--admin-port", "0", "--silence-after", "1s"])
-        let admin = "http://127.0.0.1:\(try OperationsTestsSupport.adminPort(of: server))"
-        #expect(try await HTTP.deliver("CoworkerCreate", to: server).status == 200)
-        for route in ["/", "/api/status", "/metrics"] {
-            #expect(try await HTTP.get(server.baseURL + route).status == 404, "\(route) on the main port")
-            #expect(try await HTTP.get(admin + route).status == 200, "\(route) on the admin port")
-        }
-        #expect(try await HTTP.get(server.baseURL + "/healthz").status == 200)
-
-        let deadline = Date().addingTimeInterval(10)
-        var metrics = try await HTTP.get(admin + "/metrics").body
-        while !metrics.contains(#"nexmirror_action_silent{action="CoworkerCreate"} 1"#), Date() < deadline {
-            try await Task.sleep(for: .milliseconds(200))
-            metrics = try await HTTP.get(admin + "/metrics").body
-        }
-        #expect(metrics.contains(#"nexmirror_action_silent{action="CoworkerCreate"} 1"#))
-        #expect(metrics.contains(#"nexmirror_action_silent{action="BookingCreate"} 0"#))
-        #expect(metrics.contains(#"nexmirror_action_last_delivery_timestamp_seconds{action="CoworkerCreate"} 1"#))
-        #expect(metrics.contains(#"nexmirror_deliveries_total{action="CoworkerCreate",outcome="accepted"} 1"#))
-        try write(scratch, Self.syncAndWebhooks)
-        let later = try await HTTP.get(admin + "/metrics").body
-        #expect(later.contains(#"nexmirror_sync_drift{kind="coworkers"} 7"#))
-        #expect(later.contains(#"nexmirror_sync_failing{kind="bookings"} 1"#))
-        #expect(later.contains(#"nexmirror_webhook_disabled{action="TeamCreated"} 1"#))
-    }
-
-    @Test func withoutAnAdminPortTheMainListenerServesTheDashboard() async throws {
-        let scratch = Scratch()
-        let server = try server(scratch)
-        let page = try await HTTP.get(server.baseURL + "/")
-        #expect(page.status == 200)
-        #expect(page.body.contains("<meta http-equiv=\"refresh\""))
-        #expect(try await HTTP.get(server.baseURL + "/metrics").body.contains("nexmirror_problems 0"))
-    }
-
-    // MARK: history, membership, as-of
-
-    @Test func historyPrintsEveryDeliveryWithItsOutcome() throws {
-        let mirror = try Mirror.fromFixtures()
+    @Test func historyPrintsEveryDeliveryWithItsOutcome() async throws {
+        let mirror = try await Mirror.fromFixtures()
         let update = #"[{"Id":1419009389,"FullName":"José Müller","Active":true,"Archived":false,"TariffName":"Hot desk","UpdatedOn":"2026-03-03T09:00:00Z"}]"#
         let late = #"[{"Id":1419009389,"FullName":"Old Name","Active":true,"Archived":false,"UpdatedOn":"2026-03-01T09:00:00Z"}]"#
         let lines = try [update, late].map { body in
             String(decoding: try JSONSerialization.data(
                 withJSONObject: ["action": "CoworkerUpdate", "body": body], options: [.sortedKeys]), as: UTF8.self)
         }
-        try mirror.importLines(lines)
-        let result = try mirror.run(["history", "coworkers", "1419009389", "--format", "csv"])
+        try await mirror.importLines(lines)
+        let result = try await mirror.run(["history", "coworkers", "1419009389", "--format", "csv"])
         #expect(result.status == 0, "\(result.stderr)")
         let rows = CSV.parse(result.output)
         #expect(rows.first == ["seq", "received_at", "action", "source", "updated_on", "outcome", "changes"])
@@ -162,55 +118,55 @@ import Testing
             ["CoworkerUpdate", "import", "ignored as older than seq 33"],
         ])
         #expect(rows[2][6].contains("TariffName: Virtual office → Hot desk"))
-        let byType = try mirror.run(["history", "Coworker", "1419009389", "--format", "csv"])
+        let byType = try await mirror.run(["history", "Coworker", "1419009389", "--format", "csv"])
         #expect(byType.output == result.output)
-        let unknown = try mirror.run(["history", "desks", "1"])
+        let unknown = try await mirror.run(["history", "desks", "1"])
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("unknown entity 'desks'"))
-        let missing = try mirror.run(["history", "coworkers", "42"])
+        let missing = try await mirror.run(["history", "coworkers", "42"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("no delivery of Coworker 42 in the log"))
     }
 
-    @Test func exportMembershipCountsMembersPerMonth() throws {
-        let mirror = try Mirror.fromFixtures()
-        let result = try mirror.run(["export", "membership"])
+    @Test func exportMembershipCountsMembersPerMonth() async throws {
+        let mirror = try await Mirror.fromFixtures()
+        let result = try await mirror.run(["export", "membership"])
         #expect(result.status == 0, "\(result.stderr)")
         // The fixtures: three coworkers created in March 2026, one of them deleted.
         #expect(CSV.parse(result.output) == [
             ["month", "members_at_start", "joined", "left", "members_at_end"], ["2026-03", "0", "3", "1", "2"],
         ])
-        let range = try mirror.run(["export", "membership", "--from", "2026-02-01", "--to", "2026-04-30"])
+        let range = try await mirror.run(["export", "membership", "--from", "2026-02-01", "--to", "2026-04-30"])
         #expect(CSV.parse(range.output).dropFirst().map(\.[0]) == ["2026-02", "2026-03", "2026-04"])
     }
 
-    @Test func asOfReadsThePastAndLeavesTheLiveReplicaAlone() throws {
-        let mirror = try Mirror.fromFixtures()
+    @Test func asOfReadsThePastAndLeavesTheLiveReplicaAlone() async throws {
+        let mirror = try await Mirror.fromFixtures()
         let sql = "SELECT id, full_name, updated_on FROM coworkers ORDER BY id"
-        let live = try mirror.csv(sql)
-        let projections = try mirror.csv("SELECT name, checkpoint, updated_at FROM projections")
-        let before = try mirror.run(["query", "--format", "csv", "--as-of", "2026-01-01", sql])
+        let live = try await mirror.csv(sql)
+        let projections = try await mirror.csv("SELECT name, checkpoint, updated_at FROM projections")
+        let before = try await mirror.run(["query", "--format", "csv", "--as-of", "2026-01-01", sql])
         #expect(before.status == 0, "\(before.stderr)")
         #expect(CSV.parse(before.output) == [["id", "full_name", "updated_on"]])
-        let after = try mirror.run(["query", "--format", "csv", "--as-of", "2030-01-01T00:00:00+01:00", sql])
+        let after = try await mirror.run(["query", "--format", "csv", "--as-of", "2030-01-01T00:00:00+01:00", sql])
         #expect(CSV.parse(after.output) == live)
         // Between the create (08:00:21) and the delete (08:43:57) of 1419000582.
-        let between = try mirror.run(["query", "--format", "csv", "--as-of", "2026-03-02T08:30:00Z", "SELECT id FROM coworkers ORDER BY id"])
+        let between = try await mirror.run(["query", "--format", "csv", "--as-of", "2026-03-02T08:30:00Z", "SELECT id FROM coworkers ORDER BY id"])
         #expect(CSV.parse(between.output).contains(["1419000582"]))
         // The log as of T: only the deliveries whose version time is at or before it.
-        let events = try mirror.run(["query", "--format", "csv", "--as-of", "2026-03-02T08:30:00Z",
+        let events = try await mirror.run(["query", "--format", "csv", "--as-of", "2026-03-02T08:30:00Z",
                                      "SELECT count(*) FROM events WHERE coalesce(updated_on, received_at) > '2026-03-02T08:30:00Z'"])
         #expect(CSV.parse(events.output) == [["count(*)"], ["0"]], "\(events.stderr)")
-        let all = try mirror.run(["query", "--format", "csv", "--as-of", "2026-03-02T08:30:00Z", "SELECT count(*) FROM events"])
-        let expected = try mirror.csv("SELECT count(*) FROM events WHERE coalesce(updated_on, received_at) <= '2026-03-02T08:30:00Z'")
+        let all = try await mirror.run(["query", "--format", "csv", "--as-of", "2026-03-02T08:30:00Z", "SELECT count(*) FROM events"])
+        let expected = try await mirror.csv("SELECT count(*) FROM events WHERE coalesce(updated_on, received_at) <= '2026-03-02T08:30:00Z'")
         #expect(CSV.parse(all.output) == expected)
         #expect(expected[1][0] != "0" && expected[1][0] != "32")
-        let export = try mirror.run(["export", "members", "--as-of", "2026-03-02T08:30:00Z"])
+        let export = try await mirror.run(["export", "members", "--as-of", "2026-03-02T08:30:00Z"])
         #expect(export.status == 0, "\(export.stderr)")
         #expect(export.output.contains("1419000582"))
-        #expect(try mirror.csv(sql) == live)
-        #expect(try mirror.csv("SELECT name, checkpoint, updated_at FROM projections") == projections)
-        let bad = try mirror.run(["query", "--as-of", "yesterday", sql])
+        #expect(try await mirror.csv(sql) == live)
+        #expect(try await mirror.csv("SELECT name, checkpoint, updated_at FROM projections") == projections)
+        let bad = try await mirror.run(["query", "--as-of", "yesterday", sql])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("--as-of expects a date"))
     }
@@ -218,10 +174,10 @@ import Testing
 
 /// The dashboard in a real browser: headless Chromium from Debian (installed when missing).
 @Suite(.serialized) struct DashboardBrowserTests {
-    static func chromium() throws -> String {
+    static func chromium() async throws -> String {
         let candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         if let found = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) { return found }
-        let install = try Shell.run("/bin/sh", [
+        let install = try await Shell.run("/bin/sh", [
             "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium",
         ], timeout: 900)
         guard let found = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) else {
@@ -233,19 +189,19 @@ import Testing
     /// Where the screenshot is kept: $NEXMIRROR_SCREENSHOT, else .build/dashboard.png.
     static var screenshotPath: String {
         ProcessInfo.processInfo.environment["NEXMIRROR_SCREENSHOT"]
-            ?? Fixtures.packageRoot.appendingPathComponent(".build/dashboard.png").path
+            ?? NexudusFixtures.packageRoot.appendingPathComponent(".build/dashboard.png").path
     }
 
     @Test func dashboardRendersWithoutJavaScriptOrExternalAssets() async throws {
-        let browser = try Self.chromium()
+        let browser = try await Self.chromium()
         let scratch = Scratch()
-        let server = try RunningServer(arguments: [
+        let server = try await RunningServer(arguments: [
             "--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile(), "--admin-port", "0",
         ])
-        let admin = "http://127.0.0.1:\(try OperationsTestsSupport.adminPort(of: server))"
-        for name in Fixtures.names { _ = try await HTTP.deliver(name, to: server) }
+        let admin = "http://127.0.0.1:\(try await OperationsTestsSupport.adminPort(of: server))"
+        for name in NexudusFixtures.names { _ = try await HTTP.deliver(name, to: server) }
         _ = try await HTTP.post(
-            "\(server.baseURL)/webhooks/CoworkerUpdate", body: Fixtures.body("CoworkerUpdate"),
+            "\(server.baseURL)/webhooks/CoworkerUpdate", body: NexudusFixtures.body("CoworkerUpdate"),
             headers: [("X-Nexudus-Hook-Signature", String(repeating: "0", count: 64))])
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -265,11 +221,11 @@ import Testing
         #expect(!page.body.lowercased().contains("<script"))
         #expect(page.body.range(of: #"(src|href)\s*=\s*"?(https?:)?//"#, options: .regularExpression) == nil)
         #expect(page.body.contains("<meta http-equiv=\"refresh\" content=\"30\">"))
-        #expect(!page.body.contains(Fixtures.secret))
+        #expect(!page.body.contains(NexudusFixtures.secret))
         #expect(!page.body.contains("example.org"), "no member data on the dashboard")
 
         // The DOM as Chromium builds it.
-        let dom = try Shell.run(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", admin + "/"], timeout: 120)
+        let dom = try await Shell.run(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", admin + "/"], timeout: 120)
         #expect(dom.status == 0, "\(dom.stderr.suffix(400))")
         let html = dom.stdout
         for id in ["problems", "chart", "actions", "rejections", "quarantine", "projections", "log", "sync"] {
@@ -285,7 +241,7 @@ import Testing
 
         let path = Self.screenshotPath
         try? FileManager.default.removeItem(atPath: path)
-        let shot = try Shell.run(browser, [
+        let shot = try await Shell.run(browser, [
             "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,2300",
             "--screenshot=\(path)", admin + "/",
         ], timeout: 120)
@@ -297,7 +253,7 @@ import Testing
 }
 
 enum OperationsTestsSupport {
-    static func adminPort(of server: RunningServer) throws -> Int {
+    static func adminPort(of server: RunningServer) async throws -> Int {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             let text = server.standardOutput
@@ -305,7 +261,7 @@ enum OperationsTestsSupport {
                let port = Int(text[range].split(separator: ":").last!) {
                 return port
             }
-            Thread.sleep(forTimeInterval: 0.05)
+            try await Task.sleep(for: .milliseconds(50))
         }
         throw OperationsTests.Timeout(what: "the admin listener")
     }
@@ -321,31 +277,22 @@ enum Shell {
 
     struct Failure: Error, CustomStringConvertible { let message: String; var description: String { message } }
 
-    static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+    static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval) async throws -> Result {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("shell-\(UUID().uuidString)")
         let out = base.appendingPathExtension("out"), err = base.appendingPathExtension("err")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         defer {
             try? FileManager.default.removeItem(at: out)
             try? FileManager.default.removeItem(at: err)
         }
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+        let process = try ChildProcess(executable, arguments, standardOutput: out.path, standardError: err.path)
+        let finished = await eventually(within: timeout) { !process.isRunning }
+        guard finished else {
+            process.signal(SIGKILL)
+            process.exitBlocking()
             throw Failure(message: "\(executable) did not finish within \(Int(timeout)) s")
         }
         return Result(
-            status: process.terminationStatus,
+            status: await process.exit(),
             stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
             stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexudusFixtures
 import Testing
 
 /// A correctly signed body can hold anything. Each one below goes to the live server with a real
@@ -49,9 +50,9 @@ import Testing
 
     /// Each fixture cut in half and cut before its last `]`, and with one bit flipped at eight
     /// places spread over it.
-    static let mutatedFixtures: [Garbage] = Fixtures.names.flatMap { name -> [Garbage] in
-        let body = Fixtures.body(name)
-        let action = Fixtures.action(of: name)
+    static let mutatedFixtures: [Garbage] = NexudusFixtures.names.flatMap { name -> [Garbage] in
+        let body = NexudusFixtures.body(name)
+        let action = NexudusFixtures.action(of: name)
         let lastBracket = body.lastIndex(of: UInt8(ascii: "]"))!
         var garbage = [
             Garbage(name: "\(name) cut in half", action: action, body: Array(body.prefix(body.count / 2)),
@@ -71,13 +72,13 @@ import Testing
     @Test func signedGarbageIsAnswered200KeptAndQuarantinedWithoutACrash() async throws {
         let scratch = Scratch()
         let database = scratch.path("mirror.sqlite")
-        let server = try RunningServer(arguments: ["--db", database, "--secret-file", scratch.secretFile()])
+        let server = try await RunningServer(arguments: ["--db", database, "--secret-file", scratch.secretFile()])
         let all = Self.hostile + Self.mutatedFixtures
         var acknowledged: [(garbage: Garbage, seq: Int)] = []
         for garbage in all {
             let answer = try await HTTP.post(
                 "\(server.baseURL)/webhooks/\(garbage.action)", body: garbage.body,
-                headers: [("X-Nexudus-Hook-Signature", NexudusSignature.sign(body: garbage.body, secret: Fixtures.secret))])
+                headers: [("X-Nexudus-Hook-Signature", NexudusSignature.sign(body: garbage.body, secret: NexudusFixtures.secret))])
             #expect(answer.status == 200, "\(garbage.name): \(answer.status) \(answer.body)")
             #expect(answer.json["duplicate"] as? Bool == false, "\(garbage.name)")
             acknowledged.append((garbage, answer.json["seq"] as? Int ?? -1))
@@ -97,7 +98,7 @@ import Testing
         }
         #expect(checkpoint >= last)
         #expect(server.process.isRunning, "\(server.standardError.suffix(2_000))")
-        #expect(server.stop() == 0)
+        #expect(await server.stop() == 0)
 
         let events = try await queue.read { db in
             try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT seq, action, body, status, error FROM events").map {
@@ -127,9 +128,9 @@ import Testing
         #expect(surrogates == "\u{FFFD}")
 
         // A fresh process folds the same log from scratch, and the operator can list it all.
-        let rebuild = try CLI.run(["rebuild", "--db", database])
+        let rebuild = try await CLI.run(["rebuild", "--db", database])
         #expect(rebuild.status == 0, "\(rebuild.stderr)")
-        let listed = try CLI.run(["events", "--quarantined", "--limit", "1000", "--db", database])
+        let listed = try await CLI.run(["events", "--quarantined", "--limit", "1000", "--db", database])
         #expect(listed.status == 0, "\(listed.stderr)")
         #expect(listed.output.contains("nested deeper than 512 levels"))
     }

@@ -2,35 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NexudusFixtures
 import NIOCore
+import Subprocess
 import Testing
-
-/// The shared fixtures: real Json.NET bodies and the signatures Nexudus would send.
-enum Fixtures {
-    static let secret = "s3crét-Nexudus"
-
-    static let directory = NexudusFixtures.directory
-    static let packageRoot = NexudusFixtures.packageRoot
-
-    /// File name (without `.json`) → signature header.
-    static let signatures: [String: String] = {
-        let text = try! String(contentsOf: directory.appendingPathComponent("SIGNATURES.tsv"), encoding: .utf8)
-        var map: [String: String] = [:]
-        for line in text.split(separator: "\n").dropFirst() {
-            let parts = line.split(separator: "\t")
-            map[String(parts[0].dropLast(5))] = String(parts[1])
-        }
-        return map
-    }()
-
-    static func body(_ name: String) -> [UInt8] {
-        Array(try! Data(contentsOf: directory.appendingPathComponent("\(name).json")))
-    }
-
-    /// The action a fixture is delivered as (`emoji-name` is a CoworkerCreate).
-    static func action(of name: String) -> String { name == "emoji-name" ? "CoworkerCreate" : name }
-
-    static var names: [String] { signatures.keys.sorted() }
-}
 
 /// A scratch directory removed when the test ends.
 final class Scratch {
@@ -44,7 +17,7 @@ final class Scratch {
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 
     /// Writes the fixtures' secret to a file and returns its path.
-    func secretFile(_ secrets: [String] = [Fixtures.secret]) -> String {
+    func secretFile(_ secrets: [String] = [NexudusFixtures.secret]) -> String {
         let path = path("test.secret")
         _ = FileManager.default.createFile(atPath: path, contents: Data((secrets.joined(separator: "\n") + "\n").utf8))
         return path
@@ -66,84 +39,81 @@ enum CLI {
             .appendingPathComponent("nexmirror")
     }()
 
+    /// Runs `executable` to its end and collects what it wrote. swift-subprocess waits for the
+    /// child without holding a thread of the cooperative pool (two threads on two cores), so
+    /// in-process servers the child talks to keep answering.
     @discardableResult
     static func run(
         _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:],
         in directory: URL? = nil, executable: URL = binary
-    ) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["NEXMIRROR_DB"] = nil
-        env["NEXMIRROR_SECRET"] = nil
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = directory }
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
-        let outURL = scratch.appendingPathExtension("out")
-        let errURL = scratch.appendingPathExtension("err")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
-        }
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
+    ) async throws -> CommandResult {
+        // The caller's own database and secret must not leak into a test.
+        var overrides: [Environment.Key: String?] = ["NEXMIRROR_DB": nil, "NEXMIRROR_SECRET": nil]
+        for (key, value) in environment { overrides[Environment.Key(rawValue: key)!] = value }
+        let executable = Executable.path(.init(executable.path))
+        let workingDirectory = directory?.path
+        let output = BytesOutput.bytes(limit: 256 << 20), error = BytesOutput.bytes(limit: 16 << 20)
+        let result: ExecutionResult<Void, BytesOutput, BytesOutput>
         if let stdin {
-            let inURL = scratch.appendingPathExtension("in")
-            _ = FileManager.default.createFile(atPath: inURL.path, contents: Data(stdin))
-            process.standardInput = try FileHandle(forReadingFrom: inURL)
+            // From a file: 1.0.2 traps when a child exits before it has read piped input
+            // (`.array`), which a command refusing its flags does.
+            let inURL = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).in")
+            try Data(stdin).write(to: inURL)
+            defer { try? FileManager.default.removeItem(at: inURL) }
+            let descriptor = open(inURL.path, O_RDONLY)
+            guard descriptor >= 0 else { throw CocoaError(.fileReadUnknown) }
+            result = try await Subprocess.run(
+                executable, arguments: Arguments(arguments), environment: .inherit.updating(overrides),
+                workingDirectory: workingDirectory.map { .init($0) },
+                input: .fileDescriptor(.init(rawValue: descriptor), closeAfterSpawningProcess: true),
+                output: output, error: error)
         } else {
-            process.standardInput = FileHandle.nullDevice
+            result = try await Subprocess.run(
+                executable, arguments: Arguments(arguments), environment: .inherit.updating(overrides),
+                workingDirectory: workingDirectory.map { .init($0) }, input: .none, output: output, error: error)
         }
-        try process.run()
-        process.waitUntilExit()
+        let status: Int32
+        switch result.terminationStatus {
+        case .exited(let code): status = code
+        case .signaled(let signal): status = 128 + signal
+        }
         return CommandResult(
-            status: process.terminationStatus, stdout: try Data(contentsOf: outURL),
-            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+            status: status, stdout: Data(result.standardOutput),
+            stderr: String(decoding: result.standardError, as: UTF8.self))
     }
 }
 
 /// A real `nexmirror serve` on a free loopback port.
 final class RunningServer {
-    let process: Process
+    let process: ChildProcess
     let port: Int
     let outputURL: URL
     let errorURL: URL
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    init(arguments: [String], environment: [String: String] = [:]) throws {
-        process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = ["serve", "--port", "0", "--log-level", "warning"] + arguments
-        var env = ProcessInfo.processInfo.environment
-        env["NEXMIRROR_DB"] = nil
-        env["NEXMIRROR_SECRET"] = nil
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
+    /// Starts the server and waits (polling, off no thread) for the line that names its port.
+    init(arguments: [String], environment: [String: String] = [:]) async throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")
         outputURL = base.appendingPathExtension("out")
         errorURL = base.appendingPathExtension("err")
-        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: outputURL)
-        process.standardError = try FileHandle(forWritingTo: errorURL)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
+        // The caller's own database and secret must not leak into a test.
+        var overrides: [String: String?] = ["NEXMIRROR_DB": nil, "NEXMIRROR_SECRET": nil]
+        for (key, value) in environment { overrides[key] = value }
+        process = try ChildProcess(
+            CLI.binary.path, ["serve", "--port", "0", "--log-level", "warning"] + arguments, environment: overrides,
+            standardOutput: outputURL.path, standardError: errorURL.path)
+        let process = process, outputURL = outputURL
         var found: Int?
-        while Date() < deadline, process.isRunning {
+        await eventually(within: 30) {
             let text = (try? String(contentsOf: outputURL, encoding: .utf8)) ?? ""
             if let range = text.range(of: #"listening on http://[^:]+:(\d+)"#, options: .regularExpression) {
                 found = Int(text[range].split(separator: ":").last!)
-                break
             }
-            Thread.sleep(forTimeInterval: 0.05)
+            return found != nil || !process.isRunning
         }
         guard let found else {
-            process.terminate()
+            process.signal(SIGKILL)
+            process.exitBlocking()
             let errors = (try? String(contentsOf: errorURL, encoding: .utf8)) ?? ""
             throw ServerDidNotStart(output: errors)
         }
@@ -155,18 +125,18 @@ final class RunningServer {
     var standardOutput: String { (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "" }
     var standardError: String { (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "" }
 
-    /// Sends a signal and waits for the process to end; returns its exit status.
+    /// Sends a signal and waits (polling) for the process to end; returns its exit status
+    /// (128 + the signal when a signal ended it).
     @discardableResult
-    func stop(signal: Int32 = SIGTERM) -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, signal) }
-        process.waitUntilExit()
-        return process.terminationStatus
+    func stop(signal: Int32 = SIGTERM) async -> Int32 {
+        process.signal(signal)
+        return await process.exit()
     }
 
     deinit {
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.signal(SIGKILL)
+            process.exitBlocking()
         }
         try? FileManager.default.removeItem(at: outputURL)
         try? FileManager.default.removeItem(at: errorURL)
@@ -205,7 +175,7 @@ enum HTTP {
     /// Delivers a fixture exactly as Nexudus would.
     static func deliver(_ fixture: String, to server: RunningServer, as action: String? = nil) async throws -> HTTPAnswer {
         try await post(
-            "\(server.baseURL)/webhooks/\(action ?? Fixtures.action(of: fixture))", body: Fixtures.body(fixture),
-            headers: [("X-Nexudus-Hook-Signature", Fixtures.signatures[fixture]!)])
+            "\(server.baseURL)/webhooks/\(action ?? NexudusFixtures.action(of: fixture))", body: NexudusFixtures.body(fixture),
+            headers: [("X-Nexudus-Hook-Signature", NexudusFixtures.signature(fixture))])
     }
 }

@@ -68,7 +68,7 @@ final class SyncMirror {
 
     @discardableResult
     func run(_ arguments: [String], password: Bool = true) async throws -> CommandResult {
-        try await CLI.runOffPool(arguments, environment: environment(password: password))
+        try await CLI.run(arguments, environment: environment(password: password))
     }
 
     /// `sync` at 10 requests/s, the cap, so tests stay short.
@@ -90,17 +90,5 @@ final class SyncMirror {
     deinit {
         let api = self.api
         Task { await api.stop() }
-    }
-}
-
-extension CLI {
-    /// Runs the binary on a thread of its own: waiting for it on the cooperative pool would
-    /// starve the in-process stand-in, whose handlers need that pool to answer the binary.
-    static func runOffPool(_ arguments: [String], environment: [String: String]) async throws -> CommandResult {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result { try CLI.run(arguments, environment: environment) })
-            }
-        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NexudusFixtures
 import NexudusStandIn
 import Testing
 
@@ -61,7 +62,7 @@ import Testing
 
     @Test func aWebhookDisabledForAWhileIsRepairedAndDriftRecorded() async throws {
         let mirror = try await SyncMirror.start()
-        let server = try RunningServer(arguments: ["--db", mirror.db, "--insecure-no-signature"])
+        let server = try await RunningServer(arguments: ["--db", mirror.db, "--insecure-no-signature"])
         for id in Int64(101)...103 {
             let answer = try await HTTP.post(
                 "\(server.baseURL)/webhooks/CoworkerCreate", body: mirror.account.webhookBody("spaces/coworkers", id: id)!)
@@ -77,10 +78,13 @@ import Testing
         #expect(try mirror.count("SELECT count(*) FROM members") == 4)
         // An older webhook that arrives after the sync never undoes it.
         let stale = Array(#"[{"Id":102,"FullName":"Member 102","Email":"old@example.com","UpdatedOn":"2025-03-02T10:00:00Z"}]"#.utf8)
-        #expect(try await HTTP.post("\(server.baseURL)/webhooks/CoworkerUpdate", body: stale).status == 200)
-        try await Task.sleep(for: .milliseconds(600))
+        let staleAnswer = try await HTTP.post("\(server.baseURL)/webhooks/CoworkerUpdate", body: stale)
+        #expect(staleAnswer.status == 200)
+        // Checked once the background fold has gone past the stale delivery.
+        let staleSeq = try #require(staleAnswer.json["seq"] as? Int)
+        #expect(try await eventually { try mirror.count("SELECT min(checkpoint) FROM projections") >= staleSeq })
         #expect(try mirror.strings("SELECT email FROM coworkers WHERE id = 102") == ["new@example.com"])
-        server.stop()
+        await server.stop()
     }
 
     @Test func deletionsMissedByWebhooksAreTombstonedForGood() async throws {
@@ -106,7 +110,7 @@ import Testing
     @Test func syncWhileWebhooksKeepArrivingConvergesToTheNewestVersions() async throws {
         let mirror = try await SyncMirror.start()
         for id in Int64(400)..<440 { SyncMirror.putBooking(mirror.account, id: id, updatedOn: "2025-07-01T00:00:00Z") }
-        let server = try RunningServer(arguments: ["--db", mirror.db, "--insecure-no-signature"])
+        let server = try await RunningServer(arguments: ["--db", mirror.db, "--insecure-no-signature"])
         let account = mirror.account
         let base = server.baseURL
         let deliveries = Task {
@@ -133,7 +137,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(got == want.map(Optional.some))
-        server.stop()
+        await server.stop()
     }
 
     @Test func dryRunListsAndComparesButWritesNothing() async throws {
@@ -237,7 +241,7 @@ import Testing
 
     @Test func aRefusedPasswordIsOneClearLineThatNamesWhereItCameFrom() async throws {
         let mirror = try await SyncMirror.start()
-        let result = try await CLI.runOffPool(["sync"], environment: [
+        let result = try await CLI.run(["sync"], environment: [
             "NEXUDUS_API_URL": mirror.api.baseURL, "NEXMIRROR_DB": mirror.db,
             "NEXUDUS_USERNAME": SyncMirror.user, "NEXUDUS_PASSWORD": "wrong-secret-pw",
         ])
@@ -258,13 +262,13 @@ import Testing
         try Data("2fa@example.com\ns3cret\n".utf8).write(to: URL(fileURLWithPath: file))
         let base = ["NEXUDUS_API_URL": mirror.api.baseURL, "NEXMIRROR_DB": mirror.db]
         let arguments = ["sync", "--entity", "tariffs", "--requests-per-minute", "600", "--credentials-file", file]
-        let withoutCode = try await CLI.runOffPool(arguments, environment: base)
+        let withoutCode = try await CLI.run(arguments, environment: base)
         #expect(withoutCode.status == 1)
         #expect(withoutCode.stderr.contains("two_factor_auth_check"))
         #expect(withoutCode.stderr.contains("--credentials-file \(file)"))
         var withCode = base
         withCode["NEXUDUS_TOTP"] = "123456"
-        let result = try await CLI.runOffPool(arguments, environment: withCode)
+        let result = try await CLI.run(arguments, environment: withCode)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.output.contains("tariffs: listed 1, fetched 1, new 1"))
     }

@@ -1,126 +1,127 @@
 import Foundation
+import NexudusFixtures
 import Testing
 
 /// `sign`, `verify`, `actions`, `send` and the CLI's error handling, through the real binary.
 @Suite struct ToolTests {
-    @Test func signPrintsTheFixtureSignatureForEveryFixture() throws {
+    @Test func signPrintsTheFixtureSignatureForEveryFixture() async throws {
         let scratch = Scratch()
         let secretFile = scratch.secretFile()
         for name in ["CoworkerCreate", "emoji-name", "CoworkerInvoiceRefund"] {
-            let result = try CLI.run(["sign", "--secret-file", secretFile], stdin: Fixtures.body(name))
+            let result = try await CLI.run(["sign", "--secret-file", secretFile], stdin: NexudusFixtures.body(name))
             #expect(result.status == 0)
-            #expect(result.output == Fixtures.signatures[name]! + "\n")
+            #expect(result.output == NexudusFixtures.signature(name) + "\n")
         }
     }
 
-    @Test func signReadsTheSecretFromTheEnvironment() throws {
-        let result = try CLI.run(
-            ["sign"], stdin: Fixtures.body("TeamCreated"), environment: ["NEXMIRROR_SECRET": Fixtures.secret])
-        #expect(result.output.trimmingCharacters(in: .newlines) == Fixtures.signatures["TeamCreated"])
+    @Test func signReadsTheSecretFromTheEnvironment() async throws {
+        let result = try await CLI.run(
+            ["sign"], stdin: NexudusFixtures.body("TeamCreated"), environment: ["NEXMIRROR_SECRET": NexudusFixtures.secret])
+        #expect(result.output.trimmingCharacters(in: .newlines) == NexudusFixtures.signatures["TeamCreated"])
     }
 
-    @Test func signWithoutAnySecretFailsWithOneLine() throws {
+    @Test func signWithoutAnySecretFailsWithOneLine() async throws {
         let scratch = Scratch()
-        let result = try CLI.run(["sign", "--db", scratch.path("none.sqlite")], stdin: Array("[]".utf8))
+        let result = try await CLI.run(["sign", "--db", scratch.path("none.sqlite")], stdin: Array("[]".utf8))
         #expect(result.status == 1)
         #expect(result.stderr.contains("no secret"))
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
-    @Test func verifyNamesTheFormThatMatched() throws {
+    @Test func verifyNamesTheFormThatMatched() async throws {
         let scratch = Scratch()
         let secretFile = scratch.secretFile()
         let body = scratch.path("body.json")
-        try Data(Fixtures.body("emoji-name")).write(to: URL(fileURLWithPath: body))
-        let folded = try CLI.run([
-            "verify", "--signature", Fixtures.signatures["emoji-name"]!, "--body", body, "--secret-file", secretFile,
+        try Data(NexudusFixtures.body("emoji-name")).write(to: URL(fileURLWithPath: body))
+        let folded = try await CLI.run([
+            "verify", "--signature", NexudusFixtures.signature("emoji-name"), "--body", body, "--secret-file", secretFile,
         ])
         #expect(folded.status == 0)
         #expect(folded.output.contains("ASCII-folded"))
 
-        try Data(Fixtures.body("CoworkerInvoicePaid")).write(to: URL(fileURLWithPath: body))
-        let raw = try CLI.run([
-            "verify", "--signature", Fixtures.signatures["CoworkerInvoicePaid"]!.lowercased(), "--body", body,
+        try Data(NexudusFixtures.body("CoworkerInvoicePaid")).write(to: URL(fileURLWithPath: body))
+        let raw = try await CLI.run([
+            "verify", "--signature", NexudusFixtures.signature("CoworkerInvoicePaid").lowercased(), "--body", body,
             "--secret-file", secretFile,
         ])
         #expect(raw.status == 0)
         #expect(raw.output.contains("raw body bytes"))
     }
 
-    @Test func verifyExplainsWhyNothingMatched() throws {
+    @Test func verifyExplainsWhyNothingMatched() async throws {
         let scratch = Scratch()
         let secretFile = scratch.secretFile()
         let body = scratch.path("body.json")
-        try Data(Fixtures.body("BookingCreate") + [0x0A]).write(to: URL(fileURLWithPath: body))
-        let newline = try CLI.run([
-            "verify", "--signature", Fixtures.signatures["BookingCreate"]!, "--body", body, "--secret-file", secretFile,
+        try Data(NexudusFixtures.body("BookingCreate") + [0x0A]).write(to: URL(fileURLWithPath: body))
+        let newline = try await CLI.run([
+            "verify", "--signature", NexudusFixtures.signature("BookingCreate"), "--body", body, "--secret-file", secretFile,
         ])
         #expect(newline.status == 1)
         #expect(newline.stderr.contains("trailing newline"))
 
-        try Data(Fixtures.body("BookingCreate")).write(to: URL(fileURLWithPath: body))
-        let wrongSecret = try CLI.run([
-            "verify", "--signature", Fixtures.signatures["BookingCreate"]!, "--body", body,
+        try Data(NexudusFixtures.body("BookingCreate")).write(to: URL(fileURLWithPath: body))
+        let wrongSecret = try await CLI.run([
+            "verify", "--signature", NexudusFixtures.signature("BookingCreate"), "--body", body,
             "--secret-file", scratch.secretFile(["not-the-secret"]),
         ])
         #expect(wrongSecret.status == 1)
         #expect(wrongSecret.stderr.contains("secret differs"))
 
-        let prefixed = try CLI.run([
-            "verify", "--signature", "sha256=" + Fixtures.signatures["BookingCreate"]!, "--body", body,
+        let prefixed = try await CLI.run([
+            "verify", "--signature", "sha256=" + NexudusFixtures.signature("BookingCreate"), "--body", body,
             "--secret-file", secretFile,
         ])
         #expect(prefixed.status == 1)
         #expect(prefixed.stderr.contains("malformed"))
     }
 
-    @Test func actionsListsAll90WithTheirProjection() throws {
-        let result = try CLI.run(["actions"])
+    @Test func actionsListsAll90WithTheirProjection() async throws {
+        let result = try await CLI.run(["actions"])
         let lines = result.output.split(separator: "\n")
         #expect(lines.count == 91)
         #expect(lines.contains { $0.hasPrefix("21") && $0.contains("CoworkerInvoicePaid") && $0.hasSuffix("invoices") })
         #expect(lines.contains { $0.contains("TariffDelete") && $0.contains("delete") && $0.hasSuffix("entities") })
     }
 
-    @Test func sendRefusesUnknownActionsAndUnreachableReceivers() throws {
+    @Test func sendRefusesUnknownActionsAndUnreachableReceivers() async throws {
         let scratch = Scratch()
-        let unknown = try CLI.run(["send", "Nope", "--secret-file", scratch.secretFile()])
+        let unknown = try await CLI.run(["send", "Nope", "--secret-file", scratch.secretFile()])
         #expect(unknown.status == 64)
         #expect(unknown.stderr.contains("unknown action"))
-        let unreachable = try CLI.run(["send", "CoworkerCreate", "--url", "http://127.0.0.1:9", "--secret-file", scratch.secretFile()])
+        let unreachable = try await CLI.run(["send", "CoworkerCreate", "--url", "http://127.0.0.1:9", "--secret-file", scratch.secretFile()])
         #expect(unreachable.status == 1)
         #expect(unreachable.stderr.contains("cannot reach"))
     }
 
     @Test func sendPostsAFixtureBodyThatTheReceiverStoresByteForByte() async throws {
         let scratch = Scratch()
-        let server = try RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile()])
+        let server = try await RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile()])
         let body = scratch.path("body.json")
-        try Data(Fixtures.body("emoji-name")).write(to: URL(fileURLWithPath: body))
-        let sent = try CLI.run([
+        try Data(NexudusFixtures.body("emoji-name")).write(to: URL(fileURLWithPath: body))
+        let sent = try await CLI.run([
             "send", "coworkercreate", "--body", body, "--url", server.baseURL, "--secret-file", scratch.secretFile(),
         ])
         #expect(sent.status == 0, "\(sent.stderr)")
         #expect(sent.output == "200 {\"duplicate\":false,\"seq\":1}\n")
-        let again = try CLI.run(["send", "3", "--body", body, "--url", server.baseURL, "--secret-file", scratch.secretFile()])
+        let again = try await CLI.run(["send", "3", "--body", body, "--url", server.baseURL, "--secret-file", scratch.secretFile()])
         #expect(again.output.contains("\"duplicate\":true"))
-        server.stop()
+        await server.stop()
     }
 
-    @Test func rebuildOnAMissingDatabaseIsOneClearLine() throws {
+    @Test func rebuildOnAMissingDatabaseIsOneClearLine() async throws {
         let scratch = Scratch()
-        let result = try CLI.run(["rebuild", "--db", scratch.path("missing.sqlite")])
+        let result = try await CLI.run(["rebuild", "--db", scratch.path("missing.sqlite")])
         #expect(result.status != 0)
         #expect(result.stderr.contains("no database at"))
         #expect(result.stderr.split(separator: "\n").count == 1)
-        let unknown = try CLI.run(["rebuild", "--db", scratch.path("missing.sqlite"), "--projection", "nope"])
+        let unknown = try await CLI.run(["rebuild", "--db", scratch.path("missing.sqlite"), "--projection", "nope"])
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("unknown projection 'nope'"))
     }
 
-    @Test func versionAndHelp() throws {
-        #expect(try CLI.run(["--version"]).output == "0.1.0\n")
-        let help = try CLI.run(["serve", "--help"])
+    @Test func versionAndHelp() async throws {
+        #expect(try await CLI.run(["--version"]).output == "0.1.0\n")
+        let help = try await CLI.run(["serve", "--help"])
         for flag in ["--host", "--port", "--secret-file", "--max-body-bytes", "--insecure-no-signature", "--db"] {
             #expect(help.output.contains(flag), "\(flag)")
         }

@@ -60,7 +60,7 @@ import Testing
 @Suite struct ServeSyncTests {
     @Test func serveSyncsAtStartAndKeepsIngesting() async throws {
         let mirror = try await SyncMirror.start()
-        let server = try RunningServer(
+        let server = try await RunningServer(
             arguments: ["--db", mirror.db, "--insecure-no-signature", "--sync-every", "1h", "--requests-per-minute", "600"],
             environment: mirror.environment())
         SyncMirror.putCoworker(mirror.account, id: 104, updatedOn: "2025-10-01T00:00:00Z")
@@ -73,14 +73,14 @@ import Testing
         }
         #expect(try mirror.count("SELECT count(*) FROM sync_state WHERE finished_at IS NOT NULL") == 10)
         #expect(try mirror.count("SELECT count(*) FROM coworkers") == 4)
-        server.stop()
+        await server.stop()
     }
 
     @Test func aFailingBackgroundSyncIsRecordedAndIngestGoesOn() async throws {
         let mirror = try await SyncMirror.start()
         var environment = mirror.environment()
         environment["NEXUDUS_PASSWORD"] = "not-the-password"
-        let server = try RunningServer(
+        let server = try await RunningServer(
             arguments: ["--db", mirror.db, "--insecure-no-signature", "--sync-every", "1h"], environment: environment)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline, try mirror.count("SELECT count(*) FROM sync_state WHERE error IS NOT NULL") == 0 {
@@ -90,6 +90,6 @@ import Testing
         let answer = try await HTTP.post(
             "\(server.baseURL)/webhooks/CoworkerCreate", body: Array(#"[{"Id":999,"UpdatedOn":"2025-01-01T00:00:00Z"}]"#.utf8))
         #expect(answer.status == 200)
-        #expect(server.stop() == 0)
+        #expect(await server.stop() == 0)
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
+import NexudusFixtures
 import Testing
 @testable import NexMirrorCore
 
 @Suite struct CatalogTests {
     @Test func catalogMatchesTheActionList() throws {
         let text = try String(
-            contentsOf: CoreFixtures.directory.deletingLastPathComponent().appendingPathComponent("webhook-actions.tsv"),
+            contentsOf: NexudusFixtures.directory.deletingLastPathComponent().appendingPathComponent("webhook-actions.tsv"),
             encoding: .utf8)
         let rows = text.split(separator: "\n").dropFirst().map { $0.split(separator: "\t") }
         #expect(rows.count == 90)
@@ -85,10 +86,10 @@ import Testing
     }
 
     @Test func decodesEveryFixtureBody() throws {
-        for (file, _) in CoreFixtures.signatures {
-            let name = file == "emoji-name.json" ? "CoworkerCreate" : String(file.dropLast(5))
+        for file in NexudusFixtures.names {
+            let name = NexudusFixtures.action(of: file)
             let action = try #require(ActionCatalog.action(named: name))
-            let decoded = try DeliveryBody.decode(CoreFixtures.body(file), for: action)
+            let decoded = try DeliveryBody.decode(NexudusFixtures.body(file), for: action)
             #expect(decoded.entityId != nil, "\(file)")
             #expect(decoded.updatedOn != nil, "\(file)")
         }

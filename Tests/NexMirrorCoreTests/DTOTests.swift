@@ -1,4 +1,5 @@
 import Foundation
+import NexudusFixtures
 import Testing
 @testable import NexMirrorCore
 
@@ -12,9 +13,9 @@ import Testing
     }
 
     @Test func everyFixtureMemberReadsAsTheFullParseReadsIt() throws {
-        for (file, _) in CoreFixtures.signatures {
-            let body = CoreFixtures.body(file)
-            let name = file == "emoji-name.json" ? "CoworkerCreate" : String(file.dropLast(5))
+        for file in NexudusFixtures.names {
+            let body = NexudusFixtures.body(file)
+            let name = NexudusFixtures.action(of: file)
             let decoded = try DeliveryBody.decode(body, for: try #require(ActionCatalog.action(named: name)))
             guard case .array(let elements) = try JSONParser.parse(body), case .object(let members) = elements[0] else {
                 Issue.record("\(file) is not an array of one object")

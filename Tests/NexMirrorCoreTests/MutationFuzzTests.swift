@@ -1,4 +1,5 @@
 import Foundation
+import NexudusFixtures
 import Testing
 @testable import NexMirrorCore
 
@@ -13,7 +14,7 @@ import Testing
     static let seconds = environment["NEXMIRROR_FUZZ_SECONDS"].flatMap { Double($0) }
     static let targets = environment["NEXMIRROR_FUZZ_TARGETS"].map { $0.split(separator: "|").map(String.init) }
 
-    static let fixtures: [[UInt8]] = CoreFixtures.signatures.map { CoreFixtures.body($0.file) }
+    static let fixtures: [[UInt8]] = NexudusFixtures.names.map(NexudusFixtures.body)
 
     /// Stops at the first broken property and names what replays it.
     @discardableResult
@@ -59,8 +60,8 @@ import Testing
     /// decoded for the fixture's action with its DTO an object, or rejected with a reason; never a
     /// crash. (The live server gets a sample of these, signed: SignedGarbageTests.)
     @Test func aBitFlipAtEveryByteAndEveryTruncationOfEveryFixtureDecodesOrIsRejected() throws {
-        for (file, body) in zip(CoreFixtures.signatures.map(\.file), Self.fixtures) {
-            let action = try #require(ActionCatalog.action(named: file == "emoji-name.json" ? "CoworkerCreate" : String(file.dropLast(5))))
+        for (file, body) in zip(NexudusFixtures.names, Self.fixtures) {
+            let action = try #require(ActionCatalog.action(named: NexudusFixtures.action(of: file)))
             let flips = body.indices.map { offset in
                 var flipped = body
                 flipped[offset] ^= 1 << UInt8(offset % 8)

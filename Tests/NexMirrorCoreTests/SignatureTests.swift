@@ -3,44 +3,26 @@ import NexudusFixtures
 import Testing
 @testable import NexMirrorCore
 
-/// The Nexudus fixtures (see `NexudusFixtures` for where they are found).
-enum CoreFixtures {
-    static let secret = "s3crét-Nexudus"
-    static let directory = NexudusFixtures.directory
-
-    static let signatures: [(file: String, signature: String)] = {
-        let text = try! String(contentsOf: directory.appendingPathComponent("SIGNATURES.tsv"), encoding: .utf8)
-        return text.split(separator: "\n").dropFirst().map { line in
-            let parts = line.split(separator: "\t")
-            return (String(parts[0]), String(parts[1]))
-        }
-    }()
-
-    static func body(_ file: String) -> [UInt8] {
-        Array(try! Data(contentsOf: directory.appendingPathComponent(file)))
-    }
-}
-
 @Suite struct SignatureTests {
     @Test func everyFixtureSignatureVerifies() {
-        #expect(CoreFixtures.signatures.count >= 32)
-        for (file, signature) in CoreFixtures.signatures {
+        #expect(NexudusFixtures.signed.count >= 32)
+        for (file, signature) in NexudusFixtures.signed {
             let outcome = NexudusSignature.verify(
-                header: signature, body: CoreFixtures.body(file), secrets: [CoreFixtures.secret])
+                header: signature, body: NexudusFixtures.body(file), secrets: [NexudusFixtures.secret])
             #expect(outcome.isAccepted, "\(file): \(outcome)")
         }
     }
 
     @Test func signingReproducesEveryFixtureHeader() {
-        for (file, signature) in CoreFixtures.signatures {
-            #expect(NexudusSignature.sign(body: CoreFixtures.body(file), secret: CoreFixtures.secret) == signature, "\(file)")
+        for (file, signature) in NexudusFixtures.signed {
+            #expect(NexudusSignature.sign(body: NexudusFixtures.body(file), secret: NexudusFixtures.secret) == signature, "\(file)")
         }
     }
 
     @Test func nonASCIIBodiesMatchOnlyInFoldedForm() {
         let outcome = NexudusSignature.verify(
-            header: CoreFixtures.signatures.first { $0.file == "emoji-name.json" }!.signature,
-            body: CoreFixtures.body("emoji-name.json"), secrets: [CoreFixtures.secret])
+            header: NexudusFixtures.signature("emoji-name"),
+            body: NexudusFixtures.body("emoji-name"), secrets: [NexudusFixtures.secret])
         #expect(outcome == .matchedASCIIFolded(secretIndex: 0))
     }
 
@@ -69,27 +51,27 @@ enum CoreFixtures {
     }
 
     @Test func asciiBodyMatchesRawBytes() {
-        let (file, signature) = CoreFixtures.signatures.first { $0.file == "CoworkerInvoicePaid.json" }!
-        let outcome = NexudusSignature.verify(header: signature, body: CoreFixtures.body(file), secrets: [CoreFixtures.secret])
+        let (file, signature) = NexudusFixtures.signed.first { $0.name == "CoworkerInvoicePaid" }!
+        let outcome = NexudusSignature.verify(header: signature, body: NexudusFixtures.body(file), secrets: [NexudusFixtures.secret])
         #expect(outcome == .matchedRawBytes(secretIndex: 0))
     }
 
     @Test func oneFlippedByteIsAMismatch() {
-        let (file, signature) = CoreFixtures.signatures[0]
-        var body = CoreFixtures.body(file)
+        let (file, signature) = NexudusFixtures.signed[0]
+        var body = NexudusFixtures.body(file)
         body[body.count / 2] ^= 0x01
-        #expect(NexudusSignature.verify(header: signature, body: body, secrets: [CoreFixtures.secret]) == .mismatch)
+        #expect(NexudusSignature.verify(header: signature, body: body, secrets: [NexudusFixtures.secret]) == .mismatch)
     }
 
     @Test func wrongSecretIsAMismatch() {
-        let (file, signature) = CoreFixtures.signatures[0]
-        #expect(NexudusSignature.verify(header: signature, body: CoreFixtures.body(file), secrets: ["s3cret-Nexudus"]) == .mismatch)
+        let (file, signature) = NexudusFixtures.signed[0]
+        #expect(NexudusSignature.verify(header: signature, body: NexudusFixtures.body(file), secrets: ["s3cret-Nexudus"]) == .mismatch)
     }
 
     @Test func truncatedHeaderIsMalformed() {
-        let (file, signature) = CoreFixtures.signatures[0]
+        let (file, signature) = NexudusFixtures.signed[0]
         let outcome = NexudusSignature.verify(
-            header: String(signature.dropLast(2)), body: CoreFixtures.body(file), secrets: [CoreFixtures.secret])
+            header: String(signature.dropLast(2)), body: NexudusFixtures.body(file), secrets: [NexudusFixtures.secret])
         guard case .malformedHeader(let detail) = outcome else {
             Issue.record("expected malformed, got \(outcome)")
             return
@@ -98,21 +80,21 @@ enum CoreFixtures {
     }
 
     @Test func missingOrEmptyHeaderIsMissing() {
-        let body = CoreFixtures.body("BookingCreate.json")
-        #expect(NexudusSignature.verify(header: nil, body: body, secrets: [CoreFixtures.secret]) == .missingHeader)
-        #expect(NexudusSignature.verify(header: "  ", body: body, secrets: [CoreFixtures.secret]) == .missingHeader)
+        let body = NexudusFixtures.body("BookingCreate")
+        #expect(NexudusSignature.verify(header: nil, body: body, secrets: [NexudusFixtures.secret]) == .missingHeader)
+        #expect(NexudusSignature.verify(header: "  ", body: body, secrets: [NexudusFixtures.secret]) == .missingHeader)
     }
 
     @Test func lowerCaseHexIsAccepted() {
-        let (file, signature) = CoreFixtures.signatures[0]
+        let (file, signature) = NexudusFixtures.signed[0]
         #expect(NexudusSignature.verify(
-            header: signature.lowercased(), body: CoreFixtures.body(file), secrets: [CoreFixtures.secret]).isAccepted)
+            header: signature.lowercased(), body: NexudusFixtures.body(file), secrets: [NexudusFixtures.secret]).isAccepted)
     }
 
     @Test func sha256PrefixIsRejectedAsMalformed() {
-        let (file, signature) = CoreFixtures.signatures[0]
+        let (file, signature) = NexudusFixtures.signed[0]
         let outcome = NexudusSignature.verify(
-            header: "sha256=" + signature, body: CoreFixtures.body(file), secrets: [CoreFixtures.secret])
+            header: "sha256=" + signature, body: NexudusFixtures.body(file), secrets: [NexudusFixtures.secret])
         guard case .malformedHeader(let detail) = outcome else {
             Issue.record("expected malformed, got \(outcome)")
             return
@@ -121,9 +103,9 @@ enum CoreFixtures {
     }
 
     @Test func anyRotatedSecretIsAccepted() {
-        let (file, signature) = CoreFixtures.signatures[0]
+        let (file, signature) = NexudusFixtures.signed[0]
         let outcome = NexudusSignature.verify(
-            header: signature, body: CoreFixtures.body(file), secrets: ["old-secret", CoreFixtures.secret])
+            header: signature, body: NexudusFixtures.body(file), secrets: ["old-secret", NexudusFixtures.secret])
         #expect(outcome == .matchedRawBytes(secretIndex: 1) || outcome == .matchedASCIIFolded(secretIndex: 1))
     }
 

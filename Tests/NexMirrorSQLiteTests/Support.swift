@@ -5,18 +5,15 @@ import NexMirrorCore
 import NexMirrorStore
 @testable import NexMirrorSQLite
 
+/// The shared fixtures (`NexudusFixtures`) as the store takes them.
 enum StoreFixtures {
     static let directory = NexudusFixtures.directory
+    static let names = NexudusFixtures.names
 
-    static let names: [String] = try! FileManager.default.contentsOfDirectory(atPath: directory.path)
-        .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
-
-    static func body(_ name: String) -> [UInt8] {
-        Array(try! Data(contentsOf: directory.appendingPathComponent("\(name).json")))
-    }
+    static func body(_ name: String) -> [UInt8] { NexudusFixtures.body(name) }
 
     static func action(of name: String) -> WebhookAction {
-        ActionCatalog.action(named: name == "emoji-name" ? "CoworkerCreate" : name)!
+        ActionCatalog.action(named: NexudusFixtures.action(of: name))!
     }
 
     static func delivery(_ name: String) -> NewDelivery {

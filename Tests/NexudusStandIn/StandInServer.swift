@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import NIOHTTPTypes
 import NIOCore
 
 /// The stand-in Nexudus API on a loopback port, serving a `NexudusAccount` under `/api`.
@@ -13,8 +15,10 @@ public final class StandInServer: Sendable {
 
     public static func start(_ account: NexudusAccount) async throws -> StandInServer {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let started = account.started
         let app = Application(
             router: StandInRoutes(account: account).router(),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ArrivalStamp(started: started)])),
             configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "nexudus-standin"),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) })
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }
@@ -45,7 +49,8 @@ struct StandInRoutes {
             let form = Self.parseForm(String(buffer: body))
             let clientHeader = request.headers[HTTPField.Name("client_id")!]
             let (status, json) = account.grant(form: form, clientIdHeader: clientHeader,
-                                               contentType: request.headers[.contentType])
+                                               contentType: request.headers[.contentType],
+                                               arrived: ArrivalStamp.seconds(of: request))
             return Self.answer(status, json)
         }
         router.get("/api/:group/:entities") { request, context in
@@ -134,6 +139,7 @@ extension NexudusAccount {
             guard let token, state.accessTokens.contains(token) else { return .unauthorized }
             return .handle
         }
+        let arrived = ArrivalStamp.seconds(of: request)
         let (status, json, retryAfter): (Int, String, String?)
         switch outcome {
         case .fault(let fault):
@@ -145,18 +151,20 @@ extension NexudusAccount {
             let handled = handle()
             (status, json, retryAfter) = (handled.0, handled.1, nil)
         }
-        record(method: method, path: path, status: status)
+        record(method: method, path: path, status: status, arrived: arrived)
         return StandInRoutes.answer(status, json, retryAfter: retryAfter)
     }
 
-    func record(method: String, path: String, status: Int) {
-        let seconds = now
+    /// Logs a request at its arrival (`arrived`, stamped on the event loop), else now.
+    func record(method: String, path: String, status: Int, arrived: Double? = nil) {
+        let at = (ContinuousClock.now - started)
+        let seconds = arrived ?? Double(at.components.seconds) + Double(at.components.attoseconds) / 1e18
         state.withLock { $0.log.append(LoggedRequest(at: seconds, method: method, path: path, status: status)) }
     }
 
     /// `POST /api/token`: password grant (with `totp` for 2FA users) or rotating refresh.
-    func grant(form: [String: String], clientIdHeader: String?, contentType: String?) -> (Int, String) {
-        defer { record(method: "POST", path: "token", status: 0) }
+    func grant(form: [String: String], clientIdHeader: String?, contentType: String?, arrived: Double? = nil) -> (Int, String) {
+        defer { record(method: "POST", path: "token", status: 0, arrived: arrived) }
         guard contentType?.hasPrefix("application/x-www-form-urlencoded") == true else {
             return (400, #"{"error":"unsupported_grant_type"}"#)
         }
@@ -247,4 +255,26 @@ extension NexudusAccount {
         put("sys/webhooks", id: id, updatedOn: "2026-06-01T00:00:00Z", fields: Self.webhookFields(fields))
         return (200, #"{"Status":200,"Message":"OK","Value":{"Id":\#(id)},"WasSuccessful":true}"#)
     }
+}
+
+/// Stamps each request head with its arrival time, on the event loop as it is decoded. The
+/// route handlers run on the cooperative pool, which CPU-bound tests elsewhere in the suite can
+/// hold for a moment: timed there, two requests sent 500 ms apart could be logged 100 ms apart.
+final class ArrivalStamp: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+
+    static let header = HTTPField.Name("X-StandIn-Arrived")!
+    let started: ContinuousClock.Instant
+
+    init(started: ContinuousClock.Instant) { self.started = started }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(var head) = unwrapInboundIn(data) else { return context.fireChannelRead(data) }
+        let at = ContinuousClock.now - started
+        head.headerFields[Self.header] = String(Double(at.components.seconds) + Double(at.components.attoseconds) / 1e18)
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+
+    static func seconds(of request: Request) -> Double? { request.headers[header].flatMap(Double.init) }
 }

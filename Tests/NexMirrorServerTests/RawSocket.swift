@@ -106,3 +106,14 @@ func offThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async th
 func statusLines(_ text: String) -> [String] {
     text.components(separatedBy: "\r\n").filter { $0.hasPrefix("HTTP/1.1 ") }
 }
+
+/// A thousand connections are two thousand descriptors in this one process (both ends), over
+/// the soft limit of 1024 some machines start with: raise it to 8192 where the hard limit allows
+/// (not to the hard limit itself, which can be a million, for the sake of the rest of the suite).
+func raiseOpenFileLimit(to wanted: rlim_t = 8192) {
+    var limit = rlimit()
+    let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    guard getrlimit(resource, &limit) == 0, limit.rlim_cur < wanted else { return }
+    limit.rlim_cur = min(wanted, limit.rlim_max)
+    _ = setrlimit(resource, &limit)
+}

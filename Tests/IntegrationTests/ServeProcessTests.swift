@@ -1,0 +1,88 @@
+import Foundation
+import GRDB
+import NexudusFixtures
+import Testing
+
+/// What only the real `nexmirror serve` process shows: the secret it creates at first start, the
+/// insecure switch and flags refused before it listens. Every HTTP outcome is tested in-process
+/// in NexMirrorServerTests.
+@Suite struct ServeProcessTests {
+    @Test func refusesToStartWithoutASecretAndCreatesOne() async throws {
+        let scratch = Scratch()
+        let server = try await RunningServer(arguments: ["--db", scratch.path("mirror.sqlite")])
+        let secretPath = scratch.path("nexmirror.secret")
+        let attributes = try FileManager.default.attributesOfItem(atPath: secretPath)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let secret = try String(contentsOfFile: secretPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(secret.count >= 32)
+        #expect(server.standardOutput.contains("Settings › Integrations"))
+        #expect(!server.standardError.contains(secret))
+        // `send` finds the same default secret beside the database.
+        let sent = try await CLI.run(["send", "CoworkerCreate", "--url", server.baseURL, "--db", scratch.path("mirror.sqlite")])
+        #expect(sent.status == 0, "\(sent.stderr)")
+        #expect(sent.output.hasPrefix("200 "))
+        let unsigned = try await HTTP.post("\(server.baseURL)/webhooks/CoworkerCreate", body: NexudusFixtures.body("CoworkerCreate"))
+        #expect(unsigned.status == 401)
+        await server.stop()
+    }
+
+    @Test func insecureModeAcceptsUnsignedDeliveries() async throws {
+        let scratch = Scratch()
+        let server = try await RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--insecure-no-signature"])
+        let answer = try await HTTP.post("\(server.baseURL)/webhooks/CoworkerCreate", body: NexudusFixtures.body("CoworkerCreate"))
+        #expect(answer.status == 200)
+        await server.stop()
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("nexmirror.secret")))
+    }
+
+    @Test func theReplicaReflectsAnAcknowledgedDeliveryWithinASecond() async throws {
+        let scratch = Scratch()
+        let server = try await RunningServer(
+            arguments: ["--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile()])
+        #expect(try await HTTP.deliver("CoworkerCreate", to: server).status == 200)
+        let queue = try DatabaseQueue(path: scratch.path("mirror.sqlite"))
+        let folded = try await eventually(within: 1) {
+            try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM members WHERE id = 1419000582") } == 1
+        }
+        #expect(folded)
+        await server.stop()
+    }
+
+    @Test func rejectionsStillPendingAtShutdownAreWritten() async throws {
+        let scratch = Scratch()
+        let database = scratch.path("mirror.sqlite")
+        let server = try await RunningServer(arguments: [
+            "--db", database, "--secret-file", scratch.secretFile(), "--lock-timeout", "30",
+        ])
+        let url = "\(server.baseURL)/webhooks/BookingCreate"
+        let body = NexudusFixtures.body("BookingCreate")
+        // Another connection's write lock keeps the rejections queued until the server is stopping.
+        var unsafe = Configuration()
+        unsafe.allowsUnsafeTransactions = true
+        let blocker = try DatabaseQueue(path: database, configuration: unsafe)
+        try blocker.inDatabase { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<200 {
+                group.addTask {
+                    try await HTTP.post(url, body: body, headers: [("X-Nexudus-Hook-Signature", String(repeating: "0", count: 64))]).status
+                }
+            }
+            for try await status in group { #expect(status == 401) }
+        }
+        server.process.signal(SIGTERM)
+        // Once the listener refuses connections the server is shutting down; only then is the lock
+        // released (well within --lock-timeout, so the recorder waits for it rather than failing).
+        let healthz = "\(server.baseURL)/healthz"
+        #expect(await eventually(within: 30) { (try? await HTTP.get(healthz)) == nil })
+        try blocker.inDatabase { db in try db.execute(sql: "COMMIT") }
+        #expect(await server.process.exit() == 0)
+        let written = try DatabaseQueue(path: database).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM rejections") }
+        #expect(written == 200)
+    }
+
+    @Test func anInvalidTrustedProxyIsOneClearError() async throws {
+        let result = try await CLI.run(["serve", "--trusted-proxy", "localhost", "--insecure-no-signature"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--trusted-proxy 'localhost' is not an IP address"))
+    }
+}
