@@ -76,7 +76,7 @@ import Testing
         #expect(await eventually(within: 30) { (try? await HTTP.get(healthz)) == nil })
         try blocker.inDatabase { db in try db.execute(sql: "COMMIT") }
         #expect(await server.process.exit() == 0)
-        let written = try DatabaseQueue(path: database).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM rejections") }
+        let written = try await DatabaseQueue(path: database).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM rejections") }
         #expect(written == 200)
     }
 

@@ -214,18 +214,14 @@ import Testing
         #expect(tombstones.output.split(whereSeparator: \.isNewline) == ["entity_type,id,final", "Business,2,1", "Resource,70,1"])
 
         // A later webhook of the business, however new its UpdatedOn, does not bring it back.
-        let server = try RunningServer(arguments: ["--db", mirror.db, "--insecure-no-signature"])
+        let server = try await RunningServer(arguments: ["--db", mirror.db, "--insecure-no-signature"])
         let late = Array(#"[{"Id":2,"Name":"Basel","UpdatedOn":"2030-01-01T00:00:00Z"}]"#.utf8)
         let answer = try await HTTP.post("\(server.baseURL)/webhooks/BusinessUpdate", body: late)
         #expect(answer.status == 200)
         let seq = try #require(answer.json["seq"] as? Int)
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, try mirror.count("SELECT min(checkpoint) FROM projections") < seq {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        #expect(try mirror.count("SELECT min(checkpoint) FROM projections") >= seq)
+        #expect(try await eventually { try mirror.count("SELECT min(checkpoint) FROM projections") >= seq })
         #expect(try mirror.count("SELECT count(*) FROM entities WHERE entity_type = 'Business' AND id = 2") == 0)
-        server.stop()
+        await server.stop()
 
         // rebuild reproduces it from the log; detecting it again appends nothing.
         let replica = "SELECT entity_type || ':' || id || ':' || coalesce(updated_on, '-') FROM entities UNION ALL SELECT 'tombstone ' || entity_type || ':' || id FROM tombstones ORDER BY 1"

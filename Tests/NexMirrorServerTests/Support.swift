@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import NexMirrorSQLite
 import NexMirrorServer
 import NexMirrorStore
 import NexudusFixtures

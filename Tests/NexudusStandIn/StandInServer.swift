@@ -114,7 +114,7 @@ extension NexudusAccount {
             value.hasPrefix("Bearer ") ? String(value.dropFirst(7)) : nil
         }
         enum Outcome { case fault(Fault), unauthorized, handle }
-        let arrived = now
+        let arrived = ArrivalStamp.seconds(of: request) ?? now
         let outcome: Outcome = state.withLock { state in
             let answered = state.apiRequests
             state.apiRequests += 1
@@ -139,7 +139,6 @@ extension NexudusAccount {
             guard let token, state.accessTokens.contains(token) else { return .unauthorized }
             return .handle
         }
-        let arrived = ArrivalStamp.seconds(of: request)
         let (status, json, retryAfter): (Int, String, String?)
         switch outcome {
         case .fault(let fault):
@@ -157,8 +156,7 @@ extension NexudusAccount {
 
     /// Logs a request at its arrival (`arrived`, stamped on the event loop), else now.
     func record(method: String, path: String, status: Int, arrived: Double? = nil) {
-        let at = (ContinuousClock.now - started)
-        let seconds = arrived ?? Double(at.components.seconds) + Double(at.components.attoseconds) / 1e18
+        let seconds = arrived ?? now
         state.withLock { $0.log.append(LoggedRequest(at: seconds, method: method, path: path, status: status)) }
     }
 
