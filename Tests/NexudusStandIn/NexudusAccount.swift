@@ -107,8 +107,8 @@ public final class NexudusAccount: Sendable {
     public var requests: [LoggedRequest] { state.withLock { $0.log } }
 
     /// Enforces a request limit like Nexudus' 5,000 an hour (scaled down for tests): a request
-    /// arriving when `count` already arrived within the last `seconds` answers 409 with
-    /// `Retry-After: 1`. Token grants are not counted.
+    /// arriving when `count` were admitted within the last `seconds` answers 409 with
+    /// `Retry-After: 1`. Token grants and refused requests are not counted.
     public func limitRequests(_ count: Int, perSeconds seconds: Double) {
         state.withLock { $0.limit = (count, seconds) }
     }

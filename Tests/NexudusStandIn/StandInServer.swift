@@ -119,11 +119,12 @@ extension NexudusAccount {
             let answered = state.apiRequests
             state.apiRequests += 1
             if let limit = state.limit {
+                // Only admitted requests count, so clients that wait Retry-After get through.
                 state.arrivals.removeAll { $0 <= arrived - limit.seconds }
-                state.arrivals.append(arrived)
-                if state.arrivals.count > limit.count {
+                if state.arrivals.count >= limit.count {
                     return .fault(Fault(status: 409, retryAfter: "1", remaining: 0, afterRequests: 0, pathPrefix: nil))
                 }
+                state.arrivals.append(arrived)
             }
             if let index = state.faults.firstIndex(where: {
                 $0.remaining > 0 && answered >= $0.afterRequests && ($0.pathPrefix.map { path.hasPrefix($0) } ?? true)
