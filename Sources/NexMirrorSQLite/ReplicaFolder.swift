@@ -131,7 +131,8 @@ struct ReplicaFolder {
 
     private func quarantine(_ seq: Int64, reason: String) throws {
         try db.execute(
-            sql: "UPDATE events SET status = 'quarantined', error = ? WHERE seq = ?", arguments: [reason, seq])
+            sql: "UPDATE events SET status = ?, error = ? WHERE seq = ?",
+            arguments: [DeliveryStatus.quarantined.rawValue, reason, seq])
     }
 }
 

@@ -120,7 +120,7 @@ public final class SQLiteStore: EventStore {
                 delivery.receivedAt.description, delivery.action.name, delivery.action.id,
                 delivery.entityType, delivery.entityId, delivery.updatedOn?.description,
                 Data(delivery.body), delivery.bodySHA256, delivery.source.rawValue, delivery.signature,
-                delivery.problem == nil ? "ok" : "quarantined", delivery.problem,
+                (delivery.problem == nil ? DeliveryStatus.ok : .quarantined).rawValue, delivery.problem,
             ])
             results.append(AppendResult(seq: db.lastInsertedRowID, duplicate: false))
         }

@@ -16,7 +16,7 @@ extension StatusReport {
         log = Log(
             deliveries: try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0,
             lastSeq: lastSeq,
-            quarantined: try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE status = 'quarantined'") ?? 0,
+            quarantined: try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE status = '\(DeliveryStatus.quarantined.rawValue)'") ?? 0,
             fileBytes: Self.size(of: path), walBytes: Self.size(of: path + "-wal"))
         if let newest = try Row.fetchOne(db, sql: "SELECT received_at, action FROM events ORDER BY seq DESC LIMIT 1") {
             log.lastReceivedAt = newest[0]
@@ -39,11 +39,11 @@ extension StatusReport {
         quarantine = Quarantine(
             total: log.quarantined,
             last24h: try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM events WHERE status = 'quarantined' AND received_at >= ?",
+                db, sql: "SELECT count(*) FROM events WHERE status = '\(DeliveryStatus.quarantined.rawValue)' AND received_at >= ?",
                 arguments: [day]) ?? 0,
             newest: try Row.fetchAll(
                 db, sql: """
-                    SELECT seq, action, received_at, error FROM events WHERE status = 'quarantined'
+                    SELECT seq, action, received_at, error FROM events WHERE status = '\(DeliveryStatus.quarantined.rawValue)'
                     ORDER BY seq DESC LIMIT ?
                     """, arguments: [Self.newestQuarantined]
             ).map { QuarantinedDelivery(seq: $0[0], action: $0[1], receivedAt: $0[2], error: $0[3]) })
@@ -58,7 +58,7 @@ extension StatusReport {
 
         // Verified deliveries are webhooks: the condition on source lets events_activity cover it.
         let lastVerifiedAt = try String.fetchOne(
-            db, sql: "SELECT max(received_at) FROM events WHERE source = 'webhook' AND signature IN ('raw', 'ascii-folded')")
+            db, sql: "SELECT max(received_at) FROM events WHERE source = 'webhook' AND signature IN ('\(SignatureForm.raw.rawValue)', '\(SignatureForm.asciiFolded.rawValue)')")
         let latest = try Row.fetchOne(db, sql: "SELECT received_at, reason FROM rejections ORDER BY id DESC LIMIT 1")
         rejections = Rejections(
             total: try Int64.fetchOne(db, sql: "SELECT max(id) FROM rejections") ?? 0,

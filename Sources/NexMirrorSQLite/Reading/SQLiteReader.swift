@@ -90,7 +90,7 @@ public final class SQLiteReader: ReplicaReader {
             for (index, type) in types.enumerated() { arguments["type\(index)"] = type }
             arguments["id"] = id
         }
-        if filter.quarantinedOnly { conditions.append("status = 'quarantined'") }
+        if filter.quarantinedOnly { conditions.append("status = '\(DeliveryStatus.quarantined.rawValue)'") }
         if let since = filter.since {
             conditions.append("received_at >= :since")
             arguments["since"] = since.description

@@ -53,7 +53,7 @@ public enum FoldPreparation: Sendable {
         seq: Int64, action actionName: String, entityType: String?, body: [UInt8], status: String,
         signature: String? = nil, selected: Set<String>? = nil, shouldFold: (any Projection) -> Bool = { _ in true }
     ) -> FoldPreparation {
-        guard status == "ok", let entityType, let action = ActionCatalog.action(named: actionName) else { return .skip }
+        guard status == DeliveryStatus.ok.rawValue, let entityType, let action = ActionCatalog.action(named: actionName) else { return .skip }
         let projection = Projections.projection(for: entityType)
         if let selected, !selected.contains(projection.name) { return .skip }
         guard shouldFold(projection) else { return .skip }

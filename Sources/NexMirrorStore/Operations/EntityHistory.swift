@@ -99,7 +99,7 @@ public struct EntityHistory: Sendable {
             var outcome: String
             var fields: [String: Any]?
             var version: FoldVersion?
-            if status == "quarantined" {
+            if status == DeliveryStatus.quarantined.rawValue {
                 outcome = "quarantined: \(record.error ?? "?")"
             } else if let action, let entityType = record.entityType {
                 switch Self.decode(body, action: action, signature: record.signature, entityType: entityType, seq: seq, id: id) {
@@ -170,7 +170,7 @@ public struct EntityHistory: Sendable {
             return .failure(error.description)
         }
         if case .quarantine(let reason) = FoldPreparation.of(
-            seq: seq, action: action.name, entityType: entityType, body: body, status: "ok", signature: signature)
+            seq: seq, action: action.name, entityType: entityType, body: body, status: DeliveryStatus.ok.rawValue, signature: signature)
         {
             return .failure(reason)
         }

@@ -98,7 +98,7 @@ public struct CoworkerVersions {
     /// The log's rows a store feeds in: `ok` deliveries of entity type `Coworker` with an id.
     public static let sql = """
         SELECT seq, action, received_at, body, entity_id FROM events
-        WHERE entity_type = 'Coworker' AND entity_id IS NOT NULL AND status = 'ok' ORDER BY seq
+        WHERE entity_type = 'Coworker' AND entity_id IS NOT NULL AND status = '\(DeliveryStatus.ok.rawValue)' ORDER BY seq
         """
 
     /// One coworker delivery; one the fold cannot project is left out, as the fold quarantines it.
