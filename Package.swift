@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Action catalog, signatures, JSON and timestamps: pure functions, no I/O.
@@ -37,6 +38,8 @@ let package = Package(
                 .embedInCode("0002_replica.sql"),
                 .embedInCode("0003_sync.sql"),
                 .embedInCode("0004_activity_index.sql"),
+                .embedInCode("postgres/0001_pg_event_log.sql"),
+                .embedInCode("postgres/0002_pg_replica.sql"),
             ]
         ),
         // The projection modules: what each delivery means for the replica's tables.
@@ -53,6 +56,18 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the fold's and the CSV writer's hot loops.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The PostgreSQL backend (SPEC §6): several receivers append to one log, projectors fenced
+        // in the database.
+        .target(
+            name: "NexMirrorPostgres",
+            dependencies: [
+                "NexMirrorCore", "NexMirrorSchema", "NexMirrorProjections", "NexMirrorStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -87,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "nexmirror",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore", "NexMirrorServer", "NexMirrorSync",
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorServer", "NexMirrorSync", "NexMirrorPostgres",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -122,6 +137,19 @@ let package = Package(
         .testTarget(
             name: "NexMirrorSyncTests",
             dependencies: ["NexMirrorSync", "NexMirrorCore"]
+        ),
+        // The PostgreSQL backend against a throwaway cluster (scripts/pg): the store directly, and
+        // the real binary with several receivers on one database.
+        .testTarget(
+            name: "PostgresTests",
+            dependencies: [
+                "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorPostgres", "NexMirrorProjections",
+                "NexudusFixtures",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Drives the real binary: the live server on a loopback port, the CLI, kill -9.
         .testTarget(

@@ -39,7 +39,12 @@ public struct Projector: Service {
                 wake.yield()
             }
         }
-        defer { poll.cancel() }
+        // Other receivers' commits (PostgreSQL NOTIFY) wake this projector too.
+        let elsewhere = Task {
+            guard let commits = store.commitsElsewhere() else { return }
+            for await _ in commits { wake.yield() }
+        }
+        defer { poll.cancel(); elsewhere.cancel() }
         // Catch up on what a previous run logged but did not fold.
         await foldAll()
         await cancelWhenGracefulShutdown {

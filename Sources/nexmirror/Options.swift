@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NexMirrorCore
+import NexMirrorPostgres
 
 /// `--db`, shared by every command that touches the database.
 struct DatabaseOptions: ParsableArguments {
@@ -21,6 +22,13 @@ struct DatabaseOptions: ParsableArguments {
         }
         Self.refusePostgreSQL(chosen)
         return chosen
+    }
+
+    /// The `--db` / `NEXMIRROR_DB` value when it is a PostgreSQL URL (SPEC §6), for the commands
+    /// that run on PostgreSQL; `path` still refuses it for the others.
+    var postgresURL: String? {
+        let chosen = db ?? ProcessInfo.processInfo.environment["NEXMIRROR_DB"] ?? ""
+        return PostgresURL.isPostgres(chosen) ? chosen : nil
     }
 
     /// A PostgreSQL URL must never be taken for a SQLite file name (it would create `postgresql:/…`).

@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+
+/// `nexmirror serve --db postgresql://…`: every HTTP outcome of SPEC §3 on the PostgreSQL store.
+@Suite(.enabled(if: PostgresCluster.available, PostgresCluster.unavailable))
+struct PostgresReceiverTests {
+    static func serve(_ url: String, _ extra: [String] = [], secret: Bool = true) throws -> (RunningServer, Scratch) {
+        let scratch = Scratch()
+        let arguments = ["--db", url] + (secret ? ["--secret-file", scratch.secretFile()] : []) + extra
+        return (try RunningServer(arguments: arguments), scratch)
+    }
+
+    @Test func everyFixtureIsLoggedOnceAndFolded() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let (server, _) = try Self.serve(url)
+        var seqs: [String: Int] = [:]
+        for name in Fixtures.names {
+            let answer = try await HTTP.deliver(name, to: server)
+            #expect(answer.status == 200, "\(name): \(answer.body)")
+            #expect(answer.json["duplicate"] as? Bool == false)
+            seqs[name] = answer.json["seq"] as? Int
+        }
+        for name in Fixtures.names {
+            let again = try await HTTP.deliver(name, to: server)
+            #expect(again.status == 200)
+            #expect(again.json["duplicate"] as? Bool == true)
+            #expect(again.json["seq"] as? Int == seqs[name])
+        }
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM events") == "\(Fixtures.names.count)")
+        try await waitUntilFolded(url)
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) > 0 FROM bookings") == "t")
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM events WHERE status = 'quarantined'") == "0")
+        #expect(try await HTTP.get("\(server.baseURL)/readyz").status == 200)
+    }
+
+    @Test func aWrongSignatureIs401AndOnlyItsMetadataIsKept() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let (server, _) = try Self.serve(url)
+        let answer = try await HTTP.post(
+            "\(server.baseURL)/webhooks/CoworkerCreate", body: Fixtures.body("CoworkerCreate"),
+            headers: [("X-Nexudus-Hook-Signature", String(repeating: "A", count: 64))])
+        #expect(answer.status == 401)
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM events") == "0")
+        try await poll { try PostgresCluster.psql(url, "SELECT count(*) FROM rejections") == "1" }
+    }
+
+    @Test func unknownActionsAre404AndLargeBodies413() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let (server, _) = try Self.serve(url, ["--max-body-bytes", "1000"])
+        #expect(try await HTTP.post("\(server.baseURL)/webhooks/NoSuchAction", body: Array("[]".utf8)).status == 404)
+        let large = try await HTTP.post(
+            "\(server.baseURL)/webhooks/CoworkerCreate", body: Array(repeating: UInt8(ascii: " "), count: 5000))
+        #expect(large.status == 413)
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM events") == "0")
+    }
+
+    @Test func aSignedUndecodableBodyIsKeptQuarantined() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let (server, _) = try Self.serve(url, ["--insecure-no-signature"], secret: false)
+        let answer = try await HTTP.post("\(server.baseURL)/webhooks/CoworkerCreate", body: Array("{not json".utf8))
+        #expect(answer.status == 200)
+        #expect(try PostgresCluster.psql(url, "SELECT status, error IS NOT NULL, body FROM events")
+            == "quarantined|t|\\x7b6e6f74206a736f6e")
+    }
+
+    @Test func withoutASecretServeRefusesToStart() throws {
+        let url = try PostgresCluster.makeDatabase()
+        let result = try CLI.run(["serve", "--db", url, "--port", "0"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("no secret"))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func aRedeliveryToAnotherReceiverIsADuplicate() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let (first, _) = try Self.serve(url)
+        let (second, _) = try Self.serve(url)
+        let a = try await HTTP.deliver("CoworkerUpdate", to: first)
+        let b = try await HTTP.deliver("CoworkerUpdate", to: second)
+        #expect(a.json["duplicate"] as? Bool == false)
+        #expect(b.json["duplicate"] as? Bool == true)
+        #expect(b.json["seq"] as? Int == a.json["seq"] as? Int)
+    }
+
+    /// A receiver rides out a PostgreSQL restart: 503 while it is down, 200 again once it is
+    /// back, same process. On a cluster of its own, so other suites keep theirs.
+    @Test func whilePostgreSQLIsDownDeliveriesAre503ThenAcceptedAgain() async throws {
+        let cluster = try PrivateCluster()
+        let (server, _) = try Self.serve(cluster.url, ["--lock-timeout", "2"])
+        #expect(try await HTTP.deliver("CoworkerCreate", to: server).status == 200)
+        try cluster.control("crash")
+        let refused = try await HTTP.deliver("CoworkerUpdate", to: server)
+        #expect(refused.status == 503)
+        #expect(try await HTTP.get("\(server.baseURL)/readyz").status == 503)
+        try cluster.control("restart")
+        try await poll(timeout: 60) { try await HTTP.deliver("CoworkerUpdate", to: server).status == 200 }
+        #expect(try await HTTP.get("\(server.baseURL)/readyz").status == 200)
+        #expect(try PostgresCluster.psql(cluster.url, "SELECT action FROM events ORDER BY seq") == "CoworkerCreate\nCoworkerUpdate")
+        #expect(server.process.isRunning)
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` seconds pass.
+func poll(timeout: Double = 30, _ condition: () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    Issue.record("condition not met within \(timeout) s")
+}
+
+/// Waits until every projection's checkpoint reaches the end of the log.
+func waitUntilFolded(_ url: String) async throws {
+    try await poll {
+        try PostgresCluster.psql(url, "SELECT (SELECT last_seq FROM log_head) = (SELECT min(checkpoint) FROM projections)")
+            == "t"
+    }
+}
+
+/// A cluster of the test's own (scripts/pg start), stopped when the value goes away.
+final class PrivateCluster {
+    let url: String
+    let directory: String
+
+    init() throws {
+        let script = Fixtures.packageRoot.appendingPathComponent("scripts/pg").path
+        let started = try PostgresCluster.shell([script, "start"])
+        try #require(started.status == 0, "scripts/pg start: \(started.stderr)")
+        var exports: [String: String] = [:]
+        for match in started.output.matches(of: /(NEXMIRROR_PG_\w+)='([^']*)'/) { exports[String(match.1)] = String(match.2) }
+        url = try #require(exports["NEXMIRROR_PG_URL"])
+        directory = try #require(exports["NEXMIRROR_PG_DIR"])
+    }
+
+    func control(_ verb: String) throws { try Self.control(verb, directory: directory) }
+
+    static func control(_ verb: String, directory: String) throws {
+        let result = try PostgresCluster.shell(
+            [Fixtures.packageRoot.appendingPathComponent("scripts/pg").path, verb, directory])
+        try #require(result.status == 0, "scripts/pg \(verb): \(result.stderr)")
+    }
+
+    deinit {
+        _ = try? PostgresCluster.shell([Fixtures.packageRoot.appendingPathComponent("scripts/pg").path, "stop", directory])
+    }
+}
