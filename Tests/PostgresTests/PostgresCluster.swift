@@ -17,8 +17,8 @@ enum PostgresCluster {
             return Handle(url: url, directory: environment["NEXMIRROR_PG_DIR"], ownedByUs: false)
         }
         let script = Fixtures.packageRoot.appendingPathComponent("scripts/pg").path
-        // Foundation's Process never reaps a child started while a trait is evaluated (the
-        // `waitUntilExit` hangs on a zombie), so this one start uses posix_spawn and waitpid.
+        // Not Foundation's Process: it learns of a child's exit by EOF on a socket the child
+        // inherits, and the postgres daemon keeps that open, so `waitUntilExit` would hang.
         guard let started = spawnAndWait([script, "start"]), started.status == 0 else { return nil }
         var exports: [String: String] = [:]
         for match in started.output.matches(of: /(NEXMIRROR_PG_\w+)='([^']*)'/) {

@@ -125,8 +125,8 @@ final class PrivateCluster {
 
     init() throws {
         let script = Fixtures.packageRoot.appendingPathComponent("scripts/pg").path
-        let started = try PostgresCluster.shell([script, "start"])
-        try #require(started.status == 0, "scripts/pg start: \(started.stderr)")
+        let started = try #require(PostgresCluster.spawnAndWait([script, "start"]))
+        try #require(started.status == 0, "scripts/pg start failed")
         var exports: [String: String] = [:]
         for match in started.output.matches(of: /(NEXMIRROR_PG_\w+)='([^']*)'/) { exports[String(match.1)] = String(match.2) }
         url = try #require(exports["NEXMIRROR_PG_URL"])
@@ -136,12 +136,13 @@ final class PrivateCluster {
     func control(_ verb: String) throws { try Self.control(verb, directory: directory) }
 
     static func control(_ verb: String, directory: String) throws {
-        let result = try PostgresCluster.shell(
-            [Fixtures.packageRoot.appendingPathComponent("scripts/pg").path, verb, directory])
-        try #require(result.status == 0, "scripts/pg \(verb): \(result.stderr)")
+        // restart starts the daemon: see spawnAndWait.
+        let result = try #require(PostgresCluster.spawnAndWait(
+            [Fixtures.packageRoot.appendingPathComponent("scripts/pg").path, verb, directory]))
+        try #require(result.status == 0, "scripts/pg \(verb) failed")
     }
 
     deinit {
-        _ = try? PostgresCluster.shell([Fixtures.packageRoot.appendingPathComponent("scripts/pg").path, "stop", directory])
+        _ = PostgresCluster.spawnAndWait([Fixtures.packageRoot.appendingPathComponent("scripts/pg").path, "stop", directory])
     }
 }
