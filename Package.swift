@@ -13,7 +13,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -48,15 +47,23 @@ let package = Package(
             dependencies: ["NexMirrorCore"],
             path: "Projections"
         ),
-        // Event log and replica storage behind a small protocol; SQLite first.
+        // The backend-neutral store: protocols, domain types and the fold rule every backend runs.
         .target(
             name: "NexMirrorStore",
             dependencies: [
-                "NexMirrorCore", "NexMirrorSchema", "NexMirrorProjections",
+                "NexMirrorCore", "NexMirrorProjections",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The embedded SQLite backend: the only importer of GRDB and the SQLite C API.
+        .target(
+            name: "NexMirrorSQLite",
+            dependencies: [
+                "NexMirrorCore", "NexMirrorSchema", "NexMirrorProjections", "NexMirrorStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the fold's and the CSV writer's hot loops.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The PostgreSQL backend (SPEC §6): several receivers append to one log, projectors fenced
@@ -83,7 +90,6 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -92,9 +98,11 @@ let package = Package(
         .target(
             name: "NexMirrorSync",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore", "NexMirrorProjections",
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorProjections",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -102,11 +110,13 @@ let package = Package(
         .executableTarget(
             name: "nexmirror",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore", "NexMirrorServer", "NexMirrorSync", "NexMirrorPostgres",
+                "NexMirrorCore", "NexMirrorProjections", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorServer",
+                "NexMirrorSync", "NexMirrorPostgres",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -116,8 +126,9 @@ let package = Package(
         .target(
             name: "NexudusStandIn",
             dependencies: [
-                "NexMirrorCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/NexudusStandIn"
         ),
@@ -128,7 +139,14 @@ let package = Package(
         .testTarget(
             name: "NexMirrorStoreTests",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore", "NexMirrorProjections", "NexudusFixtures",
+                "NexMirrorCore", "NexMirrorStore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "NexMirrorSQLiteTests",
+            dependencies: [
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorProjections", "NexudusFixtures",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
@@ -143,8 +161,8 @@ let package = Package(
         .testTarget(
             name: "PostgresTests",
             dependencies: [
-                "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorPostgres", "NexMirrorProjections",
-                "NexudusFixtures",
+                "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorPostgres",
+                "NexMirrorProjections", "NexudusFixtures",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -158,6 +176,7 @@ let package = Package(
                 "nexmirror", "NexMirrorCore", "NexudusFixtures", "NexudusStandIn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
     ]

@@ -15,7 +15,7 @@ struct PGLoggedEvent: Sendable {
     let status: String
 }
 
-/// Folds the log into the replica tables on PostgreSQL, with the rule of SPEC §4.3.
+/// Folds the log into the replica tables on PostgreSQL with the shared rule (`FoldRule`).
 ///
 /// Fenced in the database: each batch runs in one transaction that first locks the checkpoint
 /// rows it will advance (`FOR UPDATE SKIP LOCKED`), so whatever number of receivers run a
@@ -75,85 +75,63 @@ struct PGReplicaFolder {
     let logger: Logger
     let suffix: String
 
-    func fold(_ event: PGLoggedEvent, when shouldFold: (any Projection) -> Bool = { _ in true }) async throws {
-        guard event.status == "ok", let entityType = event.entityType,
-              let action = ActionCatalog.action(named: event.action) else { return }
-        let projection = Projections.projection(for: entityType)
-        guard shouldFold(projection) else { return }
-
-        let decoded: DeliveryBody
-        do {
-            decoded = try DeliveryBody.decode(event.body, for: action)
-        } catch {
-            return try await quarantine(event.seq, reason: error.description)
+    /// Prepares the delivery (decode and project, shared with every backend), reads the
+    /// entity's current versions, and applies what `FoldRule` decides.
+    func fold(_ event: PGLoggedEvent, selected: Set<String>? = nil, when shouldFold: (any Projection) -> Bool = { _ in true })
+        async throws
+    {
+        let plan: FoldPlan
+        switch FoldPreparation.of(
+            seq: event.seq, action: event.action, entityType: event.entityType, body: event.body, status: event.status,
+            selected: selected, shouldFold: shouldFold)
+        {
+        case .skip: return
+        case .quarantine(let reason): return try await quarantine(event.seq, reason: reason)
+        case .fold(let prepared): plan = prepared
         }
-        guard let entityId = decoded.entityId else { return }
-        let input = FoldInput(
-            seq: event.seq, action: action, entityType: entityType, entityId: entityId,
-            updatedOn: decoded.updatedOn, dto: decoded.dto,
-            dtoJSON: String(decoding: event.body[decoded.dtoRange], as: UTF8.self))
-        var projected: ProjectedEntity?
-        if !action.isDelete {
-            do {
-                projected = try projection.project(input)
-            } catch {
-                return try await quarantine(event.seq, reason: "\(projection.name): \(error.description)")
-            }
-        }
-
+        let projection = plan.projection
         let sql = PGFoldSQL.statements(for: projection, suffix: suffix)
         var key = PostgresBindings()
-        key.append(entityId)
-        if projection.keyedByEntityType { key.append(entityType) }
-        if let history = projection.history(input) {
+        key.append(plan.entityId)
+        if projection.keyedByEntityType { key.append(plan.entityType) }
+        var tombstoneKey = PostgresBindings()
+        tombstoneKey.append(plan.entityType)
+        tombstoneKey.append(plan.entityId)
+        let row = try await version(sql.selectVersion, key, isDelete: false)
+        let tombstone = try await version(sql.selectTombstone, tombstoneKey, isDelete: true)
+        let changes = FoldRule.changes(incoming: plan.version, row: row, tombstone: tombstone)
+
+        if changes.contains(.insertHistory), let history = plan.history, let insertHistory = sql.insertHistory {
             var values = PostgresBindings()
             values.append(event.seq)
             for value in history { values.bind(value) }
-            try await run(sql.insertHistory!, values)
+            try await run(insertHistory, values)
         }
-        let updatedOn = decoded.updatedOn?.description
-        let incoming = PGFoldVersion(updatedOn: updatedOn, isDelete: action.isDelete, seq: event.seq)
-        let row = try await version(sql.selectVersion, key, isDelete: false)
-        var tombstoneKey = PostgresBindings()
-        tombstoneKey.append(entityType)
-        tombstoneKey.append(entityId)
-        let tombstone = try await version(sql.selectTombstone, tombstoneKey, isDelete: true)
-        let decision = PGFoldDecision(incoming: incoming, isDelete: action.isDelete, row: row, tombstone: tombstone)
-
-        if decision.writeTombstone {
-            var values = PostgresBindings()
-            values.append(entityType)
-            values.append(entityId)
-            values.bind(updatedOn.map(SQLValue.text) ?? .null)
+        if changes.contains(.writeTombstone) {
+            var values = tombstoneKey
+            values.bind(plan.version.updatedOn.map(SQLValue.text) ?? .null)
             values.append(event.seq)
             try await run(sql.upsertTombstone, values)
         }
-        if decision.deleteRow {
+        if changes.contains(.deleteRow) {
             try await run(sql.deleteRow, key)
             for deleteChildren in sql.deleteChildren {
                 var parent = PostgresBindings()
-                parent.append(entityId)
+                parent.append(plan.entityId)
                 try await run(deleteChildren, parent)
             }
         }
-        if decision.upsertRow, let projected {
+        if changes.contains(.upsertRow), let projected = plan.row {
             var values = PostgresBindings()
-            if projection.keyedByEntityType { values.append(entityType) }
-            values.append(entityId)
-            values.bind(SQLValue((try? input.dto.string("UniqueId")).flatMap { $0 }))
-            values.bind(SQLValue((try? input.dto.timestamp("CreatedOn")).flatMap { $0 }))
-            values.bind(SQLValue(updatedOn))
             for value in projected.values { values.bind(value) }
-            values.append(event.seq)
-            values.append(input.dtoJSON)
             try await run(sql.upsertRow, values)
-            for (index, child) in projection.childTables.enumerated() {
+            for (index, rows) in plan.children.enumerated() {
                 var parent = PostgresBindings()
-                parent.append(entityId)
+                parent.append(plan.entityId)
                 try await run(sql.deleteChildren[index], parent)
-                for childRow in projected.children[child.name] ?? [] {
+                for childRow in rows {
                     var values = PostgresBindings()
-                    values.append(entityId)
+                    values.append(plan.entityId)
                     for value in childRow { values.bind(value) }
                     try await run(sql.insertChildren[index], values)
                 }
@@ -161,11 +139,11 @@ struct PGReplicaFolder {
         }
     }
 
-    private func version(_ sql: String, _ binds: PostgresBindings, isDelete: Bool) async throws -> PGFoldVersion? {
+    private func version(_ sql: String, _ binds: PostgresBindings, isDelete: Bool) async throws -> FoldVersion? {
         for try await (updatedOn, seq) in try await connection.query(
             PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger
         ).decode((String?, Int64).self) {
-            return PGFoldVersion(updatedOn: updatedOn, isDelete: isDelete, seq: seq)
+            return FoldVersion(updatedOn: updatedOn, isDelete: isDelete, seq: seq)
         }
         return nil
     }
@@ -213,16 +191,11 @@ struct PGFoldSQL: Sendable {
         return built
     }
 
-    static func rowColumns(of projection: any Projection) -> [String] {
-        (projection.keyedByEntityType ? ["entity_type"] : []) + ["id", "unique_id", "created_on", "updated_on"]
-            + projection.columns + ["seq", "data"]
-    }
-
     private init(_ projection: any Projection, _ suffix: String) {
         let table = projection.table + suffix
         let keyPredicate = projection.keyedByEntityType ? "id = $1 AND entity_type = $2" : "id = $1"
         let key = projection.keyedByEntityType ? "entity_type, id" : "id"
-        let columns = Self.rowColumns(of: projection)
+        let columns = ProjectedRow.columns(of: projection)
         let tombstones = "tombstones" + suffix
         selectVersion = "SELECT updated_on, seq FROM \(table) WHERE \(keyPredicate)"
         selectTombstone = "SELECT updated_on, seq FROM \(tombstones) WHERE entity_type = $1 AND id = $2"

@@ -30,3 +30,16 @@ extension EventStore {
     /// PostgreSQL, LISTEN/NOTIFY); nil where this process is the only writer.
     public func commitsElsewhere() -> AsyncStream<Void>? { nil }
 }
+
+/// A store opened for writing by the CLI (`import`, `rebuild`): the log and the replica, with
+/// the projections' bookkeeping.
+public protocol ReplicaStore: EventStore {
+    /// Registers projections new to the store and rebuilds those whose version changed;
+    /// returns the names rebuilt.
+    @discardableResult
+    func prepareProjections(progress: ((RebuildProgress) -> Void)?) async throws -> [String]
+
+    /// Refolds the named projections (all when nil or empty) from the whole log aside, then
+    /// swaps them in atomically, also while other processes keep appending.
+    func rebuild(projectionNames: [String]?, progress: ((RebuildProgress) -> Void)?) async throws -> RebuildSummary
+}

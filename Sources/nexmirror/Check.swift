@@ -26,20 +26,17 @@ struct Check: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        _ = try ReadOnlyDatabase.open(database)  // one clear line for a missing or foreign file
+        let store = try database.openMaintenance()  // one clear line for a missing or foreign file
         let started = Date()
         let bar = ProgressBar(enabled: Terminal.isTerminal(STDERR_FILENO))
         let report: CheckReport
         do {
-            report = try ReplicaCheck(path: database.path).run { progress in
+            report = try await store.check { progress in
                 bar.update(done: progress.eventsRead, total: progress.eventsTotal)
             }
-        } catch let error as StoreError {
-            bar.finish()
-            throw CLIError(error.description)
         } catch {
             bar.finish()
-            throw CLIError("cannot check \(database.path): \(error)")
+            throw error
         }
         bar.finish()
         for finding in report.findings { print(finding) }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import NexMirrorCore
 import NexMirrorStore
 
@@ -55,58 +54,32 @@ struct Events: AsyncParsableCommand {
         var format: OutputFormat?
 
         func run() async throws {
-            var conditions: [String] = []
-            var arguments: [String: (any DatabaseValueConvertible)?] = [:]
+            var filter = EventFilter()
             if let action {
-                guard let known = ActionCatalog.action(named: action) else {
-                    throw CLIError("unknown action '\(action)'; `nexmirror actions` lists them")
-                }
-                conditions.append("action = :action")
-                arguments["action"] = known.name
+                guard let known = ActionCatalog.action(named: action) else { throw EventsError.unknownAction(action) }
+                filter.action = known.name
             }
-            if let entity {
-                let (types, id) = try Self.entity(entity)
-                let names = types.indices.map { ":type\($0)" }
-                conditions.append("entity_type IN (\(names.joined(separator: ", "))) AND entity_id = :id")
-                for (index, type) in types.enumerated() { arguments["type\(index)"] = type }
-                arguments["id"] = id
-            }
-            if quarantined { conditions.append("status = 'quarantined'") }
+            if let entity { filter.entity = try Self.entity(entity) }
+            filter.quarantinedOnly = quarantined
             if let since {
-                guard let instant = Timestamp(parsing: since) else {
-                    throw CLIError("--since expects a date (2026-03-01) or a timestamp (2026-03-01T09:00:00Z), got '\(since)'")
-                }
-                conditions.append("received_at >= :since")
-                arguments["since"] = instant.description
+                guard let instant = Timestamp(parsing: since) else { throw EventsError.badSince(since) }
+                filter.since = instant
             }
-            guard limit >= 0 else { throw CLIError("--limit must be 0 (all) or more") }
-            arguments["limit"] = limit == 0 ? -1 : limit
-            let sql = """
-                SELECT * FROM (
-                    SELECT seq, received_at, action, entity_type, entity_id, updated_on, status, error, source,
-                           length(body) AS bytes
-                    FROM events\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-                    ORDER BY seq DESC LIMIT :limit)
-                ORDER BY seq
-                """
-            let queue = try ReadOnlyDatabase.open(database)
+            guard limit >= 0 else { throw EventsError.negativeLimit }
+            filter.limit = limit
+            let reader = try database.openReader()
             var writer = (format ?? .automatic).writer(to: BufferedOutput())
-            try ReadOnlyDatabase.read(queue) { db in
-                let statement = try db.makeStatement(sql: sql)
-                try writer.write(statement, arguments: StatementArguments(arguments))
-            }
+            try await reader.listEvents(filter, into: &writer)
         }
 
         /// `TYPE:ID`, the type matched to the catalog's spelling whatever its case; a replica table
         /// (`coworkers:ID`) stands for the entity types it folds, as in `history`.
-        static func entity(_ text: String) throws -> ([String], Int64) {
+        static func entity(_ text: String) throws(EventsError) -> (types: [String], id: Int64) {
             guard let colon = text.lastIndex(of: ":"), let id = Int64(text[text.index(after: colon)...]),
                   colon > text.startIndex
-            else {
-                throw CLIError("--entity expects TYPE:ID, e.g. Coworker:1419000582, got '\(text)'")
-            }
+            else { throw .badEntity(text) }
             let written = String(text[..<colon])
-            return (EntityHistory.entityTypes(named: written) ?? [written], id)
+            return (EntityTypes.named(written) ?? [written], id)
         }
     }
 
@@ -131,32 +104,15 @@ struct Events: AsyncParsableCommand {
         @Flag(help: "Print the metadata as JSON on standard output instead of the body.")
         var metadata = false
 
-        static let metadataColumns = [
-            "seq", "received_at", "action", "action_id", "entity_type", "entity_id", "updated_on", "bytes",
-            "body_sha256", "source", "signature", "status", "error",
-        ]
-
         func run() async throws {
-            let queue = try ReadOnlyDatabase.open(database)
-            let found: (metadata: [Cell], body: Data)? = try ReadOnlyDatabase.read(queue) { db in
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT seq, received_at, action, action_id, entity_type, entity_id, updated_on,
-                               length(body) AS bytes, body_sha256, source, signature, status, error, body
-                        FROM events WHERE seq = ?
-                        """,
-                    arguments: [seq])
-                return row.map { (Cell.row($0).dropLast(), $0["body"]) }
-            }
-            guard let found else {
-                let last = try ReadOnlyDatabase.read(queue) { try Int64.fetchOne($0, sql: "SELECT max(seq) FROM events") }
-                throw CLIError("no delivery with seq \(seq); the log holds \(last.map { "1…\($0)" } ?? "none yet")")
+            let reader = try database.openReader()
+            guard let found = try await reader.event(seq: seq) else {
+                throw EventsError.noSuchDelivery(seq, last: try await reader.lastSeq())
             }
             let out = BufferedOutput()
             if metadata {
                 var writer = JSONRowWriter(output: out, lines: true)
-                try writer.begin(columns: Self.metadataColumns)
+                try writer.begin(columns: LoggedDelivery.metadataColumns)
                 try writer.write(found.metadata)
                 try writer.end()
                 return
@@ -164,10 +120,31 @@ struct Events: AsyncParsableCommand {
             out.write(bytes: found.body)
             if Terminal.isTerminal(STDOUT_FILENO), found.body.last != 0x0A { out.write("\n") }
             try out.flush()
-            let summary = zip(Self.metadataColumns, found.metadata).compactMap { name, cell in
+            let summary = zip(LoggedDelivery.metadataColumns, found.metadata).compactMap { name, cell in
                 cell.rendered.map { "\(name)=\($0)" }
             }
             Terminal.printError(summary.joined(separator: " "))
+        }
+    }
+}
+
+/// Why `events` printed nothing; each message says what to change.
+enum EventsError: Error, CustomStringConvertible {
+    case unknownAction(String)
+    case badEntity(String)
+    case badSince(String)
+    case negativeLimit
+    case noSuchDelivery(Int64, last: Int64?)
+
+    var description: String {
+        switch self {
+        case .unknownAction(let action): "unknown action '\(action)'; `nexmirror actions` lists them"
+        case .badEntity(let text): "--entity expects TYPE:ID, e.g. Coworker:1419000582, got '\(text)'"
+        case .badSince(let since):
+            "--since expects a date (2026-03-01) or a timestamp (2026-03-01T09:00:00Z), got '\(since)'"
+        case .negativeLimit: "--limit must be 0 (all) or more"
+        case .noSuchDelivery(let seq, let last):
+            "no delivery with seq \(seq); the log holds \(last.map { "1…\($0)" } ?? "none yet")"
         }
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import NexMirrorStore
 
 struct History: AsyncParsableCommand {
@@ -42,22 +41,15 @@ struct History: AsyncParsableCommand {
 
     private var entityTypes: [String] {
         get throws {
-            guard let types = EntityHistory.entityTypes(named: entity) else {
-                throw CLIError(
-                    "unknown entity '\(entity)'; give a table (coworkers, bookings, invoices, teams, checkins, "
-                        + "proposals, contracts) or an entity type (Coworker, Tariff, …)")
-            }
+            guard let types = EntityTypes.named(entity) else { throw EntityHistory.Failure.unknownEntity(entity) }
             return types
         }
     }
 
     func run() async throws {
         let types = try entityTypes
-        let queue = try ReadOnlyDatabase.open(database)
-        let history = try ReadOnlyDatabase.read(queue) { db in try EntityHistory(db: db, entityTypes: types, id: id) }
-        guard !history.entries.isEmpty else {
-            throw CLIError("no delivery of \(types.joined(separator: "/")) \(id) in the log")
-        }
+        let history = try await database.openReader().history(of: types, id: id)
+        guard !history.entries.isEmpty else { throw EntityHistory.Failure.noDelivery(types: types, id: id) }
         var writer = (format ?? .automatic).writer(to: BufferedOutput())
         try writer.begin(columns: ["seq", "received_at", "action", "source", "updated_on", "outcome", "changes"])
         for entry in history.entries {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import GRDB
-import GRDBSQLite
+import NexMirrorStore
 
 /// How `query` and `events` print rows.
 enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
@@ -19,72 +18,6 @@ enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
         case .jsonl: JSONRowWriter(output: output, lines: true)
         case .markdown: MarkdownWriter(output: output)
         }
-    }
-}
-
-/// One value of a result row, as SQLite stores it, plus exact decimals computed by reports.
-enum Cell {
-    case null
-    case integer(Int64)
-    case real(Double)
-    /// A number already written exactly (`12954.32`): printed as is, a number in JSON.
-    case decimal(String)
-    case text(String)
-    case blob(Data)
-
-    init(_ value: DatabaseValue) {
-        switch value.storage {
-        case .null: self = .null
-        case .int64(let integer): self = .integer(integer)
-        case .double(let real): self = .real(real)
-        case .string(let text): self = .text(text)
-        case .blob(let data): self = .blob(data)
-        }
-    }
-
-    static func row(_ row: Row) -> [Cell] {
-        (0..<row.count).map { Cell(row[$0] as DatabaseValue) }
-    }
-
-    /// The value as text; nil for NULL. Reals use Swift's shortest round-trip form, so a stored
-    /// 1608.54 prints as `1608.54`, never `1608.5399999999999`. Blobs print as their text when
-    /// they are UTF-8 (a delivery body), else as PostgreSQL-style hex `\x0a1b…`.
-    var rendered: String? {
-        switch self {
-        case .null: nil
-        case .integer(let integer): String(integer)
-        case .real(let real): real.description
-        case .decimal(let decimal): decimal
-        case .text(let text): text
-        case .blob(let data):
-            String(validating: data, as: UTF8.self) ?? "\\x" + data.map { String(format: "%02x", $0) }.joined()
-        }
-    }
-
-    var isNumber: Bool {
-        switch self {
-        case .integer, .decimal: true
-        case .real(let real): real.isFinite
-        default: false
-        }
-    }
-}
-
-/// Streams a result set in one format: `begin` once, `write` per row, `end` once.
-protocol RowWriter {
-    mutating func begin(columns: [String]) throws
-    mutating func write(_ row: [Cell]) throws
-    mutating func end() throws
-    /// Writes every row of a statement's result; rows are never collected, so memory stays flat.
-    mutating func write(_ statement: Statement, arguments: StatementArguments) throws
-}
-
-extension RowWriter {
-    mutating func write(_ statement: Statement, arguments: StatementArguments) throws {
-        let cursor = try Row.fetchCursor(statement, arguments: arguments)
-        try begin(columns: statement.columnNames)
-        while let row = try cursor.next() { try write(Cell.row(row)) }
-        try end()
     }
 }
 
@@ -109,33 +42,25 @@ struct DelimitedWriter: RowWriter {
     mutating func write(_ row: [Cell]) throws { try line(row) }
     mutating func end() throws { try output.flush() }
 
-    /// Copies SQLite's column text straight into the output: a `Cell` and a `String` per value
-    /// cost more than the query itself on long exports.
-    mutating func write(_ statement: Statement, arguments: StatementArguments) throws {
-        try begin(columns: statement.columnNames)
-        let columns = Int32(statement.columnCount)
-        try statement.forEachRawRow(arguments: arguments) { row in
-            for column in 0..<columns {
-                if column > 0 { output.write(byte: separator) }
-                switch sqlite3_column_type(row, column) {
-                case SQLITE_NULL:
-                    break
-                case SQLITE_INTEGER:
-                    output.write(integer: sqlite3_column_int64(row, column))
-                case SQLITE_TEXT:
-                    let text = UnsafeBufferPointer(
-                        start: sqlite3_column_text(row, column), count: Int(sqlite3_column_bytes(row, column)))
-                    field(text)
-                default:
-                    let rendered = Cell(DatabaseValue(sqliteStatement: row, index: column)).rendered ?? ""
-                    var text = rendered
-                    text.withUTF8 { field($0) }
-                }
+    /// Copies the store's column text straight into the output: a `Cell` and a `String` per
+    /// value cost more than the query itself on long exports.
+    mutating func write(raw row: some ResultRow) throws {
+        for column in 0..<row.columnCount {
+            if column > 0 { output.write(byte: separator) }
+            switch row.raw(at: column) {
+            case .null:
+                break
+            case .integer(let integer):
+                output.write(integer: integer)
+            case .text(let text):
+                field(text)
+            case .other(let cell):
+                var text = cell.rendered ?? ""
+                text.withUTF8 { field($0) }
             }
-            endLine()
-            try output.flushIfFull()
         }
-        try end()
+        endLine()
+        try output.flushIfFull()
     }
 
     private func line(_ cells: [Cell]) throws {
@@ -182,25 +107,6 @@ struct DelimitedWriter: RowWriter {
             case 0x0D: output.write(byte: 0x5C); output.write(byte: UInt8(ascii: "r"))
             case 0x5C: output.write(byte: 0x5C); output.write(byte: 0x5C)
             default: output.write(byte: byte)
-            }
-        }
-    }
-}
-
-extension Statement {
-    /// Runs the statement and hands each result row to `body` as SQLite's own statement handle,
-    /// for readers that copy column bytes without building GRDB rows.
-    func forEachRawRow(arguments: StatementArguments, _ body: (SQLiteStatement) throws -> Void) throws {
-        try setArguments(arguments)
-        defer { _ = sqlite3_reset(sqliteStatement) }
-        while true {
-            switch sqlite3_step(sqliteStatement) {
-            case SQLITE_ROW: try body(sqliteStatement)
-            case SQLITE_DONE: return
-            case let code:
-                throw DatabaseError(
-                    resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(sqliteStatement))),
-                    sql: sql, arguments: arguments)
             }
         }
     }

@@ -32,13 +32,10 @@ struct Rebuild: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard FileManager.default.fileExists(atPath: database.path) else {
-            throw CLIError(StoreError.missingDatabase(database.path).description)
-        }
-        let store = try SQLiteStore(path: database.path)
-        _ = try store.prepareProjections()
+        let store = try database.openStore(mustExist: true)
+        try await store.prepareProjections(progress: nil)
         let bar = ProgressBar(enabled: Terminal.isTerminal(STDERR_FILENO))
-        let summary = try Rebuilder(store: store).rebuild(projectionNames: projections) { progress in
+        let summary = try await store.rebuild(projectionNames: projections) { progress in
             bar.update(done: progress.eventsRead, total: progress.eventsTotal)
         }
         bar.finish()

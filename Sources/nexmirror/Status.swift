@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import NexMirrorCore
 import NexMirrorStore
 
@@ -49,10 +48,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let rule = try SilenceOption.rule(silenceAfter)
-        let queue = try ReadOnlyDatabase.open(database)
-        let report = try ReadOnlyDatabase.read(queue) { db in
-            try StatusReport(db: db, path: database.path, now: .now, silence: rule)
-        }
+        let report = try await database.openReader().statusReport(now: .now, silence: rule)
         if check {
             for problem in report.problems { Terminal.write(toStandardOutput: problem + "\n") }
             if !report.problems.isEmpty { throw ExitCode(3) }

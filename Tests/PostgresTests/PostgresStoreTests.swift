@@ -3,6 +3,7 @@ import Logging
 import NexMirrorCore
 import NexMirrorPostgres
 import NexMirrorProjections
+import NexMirrorSQLite
 import NexMirrorStore
 import Testing
 

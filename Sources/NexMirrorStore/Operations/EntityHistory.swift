@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import NexMirrorCore
 import NexMirrorProjections
 
@@ -34,40 +33,71 @@ public struct EntityHistory: Sendable {
 
     /// The entity types an ENTITY argument names: a replica table (`coworkers`) or an entity type
     /// (`Coworker`, `Tariff`), any case. Nil when it names neither.
-    public static func entityTypes(named name: String) -> [String]? {
-        let lowered = name.lowercased()
-        for projection in Projections.all where projection.table == lowered {
-            if let types = projection.entityTypes { return types.sorted() }
+    public static func entityTypes(named name: String) -> [String]? { EntityTypes.named(name) }
+
+    /// Why `history` printed nothing.
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        case unknownEntity(String)
+        case noDelivery(types: [String], id: Int64)
+
+        public var description: String {
+            switch self {
+            case .unknownEntity(let entity):
+                "unknown entity '\(entity)'; give a table (coworkers, bookings, invoices, teams, checkins, "
+                    + "proposals, contracts) or an entity type (Coworker, Tariff, …)"
+            case .noDelivery(let types, let id): "no delivery of \(types.joined(separator: "/")) \(id) in the log"
+            }
         }
-        let known = Set(ActionCatalog.all.compactMap(\.entityType))
-        return known.first { $0.lowercased() == lowered }.map { [$0] }
     }
 
-    public init(db: Database, entityTypes: [String], id: Int64) throws {
+    /// A delivery of the entity as the log holds it; a store reads them in `seq` order.
+    public struct Record: Sendable {
+        public let seq: Int64
+        public let receivedAt: String
+        public let action: String
+        public let source: String
+        public let updatedOn: String?
+        public let status: String
+        public let error: String?
+        public let body: [UInt8]
+        public let entityType: String?
+
+        public init(
+            seq: Int64, receivedAt: String, action: String, source: String, updatedOn: String?, status: String,
+            error: String?, body: [UInt8], entityType: String?
+        ) {
+            self.seq = seq
+            self.receivedAt = receivedAt
+            self.action = action
+            self.source = source
+            self.updatedOn = updatedOn
+            self.status = status
+            self.error = error
+            self.body = body
+            self.entityType = entityType
+        }
+    }
+
+    /// Replays the entity's deliveries (`records`, in `seq` order).
+    public init(entityTypes: [String], id: Int64, records rows: [Record]) {
         self.entityTypes = entityTypes
         self.id = id
-        let placeholders = entityTypes.map { _ in "?" }.joined(separator: ", ")
-        let rows = try Row.fetchAll(
-            db, sql: """
-                SELECT seq, received_at, action, source, updated_on, status, error, body, entity_type
-                FROM events WHERE entity_id = ? AND entity_type IN (\(placeholders)) ORDER BY seq
-                """, arguments: StatementArguments([id] + entityTypes))
 
         var row: FoldVersion?
         var tombstone: FoldVersion?
         var holder: Int?
         var heldFields: [String: Any]?
         for record in rows {
-            let seq: Int64 = record[0]
-            let status: String = record[5]
-            let body = [UInt8](record[7] as Data)
-            let action = ActionCatalog.action(named: record[2] as String)
+            let seq = record.seq
+            let status = record.status
+            let body = record.body
+            let action = ActionCatalog.action(named: record.action)
             var outcome: String
             var fields: [String: Any]?
             var version: FoldVersion?
             if status == "quarantined" {
-                outcome = "quarantined: \(record[6] as String? ?? "?")"
-            } else if let action, let entityType = record[8] as String? {
+                outcome = "quarantined: \(record.error ?? "?")"
+            } else if let action, let entityType = record.entityType {
                 switch Self.decode(body, action: action, entityType: entityType, seq: seq, id: id) {
                 case .failure(let reason):
                     outcome = "quarantined: \(reason)"
@@ -109,7 +139,7 @@ public struct EntityHistory: Sendable {
                 }
             }
             entries.append(Entry(
-                seq: seq, receivedAt: record[1], action: record[2], source: record[3], updatedOn: record[4],
+                seq: seq, receivedAt: record.receivedAt, action: record.action, source: record.source, updatedOn: record.updatedOn,
                 outcome: outcome, changes: changes))
         }
     }
@@ -133,16 +163,10 @@ public struct EntityHistory: Sendable {
         } catch {
             return .failure(error.description)
         }
-        let projection = Projections.projection(for: entityType)
-        if !action.isDelete {
-            let input = FoldInput(
-                seq: seq, action: action, entityType: entityType, entityId: id, updatedOn: decoded.updatedOn,
-                dto: decoded.dto, dtoJSON: "")
-            do {
-                _ = try projection.project(input)
-            } catch {
-                return .failure("\(projection.name): \(error.description)")
-            }
+        if case .quarantine(let reason) = FoldPreparation.of(
+            seq: seq, action: action.name, entityType: entityType, body: body, status: "ok")
+        {
+            return .failure(reason)
         }
         let json = Data(body[decoded.dtoRange])
         let fields = (try? JSONSerialization.jsonObject(with: json, options: [.fragmentsAllowed])) as? [String: Any] ?? [:]

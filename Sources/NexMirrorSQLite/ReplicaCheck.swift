@@ -2,25 +2,8 @@ import Crypto
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexMirrorStore
 import NexMirrorProjections
-
-/// One thing `nexmirror check` found wrong, printed as one line: `area: what`.
-public struct CheckFinding: Sendable, CustomStringConvertible {
-    /// `integrity`, `events`, or the replica table concerned.
-    public let area: String
-    public let message: String
-    public var description: String { "\(area): \(message)" }
-}
-
-/// What `check` found, and what it saw that is not a finding.
-public struct CheckReport: Sendable {
-    public internal(set) var findings: [CheckFinding] = []
-    public internal(set) var events = 0
-    /// Deliveries logged but not yet folded, per projection: lag, not damage.
-    public internal(set) var lag: [(projection: String, deliveries: Int)] = []
-    public internal(set) var tablesCompared = 0
-    public internal(set) var rowsCompared = 0
-}
 
 /// Proves that a database still holds what nexmirror wrote (SPEC §9): SQLite's integrity check,
 /// every event's `body_sha256` against its body, `seq` strictly increasing without holes and

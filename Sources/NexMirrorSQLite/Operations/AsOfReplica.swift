@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexMirrorStore
 
 /// The replica as the space stood at an instant T (`--as-of T`): the fold of the log's
 /// deliveries whose version time (`UpdatedOn`; a delivery without one: its `received_at`) is
@@ -10,7 +11,7 @@ import NexMirrorCore
 /// never copied (copying the bodies cost more than the fold itself: 2.3x a rebuild of the same
 /// deliveries on a 1M-event log), and `attachLog` shows them as `events` on a reader's
 /// connection through a temporary view.
-public final class AsOfReplica {
+public final class AsOfReplica: Sendable {
     public let path: String
     public let asOf: Timestamp
     public let livePath: String

@@ -2,20 +2,7 @@ import Foundation
 import GRDB
 import NexMirrorCore
 import NexMirrorProjections
-
-/// How far a rebuild has come, for a progress bar.
-public struct RebuildProgress: Sendable {
-    public let eventsRead: Int
-    public let eventsTotal: Int
-}
-
-/// What a rebuild did, for its summary line.
-public struct RebuildSummary: Sendable {
-    public let projections: [String]
-    public let events: Int
-    public let seconds: Double
-    public var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : Double(events) }
-}
+import NexMirrorStore
 
 /// Refolds projections from the whole log into `__rebuild` copies of their tables, then swaps
 /// them in with one transaction, so readers never see a half-built replica and a receiver that
@@ -52,13 +39,15 @@ public struct Rebuilder {
         let total = try store.pool.write { db in
             for table in tables {
                 try db.execute(sql: "DROP TABLE IF EXISTS \(table + suffix)")
-                let ddl = try String.fetchOne(
-                    db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table])!
                 // SQLite may store the name quoted after a rename; the definition starts at "(".
-                let definition = ddl[ddl.firstIndex(of: "(")!...]
+                guard let ddl = try String.fetchOne(
+                        db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table]),
+                      let open = ddl.firstIndex(of: "(")
+                else { throw StoreError.missingTable(table) }
+                let definition = ddl[open...]
                 try db.execute(sql: "CREATE TABLE \(table + suffix) \(definition)")
             }
-            return try Int.fetchOne(db, sql: "SELECT count(*) FROM events")!
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
         }
 
         // The copies are rebuilt from scratch if interrupted, so they need no fsync per batch.
@@ -150,5 +139,13 @@ public struct Rebuilder {
             try db.execute(sql: "DROP TABLE tombstones\(suffix)")
         }
         for view in views { try db.execute(sql: view["sql"] as String) }
+    }
+}
+
+extension SQLiteStore: ReplicaStore {
+    public func rebuild(
+        projectionNames: [String]?, progress: ((RebuildProgress) -> Void)?
+    ) async throws -> RebuildSummary {
+        try Rebuilder(store: self).rebuild(projectionNames: projectionNames, progress: progress)
     }
 }

@@ -1,0 +1,136 @@
+import Foundation
+import GRDB
+import NexMirrorCore
+import NexMirrorStore
+
+/// The read-only side of a SQLite store: SQLite itself refuses writes on its connection, and
+/// every failure reaches the caller as one line (`StoreError`, `QueryError`).
+public final class SQLiteReader: ReplicaReader {
+    public let path: String
+    let queue: DatabaseQueue
+    /// The as-of copy the queue reads, removed with the reader.
+    private let asOfReplica: AsOfReplica?
+
+    /// Opens the live database read-only.
+    public convenience init(path: String) throws {
+        try self.init(path: path, queue: Self.openQueue(path), asOfReplica: nil)
+    }
+
+    /// Opens the replica as it stood at `asOf`, folded aside from the live log (`--as-of`).
+    public convenience init(path: String, asOf: Timestamp) throws {
+        _ = try Self.openQueue(path)  // one clear line for a missing or foreign file
+        let replica: AsOfReplica
+        do {
+            replica = try AsOfReplica(livePath: path, asOf: asOf)
+        } catch let error as DatabaseError {
+            throw StoreError.opening("cannot build the replica as of \(asOf): \(Self.oneLine(error))")
+        }
+        let queue = try Self.openQueue(replica.path)
+        do {
+            try queue.inDatabase { db in try replica.attachLog(db) }
+        } catch let error as DatabaseError {
+            replica.remove()
+            throw StoreError.opening("cannot read the log as of \(asOf): \(Self.oneLine(error))")
+        }
+        try self.init(path: path, queue: queue, asOfReplica: replica)
+    }
+
+    private init(path: String, queue: DatabaseQueue, asOfReplica: AsOfReplica?) throws {
+        self.path = path
+        self.queue = queue
+        self.asOfReplica = asOfReplica
+    }
+
+    deinit { asOfReplica?.remove() }
+
+    static func openQueue(_ path: String) throws -> DatabaseQueue {
+        do {
+            return try SQLiteStore.openReadOnly(path: path)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw StoreError.opening("\(path) is not a nexmirror database (not an SQLite file)")
+        } catch let error as DatabaseError {
+            throw StoreError.opening("cannot open \(path): \(oneLine(error))")
+        }
+    }
+
+    /// Runs `body` in a read transaction; SQLite's errors become one-line `QueryError.sql`.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.read(body)
+        } catch let error as DatabaseError {
+            throw QueryError.sql(Self.oneLine(error))
+        }
+    }
+
+    /// SQLite's message without GRDB's echo of the (possibly multi-line) SQL.
+    static func oneLine(_ error: DatabaseError) -> String {
+        let message = error.message ?? "SQLite error \(error.resultCode.rawValue)"
+        return message.split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+
+    public func query(_ sql: String, parameters: QueryParameters, into writer: inout some RowWriter) async throws {
+        try read { db in
+            let statement = try ReadOnlyStatement.prepare(sql, in: db)
+            try writer.write(statement, arguments: try ReadOnlyStatement.arguments(parameters, for: statement))
+        }
+    }
+
+    public func listEvents(_ filter: EventFilter, into writer: inout some RowWriter) async throws {
+        var conditions: [String] = []
+        var arguments: [String: (any DatabaseValueConvertible)?] = [:]
+        if let action = filter.action {
+            conditions.append("action = :action")
+            arguments["action"] = action
+        }
+        if let (types, id) = filter.entity {
+            let names = types.indices.map { ":type\($0)" }
+            conditions.append("entity_type IN (\(names.joined(separator: ", "))) AND entity_id = :id")
+            for (index, type) in types.enumerated() { arguments["type\(index)"] = type }
+            arguments["id"] = id
+        }
+        if filter.quarantinedOnly { conditions.append("status = 'quarantined'") }
+        if let since = filter.since {
+            conditions.append("received_at >= :since")
+            arguments["since"] = since.description
+        }
+        arguments["limit"] = filter.limit == 0 ? -1 : filter.limit
+        let sql = """
+            SELECT * FROM (
+                SELECT seq, received_at, action, entity_type, entity_id, updated_on, status, error, source,
+                       length(body) AS bytes
+                FROM events\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+                ORDER BY seq DESC LIMIT :limit)
+            ORDER BY seq
+            """
+        try read { db in
+            let statement = try db.makeStatement(sql: sql)
+            try writer.write(statement, arguments: StatementArguments(arguments))
+        }
+    }
+
+    public func event(seq: Int64) async throws -> LoggedDelivery? {
+        try read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT seq, received_at, action, action_id, entity_type, entity_id, updated_on,
+                           length(body) AS bytes, body_sha256, source, signature, status, error, body
+                    FROM events WHERE seq = ?
+                    """,
+                arguments: [seq])
+            return row.map { LoggedDelivery(metadata: Array(Cell.row($0).dropLast()), body: [UInt8]($0["body"] as Data)) }
+        }
+    }
+
+    public func lastSeq() async throws -> Int64? {
+        try read { try Int64.fetchOne($0, sql: "SELECT max(seq) FROM events") }
+    }
+
+    public func history(of entityTypes: [String], id: Int64) async throws -> EntityHistory {
+        try read { db in try EntityHistory(db: db, entityTypes: entityTypes, id: id) }
+    }
+
+    public func statusReport(now: Timestamp, silence: SilenceRule) async throws -> StatusReport {
+        try read { db in try StatusReport(db: db, path: path, now: now, silence: silence) }
+    }
+}

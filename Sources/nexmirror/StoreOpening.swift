@@ -1,0 +1,42 @@
+import Foundation
+import NexMirrorCore
+import NexMirrorSQLite
+import NexMirrorStore
+
+/// The one place that picks the store's backend from `--db`; every command past argument
+/// parsing sees only the store protocols.
+extension DatabaseOptions {
+    var location: StoreLocation { StoreLocation(path) }
+
+    /// The log and the replica for writing; a SQLite file is created unless `mustExist`.
+    func openStore(mustExist: Bool = false) throws -> any ReplicaStore {
+        switch location {
+        case .sqlite(let path):
+            if mustExist, !FileManager.default.fileExists(atPath: path) { throw StoreError.missingDatabase(path) }
+            return try SQLiteStore(path: path)
+        case .postgreSQL:
+            throw Self.postgreSQLUnsupported
+        }
+    }
+
+    /// The store for `backup` and `check`, which only read it.
+    func openMaintenance() throws -> any StoreMaintenance {
+        switch location {
+        case .sqlite(let path): return try SQLiteReader(path: path)
+        case .postgreSQL: throw Self.postgreSQLUnsupported
+        }
+    }
+
+    static let postgreSQLUnsupported = StoreError.unsupportedBackend(
+        "PostgreSQL is not supported yet; --db (or NEXMIRROR_DB) must be a SQLite file path")
+
+    /// The log and the replica, read-only; with `asOf`, the replica as it stood then.
+    func openReader(asOf: Timestamp? = nil) throws -> any ReplicaReader {
+        switch location {
+        case .sqlite(let path):
+            return try asOf.map { try SQLiteReader(path: path, asOf: $0) } ?? SQLiteReader(path: path)
+        case .postgreSQL:
+            throw Self.postgreSQLUnsupported
+        }
+    }
+}
