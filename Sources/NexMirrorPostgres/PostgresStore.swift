@@ -7,6 +7,11 @@ import NexMirrorSchema
 import NexMirrorStore
 import PostgresNIO
 
+/// Why a PostgreSQL store could not be opened: one line for the operator.
+public struct PostgresOpenError: Error, CustomStringConvertible {
+    public let description: String
+}
+
 /// The PostgreSQL backend (SPEC §6): any number of receivers append to one log, each append one
 /// statement serialized in the database (commit order is seq order); projectors are fenced by the
 /// checkpoint rows they lock, so each delivery is folded once whatever number of them run.
@@ -32,6 +37,16 @@ public final class PostgresStore: EventStore {
         quiet.logLevel = .critical
         var configuration = url.clientConfiguration
         configuration.options.maximumConnections = 40
+        // One direct attempt first: the pool would retry a wrong address or a missing database
+        // silently until the deadline, and the operator should hear at once.
+        do {
+            let probe = try await withDeadline(.seconds(10), "accept a connection") { [quiet] in
+                try await PostgresConnection.connect(configuration: url.connectionConfiguration, id: 0, logger: quiet)
+            }
+            try? await probe.close()
+        } catch {
+            throw PostgresOpenError(description: "cannot connect to \(url): \(Self.connectReason(error))")
+        }
         let client = PostgresClient(configuration: configuration, backgroundLogger: quiet)
         self.client = client
         running = Task { await client.run() }
@@ -39,7 +54,7 @@ public final class PostgresStore: EventStore {
             try await migrate()
         } catch {
             running.cancel()
-            throw StoreError.unavailable("cannot open \(url): \(Self.reason(error))")
+            throw PostgresOpenError(description: "cannot open \(url): \(Self.reason(error))")
         }
     }
 
@@ -48,10 +63,19 @@ public final class PostgresStore: EventStore {
     /// Stops the connection pool.
     public func close() { running.cancel() }
 
+    /// Why a first connection failed, in the words an operator searches for.
+    static func connectReason(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("Connection refused") { return "connection refused (is PostgreSQL running there?)" }
+        if text.contains("No such file") { return "no PostgreSQL socket there (is it running, is host= the right directory?)" }
+        return reason(error)
+    }
+
     /// One readable line for a PostgreSQL error (PSQLError hides the server's message by default).
     static func reason(_ error: any Error) -> String {
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return message }
+            if let underlying = error.underlying { return "\(underlying)" }
             return "\(error.code)".replacingOccurrences(of: "PSQLError.Code(", with: "")
         }
         if let error = error as? PostgresTransactionError {

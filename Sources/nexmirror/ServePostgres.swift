@@ -19,6 +19,12 @@ extension Serve {
         } catch let error as PostgresURL.ParseError {
             throw CLIError(error.description)
         }
+        let store: PostgresStore
+        do {
+            store = try await PostgresStore(url: url, deadline: .nanoseconds(Int64(lockTimeout * 1e9)), logger: logger)
+        } catch let error as PostgresOpenError {
+            throw CLIError(error.description)
+        }
         // No file beside a database here: the secret comes from --secret-file or the environment.
         let secrets: [String]
         if insecureNoSignature {
@@ -34,18 +40,12 @@ extension Serve {
                 "no secret: on PostgreSQL pass --secret-file F or set NEXMIRROR_SECRET (or --insecure-no-signature for tests)")
         }
 
-        let store: PostgresStore
-        do {
-            store = try await PostgresStore(url: url, deadline: .nanoseconds(Int64(lockTimeout * 1e9)), logger: logger)
-        } catch let error as StoreError {
-            throw CLIError(error.description)
-        }
         defer { store.close() }
         raiseOpenFileLimit()
         logger.info("store opened", metadata: ["store": "\(url)"])
-        let stale = try await store.prepareProjections()
-        if !stale.isEmpty {
-            logger.warning("projections changed version; run `nexmirror rebuild`", metadata: ["projections": "\(stale)"])
+        let rebuilt = try await store.prepareProjections(progress: nil)
+        if !rebuilt.isEmpty {
+            logger.notice("projections rebuilt for a new version", metadata: ["projections": "\(rebuilt)"])
         }
 
         let limits = ConnectionLimits(

@@ -1,21 +1,29 @@
 import Foundation
+import Logging
 import NexMirrorCore
+import NexMirrorPostgres
 import NexMirrorSQLite
 import NexMirrorStore
 
 /// The one place that picks the store's backend from `--db`; every command past argument
 /// parsing sees only the store protocols.
 extension DatabaseOptions {
-    var location: StoreLocation { StoreLocation(path) }
+    var location: StoreLocation { postgresURL.map { .postgreSQL(url: $0) } ?? StoreLocation(path) }
 
     /// The log and the replica for writing; a SQLite file is created unless `mustExist`.
-    func openStore(mustExist: Bool = false) throws -> any ReplicaStore {
+    func openStore(mustExist: Bool = false) async throws -> any ReplicaStore {
         switch location {
         case .sqlite(let path):
             if mustExist, !FileManager.default.fileExists(atPath: path) { throw StoreError.missingDatabase(path) }
             return try SQLiteStore(path: path)
-        case .postgreSQL:
-            throw Self.postgreSQLUnsupported
+        case .postgreSQL(let url):
+            do {
+                return try await PostgresStore(url: try PostgresURL(url), logger: Logger(label: "nexmirror"))
+            } catch let error as PostgresURL.ParseError {
+                throw CLIError(error.description)
+            } catch let error as PostgresOpenError {
+                throw CLIError(error.description)
+            }
         }
     }
 

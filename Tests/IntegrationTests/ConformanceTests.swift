@@ -38,9 +38,10 @@ import Testing
             expectOneLineError(try CLI.run(["query", "--db", url, "SELECT 1"], in: scratch.url), containing: "PostgreSQL is not supported yet")
             expectOneLineError(
                 try CLI.run(["status"], environment: ["NEXMIRROR_DB": url], in: scratch.url), containing: "PostgreSQL is not supported yet")
+            // serve runs on PostgreSQL (Tests/PostgresTests); with no server there, one clear line.
             expectOneLineError(
                 try CLI.run(["serve", "--db", url, "--port", "0", "--insecure-no-signature"], in: scratch.url),
-                containing: "PostgreSQL is not supported yet")
+                containing: "cannot connect to PostgreSQL database nexmirror")
         }
         // Nothing was created that looks like a database named after the URL.
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).isEmpty)

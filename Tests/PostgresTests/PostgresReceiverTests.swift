@@ -146,3 +146,46 @@ final class PrivateCluster {
         _ = PostgresCluster.spawnAndWait([Fixtures.packageRoot.appendingPathComponent("scripts/pg").path, "stop", directory])
     }
 }
+
+/// `import` and `rebuild` on `--db postgresql://…`.
+@Suite(.enabled(if: PostgresCluster.available, PostgresCluster.unavailable))
+struct PostgresCommandTests {
+    /// A rebuild while a receiver keeps ingesting swaps in the same replica a live fold built,
+    /// and the `members` view follows the new table.
+    @Test func rebuildDuringIngestReproducesTheReplica() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let (server, _) = try PostgresReceiverTests.serve(url)
+        let names = Fixtures.names
+        for name in names.prefix(names.count / 2) { #expect(try await HTTP.deliver(name, to: server).status == 200) }
+        async let rebuilt = Task.detached { try CLI.run(["rebuild", "--db", url]) }.value
+        for name in names.dropFirst(names.count / 2) { #expect(try await HTTP.deliver(name, to: server).status == 200) }
+        let result = try await rebuilt
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.output.hasPrefix("rebuilt coworkers, bookings"))
+        try await waitUntilFolded(url)
+        let live = try PostgresStoreTests.replicaDump(url)
+        let again = try CLI.run(["rebuild", "--db", url])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try PostgresStoreTests.replicaDump(url) == live)
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM members")
+            == PostgresCluster.psql(url, "SELECT count(*) FROM coworkers WHERE active = 1 AND archived = 0"))
+    }
+
+    @Test func importAppendsEachDeliveryOnce() throws {
+        let url = try PostgresCluster.makeDatabase()
+        let scratch = Scratch()
+        let lines = Fixtures.names.map { name in
+            let body = String(decoding: Fixtures.body(name), as: UTF8.self)
+            let object = ["action": Fixtures.action(of: name), "body": body]
+            return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        }
+        let file = scratch.path("backfill.jsonl")
+        _ = FileManager.default.createFile(atPath: file, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
+        let first = try CLI.run(["import", "--db", url, file])
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try CLI.run(["import", "--db", url, file])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(try PostgresCluster.psql(url, "SELECT count(*), max(seq) FROM events") == "\(lines.count)|\(lines.count)")
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM events WHERE source = 'import'") == "\(lines.count)")
+    }
+}
