@@ -67,7 +67,9 @@ struct SecretOptions: ParsableArguments {
     }
 
     /// The secrets and where they came from; nil when none is configured anywhere.
-    func load(databasePath: String) throws -> (secrets: [String], source: Source)? {
+    /// `databasePath` is read only for the default file, so `--secret-file` and the environment
+    /// work whatever `--db` names (a PostgreSQL URL has no directory to look in).
+    func load(databasePath: @autoclosure () -> String) throws -> (secrets: [String], source: Source)? {
         if let secretFile {
             return (try Self.read(file: secretFile), .file(secretFile))
         }
@@ -76,7 +78,7 @@ struct SecretOptions: ParsableArguments {
             guard !secrets.isEmpty else { throw CLIError("NEXMIRROR_SECRET is set but holds no secret") }
             return (secrets, .environment)
         }
-        let fallback = Self.defaultFile(besides: databasePath)
+        let fallback = Self.defaultFile(besides: databasePath())
         if FileManager.default.fileExists(atPath: fallback) {
             return (try Self.read(file: fallback), .defaultFile(fallback))
         }
@@ -99,11 +101,11 @@ struct SecretOptions: ParsableArguments {
     }
 
     /// The first secret, for commands that sign.
-    func signingSecret(databasePath: String) throws -> String {
-        guard let loaded = try load(databasePath: databasePath) else {
+    func signingSecret(databasePath: @autoclosure () -> String) throws -> String {
+        guard let loaded = try load(databasePath: databasePath()) else {
             throw CLIError(
                 "no secret: pass --secret-file, set NEXMIRROR_SECRET, or run `nexmirror serve` once to create "
-                    + Self.defaultFile(besides: databasePath))
+                    + Self.defaultFile(besides: databasePath()))
         }
         return loaded.secrets[0]
     }
