@@ -46,6 +46,7 @@ extension PostgresStore: ReplicaStore {
     ) async throws -> RebuildSummary {
             let started = ContinuousClock.now
             let selected = Set(projections.map(\.name))
+            let known = KnownVersions()
             for table in tables {
                 try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(table)__next"), logger: logger)
                 try await connection.query(
@@ -62,7 +63,7 @@ extension PostgresStore: ReplicaStore {
                 let batch = try await connection.withTransaction(logger: logger) { connection in
                     try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
                     let events = try await PostgresFolder.events(after: folded, limit: 2000, on: connection, logger: logger)
-                    let folder = PGReplicaFolder(connection: connection, logger: logger, suffix: "__next")
+                    let folder = PGReplicaFolder(connection: connection, logger: logger, suffix: "__next", known: known)
                     for event in events where event.seq <= high {
                         try await folder.fold(event, selected: selected)
                     }
@@ -84,7 +85,7 @@ extension PostgresStore: ReplicaStore {
                 while true {
                     let events = try await PostgresFolder.events(after: last, limit: 2000, on: connection, logger: logger)
                     guard let end = events.last?.seq else { break }
-                    let folder = PGReplicaFolder(connection: connection, logger: logger, suffix: "__next")
+                    let folder = PGReplicaFolder(connection: connection, logger: logger, suffix: "__next", known: known)
                     for event in events { try await folder.fold(event, selected: selected) }
                     tail += events.count
                     last = end
