@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import NexMirrorCore
-import NexMirrorPostgres
+import NexMirrorStore
 
 /// `--db`, shared by every command that touches the database.
 struct DatabaseOptions: ParsableArguments {
@@ -27,8 +27,9 @@ struct DatabaseOptions: ParsableArguments {
     /// The `--db` / `NEXMIRROR_DB` value when it is a PostgreSQL URL (SPEC §6), for the commands
     /// that run on PostgreSQL; `path` still refuses it for the others.
     var postgresURL: String? {
-        let chosen = db ?? ProcessInfo.processInfo.environment["NEXMIRROR_DB"] ?? ""
-        return PostgresURL.isPostgres(chosen) ? chosen : nil
+        guard case .postgreSQL(let url) = StoreLocation(db ?? ProcessInfo.processInfo.environment["NEXMIRROR_DB"] ?? "")
+        else { return nil }
+        return url
     }
 
     /// A PostgreSQL URL must never be taken for a SQLite file name (it would create `postgresql:/…`).
