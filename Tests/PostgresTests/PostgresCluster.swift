@@ -68,14 +68,16 @@ enum PostgresCluster {
     struct PSQLFailed: Error { let message: String }
 
     /// Runs `arguments` to completion with standard output in a file; nil when it cannot start.
-    static func spawnAndWait(_ arguments: [String]) -> (status: Int32, output: String)? {
+    static func spawnAndWait(_ arguments: [String]) -> (status: Int32, output: String, errors: String)? {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(UUID().uuidString)").path
-        defer { unlink(outputPath) }
+        let errorPath = outputPath + ".err"
+        defer { unlink(outputPath); unlink(errorPath) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
@@ -83,7 +85,8 @@ enum PostgresCluster {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        return ((status >> 8) & 0xff, output)
+        let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        return ((status >> 8) & 0xff, output, errors)
     }
 
     @discardableResult

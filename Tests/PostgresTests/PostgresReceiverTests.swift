@@ -125,8 +125,9 @@ final class PrivateCluster {
 
     init() throws {
         let script = Fixtures.packageRoot.appendingPathComponent("scripts/pg").path
-        let started = try #require(PostgresCluster.spawnAndWait([script, "start"]))
-        try #require(started.status == 0, "scripts/pg start failed")
+        var started = try #require(PostgresCluster.spawnAndWait([script, "start"]))
+        if started.status != 0 { started = try #require(PostgresCluster.spawnAndWait([script, "start"])) }
+        try #require(started.status == 0, "scripts/pg start: \(started.errors)")
         var exports: [String: String] = [:]
         for match in started.output.matches(of: /(NEXMIRROR_PG_\w+)='([^']*)'/) { exports[String(match.1)] = String(match.2) }
         url = try #require(exports["NEXMIRROR_PG_URL"])
@@ -139,7 +140,7 @@ final class PrivateCluster {
         // restart starts the daemon: see spawnAndWait.
         let result = try #require(PostgresCluster.spawnAndWait(
             [Fixtures.packageRoot.appendingPathComponent("scripts/pg").path, verb, directory]))
-        try #require(result.status == 0, "scripts/pg \(verb) failed")
+        try #require(result.status == 0, "scripts/pg \(verb): \(result.errors)")
     }
 
     deinit {
