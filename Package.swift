@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "NexMirrorStoreTests",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore",
+                "NexMirrorCore", "NexMirrorStore", "NexudusFixtures",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

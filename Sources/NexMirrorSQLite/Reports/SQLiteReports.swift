@@ -24,14 +24,8 @@ extension SQLiteReader {
                 }
                 try writer.end()
             case .membership:
-                try writer.begin(columns: ["month", "members_at_start", "joined", "left", "members_at_end"])
-                for month in try Membership.months(db: db, from: filters.from, to: filters.to, business: filters.business) {
-                    try writer.write([
-                        .text(month.month), .integer(Int64(month.membersAtStart)), .integer(Int64(month.joined)),
-                        .integer(Int64(month.left)), .integer(Int64(month.membersAtEnd)),
-                    ])
-                }
-                try writer.end()
+                let months = try Membership.months(db: db, from: filters.from, to: filters.to, business: filters.business)
+                try MembershipReport.write(months, to: &writer)
             default:
                 guard let table = TableReport.all[report] else { throw ReportError.unknownReport(report.rawValue) }
                 try writer.write(db.makeStatement(sql: table.sql(filters)), arguments: arguments)

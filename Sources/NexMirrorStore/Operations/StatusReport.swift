@@ -16,7 +16,10 @@ public struct StatusReport: Codable, Sendable {
         public var lastReceivedAt: String? = nil
         public var lastAction: String? = nil
 
-        package init(deliveries: Int, lastSeq: Int64, quarantined: Int, fileBytes: Int64, walBytes: Int64, lastReceivedAt: String? = nil, lastAction: String? = nil) {
+        package init(
+            deliveries: Int, lastSeq: Int64, quarantined: Int, fileBytes: Int64, walBytes: Int64,
+            lastReceivedAt: String? = nil, lastAction: String? = nil
+        ) {
             self.deliveries = deliveries
             self.lastSeq = lastSeq
             self.quarantined = quarantined
@@ -45,7 +48,10 @@ public struct StatusReport: Codable, Sendable {
         /// `learned`, `default` (too little history) or `--silence-after`.
         public var thresholdSource: String
 
-        package init(action: String, actionId: Int, projection: String, deliveries: Int, webhooks24h: Int, webhooks7d: Int, lastReceivedAt: String?, state: String, silenceThresholdSeconds: Double, thresholdSource: String) {
+        package init(
+            action: String, actionId: Int, projection: String, deliveries: Int, webhooks24h: Int, webhooks7d: Int,
+            lastReceivedAt: String?, state: String, silenceThresholdSeconds: Double, thresholdSource: String
+        ) {
             self.action = action
             self.actionId = actionId
             self.projection = projection
@@ -103,7 +109,9 @@ public struct StatusReport: Codable, Sendable {
         public var rebuiltAt: String?
         public var updatedAt: String?
 
-        package init(name: String, version: Int, checkpoint: Int64, lag: Int64, rebuiltAt: String?, updatedAt: String?) {
+        package init(
+            name: String, version: Int, checkpoint: Int64, lag: Int64, rebuiltAt: String?, updatedAt: String?
+        ) {
             self.name = name
             self.version = version
             self.checkpoint = checkpoint
@@ -123,7 +131,10 @@ public struct StatusReport: Codable, Sendable {
         public var sinceLastVerified: Int
         public var lastVerifiedAt: String?
 
-        package init(total: Int64, kept: Int, last24h: Int, lastAt: String?, lastReason: String?, sinceLastVerified: Int, lastVerifiedAt: String?) {
+        package init(
+            total: Int64, kept: Int, last24h: Int, lastAt: String?, lastReason: String?, sinceLastVerified: Int,
+            lastVerifiedAt: String?
+        ) {
             self.total = total
             self.kept = kept
             self.last24h = last24h
@@ -148,7 +159,10 @@ public struct StatusReport: Codable, Sendable {
         public var unchanged: Int
         public var drift: Int
 
-        package init(kind: String, startedAt: String?, finishedAt: String?, error: String?, listed: Int, fetched: Int, new: Int, changed: Int, deleted: Int, unchanged: Int, drift: Int) {
+        package init(
+            kind: String, startedAt: String?, finishedAt: String?, error: String?, listed: Int, fetched: Int,
+            new: Int, changed: Int, deleted: Int, unchanged: Int, drift: Int
+        ) {
             self.kind = kind
             self.startedAt = startedAt
             self.finishedAt = finishedAt

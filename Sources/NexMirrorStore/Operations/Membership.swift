@@ -1,7 +1,5 @@
 import Foundation
-import GRDB
 import NexMirrorCore
-import NexMirrorStore
 import NexMirrorProjections
 
 /// Members over time (`nexmirror export membership`), from the coworker versions in the log.
@@ -24,9 +22,9 @@ public enum Membership {
     /// One row per UTC month from the month holding `from` (default: the first coworker
     /// version) to the month holding the instant before `to` (default: the last version).
     public static func months(
-        db: Database, from: Timestamp? = nil, to: Timestamp? = nil, business: Int64? = nil
-    ) throws -> [MembershipMonth] {
-        let transitions = try self.transitions(db: db, business: business)
+        _ log: CoworkerVersions, from: Timestamp? = nil, to: Timestamp? = nil
+    ) -> [MembershipMonth] {
+        let transitions = log.transitions()
         guard let firstTime = from?.description ?? transitions.firstVersion,
               let lastTime = to.map({ Timestamp(ticks: $0.ticks - 1).description }) ?? transitions.lastVersion
         else { return [] }
@@ -61,6 +59,16 @@ public enum Membership {
         return result
     }
 
+    static func nextMonth(_ month: String) -> String {
+        let year = Int(month.prefix(4))!
+        let number = Int(month.suffix(2))!
+        return number == 12 ? String(format: "%04d-01", year + 1) : String(format: "%04d-%02d", year, number + 1)
+    }
+}
+
+/// The coworker versions of the log, fed in `seq` order by a store, and the changes of
+/// membership they make (+1 joined, -1 left) in time order.
+public struct CoworkerVersions {
     struct Transition {
         let time: String
         let delta: Int
@@ -72,48 +80,52 @@ public enum Membership {
         var lastVersion: String?
     }
 
-    /// Every change of membership (+1 joined, -1 left), in time order.
-    static func transitions(db: Database, business: Int64?) throws -> Transitions {
-        let projection = CoworkersProjection()
-        let active = projection.columns.firstIndex(of: "active")!
-        let archived = projection.columns.firstIndex(of: "archived")!
-        let businessColumn = projection.columns.firstIndex(of: "business_id")!
+    struct Version {
+        let time: String
+        let fold: FoldVersion
+        let isMember: Bool
+    }
 
-        struct Version {
-            let time: String
-            let fold: FoldVersion
-            let isMember: Bool
-        }
-        var byCoworker: [Int64: [Version]] = [:]
-        var result = Transitions()
-        let rows = try Row.fetchCursor(db, sql: """
-            SELECT seq, action, received_at, body, entity_id FROM events
-            WHERE entity_type = 'Coworker' AND entity_id IS NOT NULL AND status = 'ok' ORDER BY seq
-            """)
-        while let row = try rows.next() {
-            guard let action = ActionCatalog.action(named: row[1] as String) else { continue }
-            let seq: Int64 = row[0]
-            let id: Int64 = row[4]
-            guard let decoded = try? DeliveryBody.decode([UInt8](row[3] as Data), for: action) else { continue }
-            var isMember = false
-            if !action.isDelete {
-                let input = FoldInput(
-                    seq: seq, action: action, entityType: "Coworker", entityId: id, updatedOn: decoded.updatedOn,
-                    dto: decoded.dto, dtoJSON: "")
-                // The fold quarantines what it cannot project; so is it left out here.
-                guard let values = try? projection.project(input).values else { continue }
-                isMember = values[active] == .integer(1) && values[archived] == .integer(0)
-                    && (business == nil || values[businessColumn] == .integer(business!))
-            }
-            let updatedOn = decoded.updatedOn?.description
-            let time = updatedOn ?? (row[2] as String)
-            byCoworker[id, default: []].append(Version(
-                time: time, fold: FoldVersion(updatedOn: updatedOn, isDelete: action.isDelete, seq: seq),
-                isMember: isMember))
-            if result.firstVersion.map({ time < $0 }) ?? true { result.firstVersion = time }
-            if result.lastVersion.map({ time > $0 }) ?? true { result.lastVersion = time }
-        }
+    /// With a business, a member is one invoiced by it.
+    let business: Int64?
+    private let projection = CoworkersProjection()
+    private var byCoworker: [Int64: [Version]] = [:]
+    private var firstVersion: String?
+    private var lastVersion: String?
 
+    public init(business: Int64?) { self.business = business }
+
+    /// The log's rows a store feeds in: `ok` deliveries of entity type `Coworker` with an id.
+    public static let sql = """
+        SELECT seq, action, received_at, body, entity_id FROM events
+        WHERE entity_type = 'Coworker' AND entity_id IS NOT NULL AND status = 'ok' ORDER BY seq
+        """
+
+    /// One coworker delivery; one the fold cannot project is left out, as the fold quarantines it.
+    public mutating func add(seq: Int64, action actionName: String, receivedAt: String, body: [UInt8], entityId id: Int64) {
+        guard let action = ActionCatalog.action(named: actionName),
+              let decoded = try? DeliveryBody.decode(body, for: action) else { return }
+        var isMember = false
+        if !action.isDelete {
+            let input = FoldInput(
+                seq: seq, action: action, entityType: "Coworker", entityId: id, updatedOn: decoded.updatedOn,
+                dto: decoded.dto, dtoJSON: "")
+            guard let values = try? projection.project(input).values else { return }
+            let columns = projection.columns
+            let value = { (column: String) in columns.firstIndex(of: column).map { values[$0] } }
+            isMember = value("active") == .integer(1) && value("archived") == .integer(0)
+                && (business.map { value("business_id") == SQLValue.integer($0) } ?? true)
+        }
+        let updatedOn = decoded.updatedOn?.description
+        let time = updatedOn ?? receivedAt
+        byCoworker[id, default: []].append(Version(
+            time: time, fold: FoldVersion(updatedOn: updatedOn, isDelete: action.isDelete, seq: seq), isMember: isMember))
+        if firstVersion.map({ time < $0 }) ?? true { firstVersion = time }
+        if lastVersion.map({ time > $0 }) ?? true { lastVersion = time }
+    }
+
+    func transitions() -> Transitions {
+        var result = Transitions(firstVersion: firstVersion, lastVersion: lastVersion)
         for versions in byCoworker.values {
             let ordered = versions.sorted { ($0.time, $0.fold) < ($1.time, $1.fold) }
             var current: Version?
@@ -135,11 +147,5 @@ public enum Membership {
         }
         result.changes.sort { $0.time < $1.time }
         return result
-    }
-
-    static func nextMonth(_ month: String) -> String {
-        let year = Int(month.prefix(4))!
-        let number = Int(month.suffix(2))!
-        return number == 12 ? String(format: "%04d-01", year + 1) : String(format: "%04d-%02d", year, number + 1)
     }
 }
