@@ -34,7 +34,7 @@ extension PostgresStore: ReplicaStore {
                 try await connection.query("SELECT pg_advisory_unlock(\(Self.rebuildLock))", logger: logger)
                 return summary
             } catch {
-                try? await connection.query("SELECT pg_advisory_unlock(\(Self.rebuildLock))", logger: logger)
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.rebuildLock))", logger: logger)
                 throw error
             }
         }
