@@ -28,7 +28,7 @@ public final class PostgresStore: EventStore {
     static let migrationLock: Int64 = 0x6E65_786D_6972_0001
 
     /// Connects (the pool reconnects by itself after PostgreSQL restarts) and migrates.
-    public init(url: PostgresURL, deadline: Duration = .seconds(5), logger: Logger) async throws {
+    public init(url: PostgresURL, deadline: Duration = .seconds(5), logger: Logger, migrating: Bool = true) async throws {
         self.url = url
         self.deadline = deadline
         self.logger = logger
@@ -51,7 +51,7 @@ public final class PostgresStore: EventStore {
         self.client = client
         running = Task { await client.run() }
         do {
-            try await migrate()
+            if migrating { try await migrate() }
         } catch {
             running.cancel()
             throw PostgresOpenError(description: "cannot open \(url): \(Self.reason(error))")

@@ -38,6 +38,19 @@ extension DatabaseOptions {
     static let postgreSQLUnsupported = StoreError.unsupportedBackend(
         "PostgreSQL is not supported yet; --db (or NEXMIRROR_DB) must be a SQLite file path")
 
+    /// The reader for `query` and `events`, which also run on PostgreSQL.
+    func openLogReader(asOf: Timestamp? = nil) async throws -> any ReplicaReader {
+        guard case .postgreSQL(let url) = location else { return try openReader(asOf: asOf) }
+        guard asOf == nil else { throw CLIError("--as-of does not run on PostgreSQL yet") }
+        do {
+            return try await PostgresReader(url: try PostgresURL(url))
+        } catch let error as PostgresURL.ParseError {
+            throw CLIError(error.description)
+        } catch let error as PostgresOpenError {
+            throw CLIError(error.description)
+        }
+    }
+
     /// The log and the replica, read-only; with `asOf`, the replica as it stood then.
     func openReader(asOf: Timestamp? = nil) throws -> any ReplicaReader {
         switch location {
