@@ -36,7 +36,8 @@ extension DatabaseOptions {
     }
 
     static let postgreSQLUnsupported = StoreError.unsupportedBackend(
-        "PostgreSQL is not supported yet; --db (or NEXMIRROR_DB) must be a SQLite file path")
+        "PostgreSQL is not supported yet by this command (serve, import, rebuild, query and events run on it); "
+            + "--db (or NEXMIRROR_DB) must be a SQLite file path here")
 
     /// The reader for `query` and `events`, which also run on PostgreSQL.
     func openLogReader(asOf: Timestamp? = nil) async throws -> any ReplicaReader {
