@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Action catalog, signatures, JSON and timestamps: pure functions, no I/O.
@@ -37,6 +38,8 @@ let package = Package(
                 .embedInCode("0002_replica.sql"),
                 .embedInCode("0003_sync.sql"),
                 .embedInCode("0004_activity_index.sql"),
+                .embedInCode("postgres/0001_pg_event_log.sql"),
+                .embedInCode("postgres/0002_pg_replica.sql"),
             ]
         ),
         // The projection modules: what each delivery means for the replica's tables.
@@ -68,6 +71,17 @@ let package = Package(
         .target(
             name: "NexMirrorOutput",
             dependencies: ["NexMirrorStore"]
+        ),
+        // The PostgreSQL backend (SPEC §6): several receivers append to one log, projectors fenced
+        // in the database.
+        .target(
+            name: "NexMirrorPostgres",
+            dependencies: [
+                "NexMirrorCore", "NexMirrorSchema", "NexMirrorProjections", "NexMirrorStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // HTTP receiver, metrics and the background projector.
         .target(
@@ -102,7 +116,7 @@ let package = Package(
             name: "nexmirror",
             dependencies: [
                 "NexMirrorCore", "NexMirrorProjections", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorServer",
-                "NexMirrorSync", "NexMirrorOutput",
+                "NexMirrorSync", "NexMirrorOutput", "NexMirrorPostgres",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -169,6 +183,18 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The PostgreSQL backend against a throwaway cluster (scripts/pg): the store directly, and
+        // the real binary with several receivers on one database.
+        .testTarget(
+            name: "PostgresTests",
+            dependencies: [
+                "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorPostgres",
+                "NexMirrorProjections", "NexudusFixtures",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Drives the real binary: the live server on a loopback port, the CLI, kill -9.

@@ -41,6 +41,12 @@ public struct Projector: Service {
                     wake.yield()
                 }
             }
+            // Other receivers' commits (PostgreSQL NOTIFY) wake this projector too.
+            if let commits = store.commitsElsewhere() {
+                group.addTask {
+                    for await _ in commits { wake.yield() }
+                }
+            }
             // Catch up on what a previous run logged but did not fold.
             await foldAll()
             await cancelWhenGracefulShutdown {

@@ -20,6 +20,15 @@ public protocol EventStore: Sendable {
 
     /// The last log position and the lowest projection checkpoint.
     func progress() async throws -> (lastSeq: Int64, checkpoint: Int64)
+
+    /// Commits made by other processes on the same store, as a wake-up for the projector.
+    func commitsElsewhere() -> AsyncStream<Void>?
+}
+
+extension EventStore {
+    /// Commits made by other processes on the same store, as a wake-up for the projector (on
+    /// PostgreSQL, LISTEN/NOTIFY); nil where this process is the only writer.
+    public func commitsElsewhere() -> AsyncStream<Void>? { nil }
 }
 
 /// A store opened for writing by the CLI (`import`, `rebuild`): the log and the replica, with

@@ -67,7 +67,7 @@ struct Events: AsyncParsableCommand {
             }
             guard limit >= 0 else { throw EventsError.negativeLimit }
             filter.limit = limit
-            let reader = try database.openReader()
+            let reader = try await database.openLogReader()
             var writer = (format ?? .automatic).writer(to: BufferedOutput())
             try await reader.listEvents(filter, into: &writer)
         }
@@ -105,7 +105,7 @@ struct Events: AsyncParsableCommand {
         var metadata = false
 
         func run() async throws {
-            let reader = try database.openReader()
+            let reader = try await database.openLogReader()
             guard let found = try await reader.event(seq: seq) else {
                 throw EventsError.noSuchDelivery(seq, last: try await reader.lastSeq())
             }

@@ -61,7 +61,7 @@ struct Import: AsyncParsableCommand {
 
     func run() async throws {
         // The store refuses a foreign or damaged file before writing anything to it.
-        let store = try database.openStore()
+        let store = try await database.openStore()
         let arrayAction = action.flatMap { ActionCatalog.action(named: $0) }
         let progress = ImportProgress(files: files, enabled: Terminal.isTerminal(STDERR_FILENO))
         var total = ImportTally()

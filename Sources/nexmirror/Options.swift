@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NexMirrorCore
+import NexMirrorStore
 
 /// `--db`, shared by every command that touches the database.
 struct DatabaseOptions: ParsableArguments {
@@ -23,23 +24,21 @@ struct DatabaseOptions: ParsableArguments {
         return chosen
     }
 
-    /// A bad `--db` is a usage mistake; `NEXMIRROR_DB` is refused when the path is first used.
-    func validate() throws {
-        if let db, Self.isPostgreSQL(db) { throw ValidationError(Self.postgreSQLRefusal) }
-    }
-
-    private static let postgreSQLRefusal =
-        "PostgreSQL is not supported yet; --db (or NEXMIRROR_DB) must be a SQLite file path"
-
-    private static func isPostgreSQL(_ value: String) -> Bool {
-        let lowered = value.lowercased()
-        return lowered.hasPrefix("postgresql://") || lowered.hasPrefix("postgres://")
+    /// The `--db` / `NEXMIRROR_DB` value when it is a PostgreSQL URL (SPEC §6), for the commands
+    /// that run on PostgreSQL; `path` still refuses it for the others.
+    var postgresURL: String? {
+        guard case .postgreSQL(let url) = StoreLocation(db ?? ProcessInfo.processInfo.environment["NEXMIRROR_DB"] ?? "")
+        else { return nil }
+        return url
     }
 
     /// A PostgreSQL URL must never be taken for a SQLite file name (it would create `postgresql:/…`).
     static func refusePostgreSQL(_ value: String) {
-        guard isPostgreSQL(value) else { return }
-        Terminal.printError("Error: " + postgreSQLRefusal)
+        let lowered = value.lowercased()
+        guard lowered.hasPrefix("postgresql://") || lowered.hasPrefix("postgres://") else { return }
+        Terminal.printError(
+            "Error: PostgreSQL is not supported yet by this command (serve, import, rebuild, query and events run on it); "
+                + "--db (or NEXMIRROR_DB) must be a SQLite file path here")
         Self.exit(withError: ExitCode.failure)
     }
 }
@@ -70,7 +69,9 @@ struct SecretOptions: ParsableArguments {
     }
 
     /// The secrets and where they came from; nil when none is configured anywhere.
-    func load(databasePath: String) throws -> (secrets: [String], source: Source)? {
+    /// `databasePath` is read only for the default file, so `--secret-file` and the environment
+    /// work whatever `--db` names (a PostgreSQL URL has no directory to look in).
+    func load(databasePath: @autoclosure () -> String) throws -> (secrets: [String], source: Source)? {
         if let secretFile {
             return (try Self.read(file: secretFile), .file(secretFile))
         }
@@ -79,7 +80,7 @@ struct SecretOptions: ParsableArguments {
             guard !secrets.isEmpty else { throw SecretError.emptyEnvironment }
             return (secrets, .environment)
         }
-        let fallback = Self.defaultFile(besides: databasePath)
+        let fallback = Self.defaultFile(besides: databasePath())
         if FileManager.default.fileExists(atPath: fallback) {
             return (try Self.read(file: fallback), .defaultFile(fallback))
         }
@@ -102,9 +103,9 @@ struct SecretOptions: ParsableArguments {
     }
 
     /// The first secret, for commands that sign.
-    func signingSecret(databasePath: String) throws -> String {
-        guard let first = try load(databasePath: databasePath)?.secrets.first else {
-            throw SecretError.noneToSign(defaultFile: Self.defaultFile(besides: databasePath))
+    func signingSecret(databasePath: @autoclosure () -> String) throws -> String {
+        guard let first = try load(databasePath: databasePath())?.secrets.first else {
+            throw SecretError.noneToSign(defaultFile: Self.defaultFile(besides: databasePath()))
         }
         return first
     }

@@ -56,7 +56,7 @@ struct Query: AsyncParsableCommand {
     func run() async throws {
         let text = sql == "-" ? String(decoding: Terminal.readAllStandardInput(), as: UTF8.self) : sql
         let parameters = try QueryParameters(self.parameters)
-        let reader = try database.openReader(asOf: try asOf.instant)
+        let reader = try await database.openLogReader(asOf: try asOf.instant)
         var writer = (format ?? .automatic).writer(to: BufferedOutput())
         try await reader.query(text, parameters: parameters, into: &writer)
     }

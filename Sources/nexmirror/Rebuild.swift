@@ -32,7 +32,7 @@ struct Rebuild: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try database.openStore(mustExist: true)
+        let store = try await database.openStore(mustExist: true)
         try await store.prepareProjections(progress: nil)
         let bar = ProgressBar(enabled: Terminal.isTerminal(STDERR_FILENO))
         let summary = try await store.rebuild(projectionNames: projections) { progress in

@@ -108,6 +108,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "nexmirror", factory: StandardErrorLogHandler.init)
         logger.logLevel = logLevel
+        // PostgreSQL (SPEC §6) until the store seam's opening function takes --db: ServePostgres.swift.
+        if let url = database.postgresURL { return try await runOnPostgres(url: url, logger: logger) }
 
         // Opened first: a foreign or damaged file is refused before anything, even the secret
         // file beside it, is created.
@@ -170,7 +172,7 @@ struct Serve: AsyncParsableCommand {
 
     /// Every kept-alive connection holds a descriptor, and service managers start processes with
     /// a soft limit (1024 under systemd) far below the hard one.
-    private func raiseOpenFileLimit() {
+    func raiseOpenFileLimit() {
         #if os(Linux)
         let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
         #else

@@ -1,21 +1,29 @@
 import Foundation
+import Logging
 import NexMirrorCore
+import NexMirrorPostgres
 import NexMirrorSQLite
 import NexMirrorStore
 
 /// The one place that picks the store's backend from `--db`; every command past argument
 /// parsing sees only the store protocols.
 extension DatabaseOptions {
-    var location: StoreLocation { StoreLocation(path) }
+    var location: StoreLocation { postgresURL.map { .postgreSQL(url: $0) } ?? StoreLocation(path) }
 
     /// The log and the replica for writing; a SQLite file is created unless `mustExist`.
-    func openStore(mustExist: Bool = false) throws -> any ReplicaStore {
+    func openStore(mustExist: Bool = false) async throws -> any ReplicaStore {
         switch location {
         case .sqlite(let path):
             if mustExist, !FileManager.default.fileExists(atPath: path) { throw StoreError.missingDatabase(path) }
             return try SQLiteStore(path: path)
-        case .postgreSQL:
-            throw Self.postgreSQLUnsupported
+        case .postgreSQL(let url):
+            do {
+                return try await PostgresStore(url: try PostgresURL(url), logger: Logger(label: "nexmirror"))
+            } catch let error as PostgresURL.ParseError {
+                throw CLIError(error.description)
+            } catch let error as PostgresOpenError {
+                throw CLIError(error.description)
+            }
         }
     }
 
@@ -28,7 +36,21 @@ extension DatabaseOptions {
     }
 
     static let postgreSQLUnsupported = StoreError.unsupportedBackend(
-        "PostgreSQL is not supported yet; --db (or NEXMIRROR_DB) must be a SQLite file path")
+        "PostgreSQL is not supported yet by this command (serve, import, rebuild, query and events run on it); "
+            + "--db (or NEXMIRROR_DB) must be a SQLite file path here")
+
+    /// The reader for `query` and `events`, which also run on PostgreSQL.
+    func openLogReader(asOf: Timestamp? = nil) async throws -> any ReplicaReader {
+        guard case .postgreSQL(let url) = location else { return try openReader(asOf: asOf) }
+        guard asOf == nil else { throw CLIError("--as-of does not run on PostgreSQL yet") }
+        do {
+            return try await PostgresReader(url: try PostgresURL(url))
+        } catch let error as PostgresURL.ParseError {
+            throw CLIError(error.description)
+        } catch let error as PostgresOpenError {
+            throw CLIError(error.description)
+        }
+    }
 
     /// The log and the replica, read-only; with `asOf`, the replica as it stood then.
     func openReader(asOf: Timestamp? = nil) throws -> any ReplicaReader {

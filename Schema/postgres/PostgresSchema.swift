@@ -1,0 +1,10 @@
+/// The PostgreSQL migrations under `Schema/postgres/`, embedded like the SQLite ones. Same table
+/// and column names as `Schema.migrations`; identifiers are recorded in `schema_migrations`.
+public enum PostgresSchema {
+    public static let migrations: [Schema.Migration] = [
+        Schema.Migration(identifier: "0001_pg_event_log", sql: text(PackageResources._001_pg_event_log_sql)),
+        Schema.Migration(identifier: "0002_pg_replica", sql: text(PackageResources._002_pg_replica_sql)),
+    ]
+
+    private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import Logging
+import NIOCore
+import NexMirrorCore
+import NexMirrorStore
+import PostgresNIO
+
+/// `query` and `events` on PostgreSQL: every statement runs in a `READ ONLY` transaction that is
+/// rolled back, so PostgreSQL itself refuses writes; transaction control is refused before.
+public final class PostgresReader: ReplicaReader {
+    let store: PostgresStore
+
+    /// Opens without migrating: a database nexmirror never wrote to is refused, not changed.
+    public init(url: PostgresURL) async throws {
+        store = try await PostgresStore(url: url, logger: Logger(label: "nexmirror"), migrating: false)
+        var isNexmirror = false
+        for try await exists in try await store.client.query(
+            "SELECT to_regclass('events') IS NOT NULL AND to_regclass('log_head') IS NOT NULL"
+        ).decode(Bool.self) {
+            isNexmirror = exists
+        }
+        guard isNexmirror else {
+            store.close()
+            throw PostgresOpenError(description: "\(url) is not a nexmirror database (no event log in it); start `nexmirror serve` on it first")
+        }
+    }
+
+    deinit { store.close() }
+
+    public func query(_ sql: String, parameters: QueryParameters, into writer: inout some RowWriter) async throws {
+        let keyword = QueryError.firstKeyword(of: sql)
+        guard !keyword.isEmpty || !sql.allSatisfy({ $0.isWhitespace || $0 == ";" }) else { throw QueryError.noStatement }
+        if ["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE", "SET", "RESET"]
+            .contains(keyword)
+        {
+            throw QueryError.transactionControl(keyword)
+        }
+        let (text, written) = Self.numberParameters(sql)
+        try parameters.check(written: written)
+        var binds = PostgresBindings()
+        for name in written.compactMap({ $0 }).map({ String($0.dropFirst()) }) { binds.bind(parameters.values[name]!) }
+        try await read(PostgresQuery(unsafeSQL: text, binds: binds), keyword: keyword, sql: sql, into: &writer)
+    }
+
+    public func listEvents(_ filter: EventFilter, into writer: inout some RowWriter) async throws {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        if let action = filter.action {
+            binds.append(action)
+            conditions.append("action = $\(binds.count)")
+        }
+        if let (types, id) = filter.entity {
+            binds.append(types)
+            binds.append(id)
+            conditions.append("entity_type = ANY($\(binds.count - 1)) AND entity_id = $\(binds.count)")
+        }
+        if filter.quarantinedOnly { conditions.append("status = 'quarantined'") }
+        if let since = filter.since {
+            binds.append(since.description)
+            conditions.append("received_at >= $\(binds.count)")
+        }
+        let limit = filter.limit == 0 ? "" : " LIMIT \(filter.limit)"
+        let sql = """
+            SELECT * FROM (
+                SELECT seq, received_at, action, entity_type, entity_id, updated_on, status, error, source,
+                       length(body) AS bytes
+                FROM events\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+                ORDER BY seq DESC\(limit)) AS newest
+            ORDER BY seq
+            """
+        try await read(PostgresQuery(unsafeSQL: sql, binds: binds), keyword: "SELECT", sql: sql, into: &writer)
+    }
+
+    public func event(seq: Int64) async throws -> LoggedDelivery? {
+        for try await row in try await store.client.query("""
+            SELECT seq, received_at, action, action_id, entity_type, entity_id, updated_on,
+                   length(body) AS bytes, body_sha256, source, signature, status, error, body
+            FROM events WHERE seq = \(seq)
+            """) {
+            let cells = row.map(Self.cell)
+            guard case .blob(let body) = cells.last else { return nil }
+            return LoggedDelivery(metadata: Array(cells.dropLast()), body: [UInt8](body))
+        }
+        return nil
+    }
+
+    public func lastSeq() async throws -> Int64? {
+        for try await last in try await store.client.query("SELECT max(seq) FROM events").decode(Int64?.self) {
+            return last
+        }
+        return nil
+    }
+
+    public func export(_ report: ReportName, filters: ReportFilters, into writer: inout some RowWriter) async throws {
+        throw Self.notYet("export")
+    }
+
+    public func history(of entityTypes: [String], id: Int64) async throws -> EntityHistory {
+        throw Self.notYet("history")
+    }
+
+    public func statusReport(now: Timestamp, silence: SilenceRule) async throws -> StatusReport {
+        throw Self.notYet("status")
+    }
+
+    static func notYet(_ command: String) -> StoreError {
+        .unsupportedBackend("`\(command)` does not run on PostgreSQL yet (serve, import, rebuild, query and events do); use psql meanwhile")
+    }
+
+    /// Runs `query` in a read-only transaction on one connection and streams its rows.
+    private func read(
+        _ query: PostgresQuery, keyword: String, sql: String, into writer: inout some RowWriter
+    ) async throws {
+        let rows: [PostgresRow]
+        do {
+            rows = try await store.client.withConnection { connection in
+                try await connection.query("BEGIN TRANSACTION READ ONLY", logger: store.logger)
+                do {
+                    let rows = try await connection.query(query, logger: store.logger).collect()
+                    try await connection.query("ROLLBACK", logger: store.logger)
+                    return rows
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: store.logger)
+                    throw error
+                }
+            }
+        } catch let error as PSQLError {
+            let message = error.serverInfo?[.message] ?? PostgresStore.reason(error)
+            switch error.serverInfo?[.sqlState] {
+            case "25006": throw QueryError.writes(keyword)
+            case "42601" where message.contains("multiple commands"):
+                throw QueryError.severalStatements(sql.split(separator: ";").filter { !$0.allSatisfy(\.isWhitespace) }.count)
+            default: throw QueryError.sql(message)
+            }
+        }
+        // Column names come with the rows; an empty result has none to name.
+        try writer.begin(columns: rows.first.map { $0.map(\.columnName) } ?? [])
+        for row in rows { try writer.write(row.map(Self.cell)) }
+        try writer.end()
+    }
+
+    /// One value as the CLI prints it on SQLite: integers and booleans (0/1) as integers,
+    /// numeric as SQLite's REAL when a double holds it exactly, bytea as bytes, else text.
+    static func cell(_ cell: PostgresCell) -> Cell {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return (try? cell.decode(Int64.self)).map(Cell.integer) ?? .null
+        case .bool: return (try? cell.decode(Bool.self)).map { .integer($0 ? 1 : 0) } ?? .null
+        case .float4, .float8: return (try? cell.decode(Double.self)).map(Cell.real) ?? .null
+        // Amounts are stored from the DTO's doubles (SQLite keeps them REAL): printed as SQLite
+        // prints them (0.0, 2516.14), unless the value needs more than a double holds.
+        case .numeric:
+            guard let decimal = try? cell.decode(Decimal.self) else { return .null }
+            let text = "\(decimal)"
+            if let real = Double(text), Decimal(string: real.description) == decimal { return .real(real) }
+            return .decimal(text)
+        case .bytea: return (try? cell.decode(ByteBuffer.self)).map { .blob(Data(buffer: $0)) } ?? .null
+        default:
+            if let text = try? cell.decode(String.self) { return .text(text) }
+            var bytes = cell.bytes!
+            if cell.dataType == .jsonb { bytes.moveReaderIndex(forwardBy: 1) }  // binary jsonb: version byte
+            return .text(String(buffer: bytes))
+        }
+    }
+
+    /// Rewrites `:name` parameters as `$1`, `$2`… (skipping strings, quoted names, comments and
+    /// `::` casts) and returns them as written. (`?` is a jsonb operator here, not a parameter.)
+    static func numberParameters(_ sql: String) -> (String, [String?]) {
+        let characters = Array(sql)
+        var output = ""
+        var written: [String?] = []
+        var numbers: [String: Int] = [:]
+        var index = 0
+        func copy(until end: Int) {
+            output += String(characters[index..<min(end, characters.count)])
+            index = min(end, characters.count)
+        }
+        while index < characters.count {
+            let character = characters[index]
+            let next: Character? = index + 1 < characters.count ? characters[index + 1] : nil
+            if character == "'" || character == "\"" {
+                var end = index + 1
+                while end < characters.count, characters[end] != character { end += 1 }
+                copy(until: end + 1)
+            } else if character == "-", next == "-" {
+                var end = index
+                while end < characters.count, !characters[end].isNewline { end += 1 }
+                copy(until: end)
+            } else if character == "/", next == "*" {
+                var end = index + 2
+                while end + 1 < characters.count, !(characters[end] == "*" && characters[end + 1] == "/") { end += 1 }
+                copy(until: end + 2)
+            } else if character == ":", next == ":" {
+                copy(until: index + 2)
+            } else if character == ":", let next, next.isLetter || next == "_" {
+                var end = index + 1
+                while end < characters.count, characters[end].isLetter || characters[end].isNumber || characters[end] == "_" {
+                    end += 1
+                }
+                let name = String(characters[(index + 1)..<end])
+                written.append(":" + name)
+                let number = numbers[name] ?? (numbers.count + 1)
+                numbers[name] = number
+                output += "$\(number)"
+                index = end
+            } else {
+                copy(until: index + 1)
+            }
+        }
+        return (output, written)
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import NexMirrorCore
+import NexMirrorProjections
+import NexMirrorStore
+import PostgresNIO
+
+extension PostgresStore: ReplicaStore {
+    /// Registers projections new to this database and rebuilds those whose version changed.
+    @discardableResult
+    public func prepareProjections(progress: ((RebuildProgress) -> Void)?) async throws -> [String] {
+        let stale = try await prepareProjections()
+        if !stale.isEmpty { _ = try await rebuild(projectionNames: stale, progress: progress) }
+        return stale
+    }
+
+    /// Refolds the projections into `__next` tables while receivers keep appending and folding,
+    /// then swaps them in one transaction that holds every checkpoint row (so no projector folds
+    /// meanwhile), folds the tail, renames the tables and recreates the view, which binds to a
+    /// table by identity, not by name (design/POSTGRES.md §5).
+    public func rebuild(projectionNames: [String]?, progress: ((RebuildProgress) -> Void)?) async throws
+        -> RebuildSummary
+    {
+        let projections = (projectionNames ?? []).isEmpty
+            ? Projections.all : Projections.all.filter { projectionNames!.contains($0.name) }
+        let tables = projections.flatMap(\.ownedTables) + ["tombstones"]
+        let logger = self.logger
+        return try await client.withConnection { connection in
+            // One rebuild at a time: a second waits rather than dropping the first one's tables.
+            try await connection.query("SELECT pg_advisory_lock(\(Self.rebuildLock))", logger: logger)
+            do {
+                let summary = try await Self.rebuild(
+                    projections, tables: tables, on: connection, logger: logger, progress: progress)
+                try await connection.query("SELECT pg_advisory_unlock(\(Self.rebuildLock))", logger: logger)
+                return summary
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.rebuildLock))", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    nonisolated(nonsending) private static func rebuild(
+        _ projections: [any Projection], tables: [String], on connection: PostgresConnection, logger: Logger,
+        progress: ((RebuildProgress) -> Void)?
+    ) async throws -> RebuildSummary {
+            let started = ContinuousClock.now
+            let selected = Set(projections.map(\.name))
+            let known = KnownVersions()
+            for table in tables {
+                try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(table)__next"), logger: logger)
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: "CREATE TABLE \(table)__next (LIKE \(table) INCLUDING ALL)"), logger: logger)
+            }
+            var high: Int64 = 0
+            for try await last in try await connection.query("SELECT last_seq FROM log_head", logger: logger).decode(Int64.self) {
+                high = last
+            }
+            // Bulk of the log, in batches that need no flush: a crash just means rebuilding again.
+            var folded: Int64 = 0
+            var read = 0
+            while folded < high {
+                let batch = try await connection.withTransaction(logger: logger) { connection in
+                    try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
+                    let events = try await PostgresFolder.events(after: folded, limit: 2000, on: connection, logger: logger)
+                    let folder = PGReplicaFolder(connection: connection, logger: logger, suffix: "__next", known: known)
+                    for event in events where event.seq <= high {
+                        try await folder.fold(event, selected: selected)
+                    }
+                    return events.filter { $0.seq <= high }
+                }
+                guard let last = batch.last?.seq else { break }
+                folded = last
+                read += batch.count
+                progress?(RebuildProgress(eventsRead: read, eventsTotal: Int(high)))
+            }
+            // The swap: all checkpoint rows first (the lock order of every fold), then the tail.
+            let tail = try await connection.withTransaction(logger: logger) { connection in
+                try await connection.query("SET LOCAL lock_timeout = '10s'", logger: logger)
+                for try await _ in try await connection.query(
+                    "SELECT name FROM projections ORDER BY name FOR UPDATE", logger: logger
+                ).decode(String.self) {}
+                var tail = 0
+                var last = folded
+                while true {
+                    let events = try await PostgresFolder.events(after: last, limit: 2000, on: connection, logger: logger)
+                    guard let end = events.last?.seq else { break }
+                    let folder = PGReplicaFolder(connection: connection, logger: logger, suffix: "__next", known: known)
+                    for event in events { try await folder.fold(event, selected: selected) }
+                    tail += events.count
+                    last = end
+                }
+                // Tombstones of the projections not rebuilt carry over unchanged.
+                var keep: [String] = []
+                for try await type in try await connection.query(
+                    "SELECT DISTINCT entity_type FROM tombstones", logger: logger
+                ).decode(String.self) where !selected.contains(Projections.projection(for: type).name) {
+                    keep.append(type)
+                }
+                try await connection.query(
+                    "INSERT INTO tombstones__next SELECT * FROM tombstones WHERE entity_type = ANY(\(keep))", logger: logger)
+                try await connection.query("DROP VIEW IF EXISTS members", logger: logger)
+                for table in tables {
+                    try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(table)"), logger: logger)
+                    try await connection.query(
+                        PostgresQuery(unsafeSQL: "ALTER TABLE \(table)__next RENAME TO \(table)"), logger: logger)
+                }
+                try await connection.query(
+                    "CREATE VIEW members AS SELECT * FROM coworkers WHERE active = 1 AND archived = 0", logger: logger)
+                let now = Timestamp.now.description
+                for projection in projections {
+                    try await connection.query("""
+                        UPDATE projections SET checkpoint = \(last), version = \(Int64(projection.version)),
+                            rebuilt_at = \(now), updated_at = \(now)
+                        WHERE name = \(projection.name)
+                        """, logger: logger)
+                }
+                return tail
+            }
+            let elapsed = (ContinuousClock.now - started).components
+            return RebuildSummary(
+                projections: projections.map(\.name), events: read + tail,
+                seconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+    }
+
+    /// `pg_advisory_lock` key held by a rebuild for its whole run.
+    static let rebuildLock: Int64 = 0x6E65_786D_6972_0002
+}

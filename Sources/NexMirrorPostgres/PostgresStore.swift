@@ -1,0 +1,230 @@
+import Foundation
+import Logging
+import NIOCore
+import NexMirrorCore
+import NexMirrorProjections
+import NexMirrorSchema
+import NexMirrorStore
+import PostgresNIO
+
+/// Why a PostgreSQL store could not be opened: one line for the operator.
+public struct PostgresOpenError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// The PostgreSQL backend (SPEC §6): any number of receivers append to one log, each append one
+/// statement serialized in the database (commit order is seq order); projectors are fenced by the
+/// checkpoint rows they lock, so each delivery is folded once whatever number of them run.
+public final class PostgresStore: EventStore {
+    public let url: PostgresURL
+    let client: PostgresClient
+    let logger: Logger
+    /// How long an append or probe may wait for PostgreSQL before the receiver answers 503.
+    let deadline: Duration
+    private let running: Task<Void, Never>
+
+    static let rejectionsKept = 1000
+    /// `pg_advisory_xact_lock` key under which migrations run: concurrent starts apply each once.
+    static let migrationLock: Int64 = 0x6E65_786D_6972_0001
+
+    /// Connects (the pool reconnects by itself after PostgreSQL restarts) and migrates.
+    public init(url: PostgresURL, deadline: Duration = .seconds(5), logger: Logger, migrating: Bool = true) async throws {
+        self.url = url
+        self.deadline = deadline
+        self.logger = logger
+        var quiet = logger
+        // The pool logs every failed reconnect; the receiver's 503s and /readyz already say it.
+        quiet.logLevel = .critical
+        var configuration = url.clientConfiguration
+        configuration.options.maximumConnections = 40
+        // One direct attempt first: the pool would retry a wrong address or a missing database
+        // silently until the deadline, and the operator should hear at once.
+        do {
+            let probe = try await withDeadline(.seconds(10), "accept a connection") { [quiet] in
+                try await PostgresConnection.connect(configuration: url.connectionConfiguration, id: 0, logger: quiet)
+            }
+            try? await probe.close()
+        } catch {
+            throw PostgresOpenError(description: "cannot connect to \(url): \(Self.connectReason(error))")
+        }
+        let client = PostgresClient(configuration: configuration, backgroundLogger: quiet)
+        self.client = client
+        running = Task { await client.run() }
+        do {
+            if migrating { try await migrate() }
+        } catch {
+            running.cancel()
+            throw PostgresOpenError(description: "cannot open \(url): \(Self.reason(error))")
+        }
+    }
+
+    deinit { running.cancel() }
+
+    /// Stops the connection pool.
+    public func close() { running.cancel() }
+
+    /// Why a first connection failed, in the words an operator searches for.
+    static func connectReason(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("Connection refused") { return "connection refused (is PostgreSQL running there?)" }
+        if text.contains("No such file") { return "no PostgreSQL socket there (is it running, is host= the right directory?)" }
+        return reason(error)
+    }
+
+    /// One readable line for a PostgreSQL error (PSQLError hides the server's message by default).
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            if let underlying = error.underlying { return "\(underlying)" }
+            return "\(error.code)".replacingOccurrences(of: "PSQLError.Code(", with: "")
+        }
+        if let error = error as? PostgresTransactionError {
+            return reason(error.closureError ?? error.commitError ?? error.beginError ?? error.rollbackError ?? error)
+        }
+        return "\(error)"
+    }
+
+    /// Applies `PostgresSchema.migrations` not yet recorded, in one transaction under an advisory
+    /// lock. postgres-nio sends one statement per query, so each file runs through `EXECUTE`,
+    /// which takes several.
+    func migrate() async throws {
+        try await withDeadline(.seconds(30), "migrate") { [client, logger] in
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+                try await connection.query(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (identifier text PRIMARY KEY, applied_at text NOT NULL)",
+                    logger: logger)
+                var applied: Set<String> = []
+                for try await identifier in try await connection.query(
+                    "SELECT identifier FROM schema_migrations", logger: logger
+                ).decode(String.self) {
+                    applied.insert(identifier)
+                }
+                for migration in PostgresSchema.migrations where !applied.contains(migration.identifier) {
+                    // The file is ours, embedded in the binary; nothing from input is spliced in.
+                    try await connection.query(
+                        PostgresQuery(unsafeSQL: """
+                            DO $nexmirror_migration$ BEGIN EXECUTE $nexmirror_sql$\(migration.sql)$nexmirror_sql$; END $nexmirror_migration$
+                            """), logger: logger)
+                    try await connection.query(
+                        "INSERT INTO schema_migrations VALUES (\(migration.identifier), \(Timestamp.now.description))",
+                        logger: logger)
+                }
+            }
+        }
+    }
+
+    /// Identifiers of the migrations recorded in the database.
+    public func appliedMigrations() async throws -> [String] {
+        var identifiers: [String] = []
+        for try await identifier in try await client.query(
+            "SELECT identifier FROM schema_migrations ORDER BY identifier"
+        ).decode(String.self) {
+            identifiers.append(identifier)
+        }
+        return identifiers
+    }
+
+    // MARK: Event log
+
+    public func append(_ deliveries: [NewDelivery]) async throws -> [AppendResult] {
+        guard !deliveries.isEmpty else { return [] }
+        // Parallel arrays, one call: the function takes the append lock, so it must not be held
+        // across round trips. '' stands for NULL (no field here is legitimately empty).
+        let receivedAt = deliveries.map(\.receivedAt.description)
+        let actions = deliveries.map(\.action.name)
+        let actionIds = deliveries.map { Int32($0.action.id) }
+        let entityTypes = deliveries.map { $0.entityType ?? "" }
+        let entityIds = deliveries.map { $0.entityId.map(String.init) ?? "" }
+        let updatedOn = deliveries.map { $0.updatedOn?.description ?? "" }
+        let bodies = deliveries.map { ByteBuffer(bytes: $0.body) }
+        let hashes = deliveries.map(\.bodySHA256)
+        let sources = deliveries.map(\.source.rawValue)
+        let signatures = deliveries.map(\.signature)
+        let errors = deliveries.map { $0.problem ?? "" }
+        let query: PostgresQuery = """
+            SELECT appended_seq, duplicate FROM nexmirror_append(\(receivedAt), \(actions), \(actionIds), \
+            \(entityTypes), \(entityIds), \(updatedOn), \(bodies), \(hashes), \(sources), \(signatures), \(errors))
+            """
+        do {
+            return try await withDeadline(deadline, "commit") { [client] in
+                var results: [AppendResult] = []
+                for try await (seq, duplicate) in try await client.query(query).decode((Int64, Bool).self) {
+                    results.append(AppendResult(seq: seq, duplicate: duplicate))
+                }
+                return results
+            }
+        } catch {
+            throw StoreError.unavailable(Self.reason(error))
+        }
+    }
+
+    public func recordRejections(_ rejections: [Rejection]) async throws {
+        guard !rejections.isEmpty else { return }
+        let receivedAt = rejections.map(\.receivedAt.description)
+        let actions = rejections.map(\.action)
+        let sizes = rejections.map { Int32(clamping: $0.size) }
+        let hashes = rejections.map(\.bodySHA256)
+        let addresses = rejections.map { $0.remoteAddress ?? "" }
+        let reasons = rejections.map(\.reason)
+        // Diagnostics, not deliveries: no need to wait for the flush.
+        try await withDeadline(deadline, "record rejections") { [client] in
+            try await client.query("""
+                WITH added AS (
+                    INSERT INTO rejections (received_at, action, size, body_sha256, remote_address, reason)
+                    SELECT r, a, s, h, nullif(ip, ''), why
+                    FROM unnest(\(receivedAt)::text[], \(actions)::text[], \(sizes)::integer[], \(hashes)::text[],
+                                \(addresses)::text[], \(reasons)::text[]) AS t(r, a, s, h, ip, why)
+                    RETURNING id)
+                DELETE FROM rejections WHERE id <= (SELECT max(id) FROM added) - \(Int64(Self.rejectionsKept))
+                """)
+        }
+    }
+
+    public func isWritable() async -> Bool {
+        do {
+            return try await withDeadline(.seconds(2), "answer the readiness probe") { [client] in
+                for try await readOnly in try await client.query("SELECT pg_is_in_recovery()").decode(Bool.self) {
+                    return !readOnly
+                }
+                return false
+            }
+        } catch {
+            return false
+        }
+    }
+
+    // MARK: Replica
+
+    public func foldPending(limit: Int = 500) async throws -> Int {
+        try await PostgresFolder(client: client, logger: logger).foldPending(limit: limit)
+    }
+
+    public func progress() async throws -> (lastSeq: Int64, checkpoint: Int64) {
+        for try await (last, checkpoint) in try await client.query("""
+            SELECT (SELECT last_seq FROM log_head), (SELECT coalesce(min(checkpoint), 0) FROM projections)
+            """).decode((Int64, Int64).self) {
+            return (last, checkpoint)
+        }
+        return (0, 0)
+    }
+
+    /// Registers projections new to this database; returns those whose version changed (they
+    /// need `nexmirror rebuild`).
+    @discardableResult
+    public func prepareProjections() async throws -> [String] {
+        var stale: [String] = []
+        for projection in Projections.all {
+            try await client.query("""
+                INSERT INTO projections (name, version, checkpoint) VALUES (\(projection.name), \(Int64(projection.version)), 0)
+                ON CONFLICT (name) DO NOTHING
+                """)
+            for try await version in try await client.query(
+                "SELECT version FROM projections WHERE name = \(projection.name)"
+            ).decode(Int64.self) where version != projection.version {
+                stale.append(projection.name)
+            }
+        }
+        return stale
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Hummingbird
+import Logging
+import NexMirrorCore
+import NexMirrorPostgres
+import NexMirrorServer
+import NexMirrorStore
+
+extension Serve {
+    /// `serve --db postgresql://…`: the same receiver on the PostgreSQL store. Several of these may
+    /// run on one database; appends and folds are coordinated in the database, not here.
+    func runOnPostgres(url text: String, logger: Logger) async throws {
+        guard syncEvery == nil else {
+            throw CLIError("--sync-every is not available on PostgreSQL yet; run `nexmirror sync` against a SQLite replica")
+        }
+        let url: PostgresURL
+        do {
+            url = try PostgresURL(text)
+        } catch let error as PostgresURL.ParseError {
+            throw CLIError(error.description)
+        }
+        let store: PostgresStore
+        do {
+            store = try await PostgresStore(url: url, deadline: .nanoseconds(Int64(lockTimeout * 1e9)), logger: logger)
+        } catch let error as PostgresOpenError {
+            throw CLIError(error.description)
+        }
+        // No file beside a database here: the secret comes from --secret-file or the environment.
+        let secrets: [String]
+        if insecureNoSignature {
+            secrets = []
+            logger.warning("signature checks are OFF (--insecure-no-signature): anyone can write to the log")
+        } else if let secretFile = secret.secretFile {
+            secrets = try SecretOptions.read(file: secretFile)
+        } else if let value = ProcessInfo.processInfo.environment["NEXMIRROR_SECRET"], !value.isEmpty {
+            secrets = value.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+        } else {
+            throw CLIError(
+                "no secret: on PostgreSQL pass --secret-file F or set NEXMIRROR_SECRET (or --insecure-no-signature for tests)")
+        }
+
+        defer { store.close() }
+        raiseOpenFileLimit()
+        logger.info("store opened", metadata: ["store": "\(url)"])
+        let rebuilt = try await store.prepareProjections(progress: nil)
+        if !rebuilt.isEmpty {
+            logger.notice("projections rebuilt for a new version", metadata: ["projections": "\(rebuilt)"])
+        }
+
+        let limits = ConnectionLimits(
+            readTimeout: .nanoseconds(Int64(readTimeout * 1e9)), idleTimeout: .nanoseconds(Int64(idleTimeout * 1e9)))
+        var configuration = ReceiverConfiguration(
+            host: host, port: port, maxBodyBytes: maxBodyBytes, secrets: secrets, limits: limits,
+            trustedProxies: try TrustedProxies(trustedProxies))
+        configuration.adminHost = adminHost
+        configuration.adminPort = adminPort
+        configuration.silence = try SilenceOption.rule(silenceAfter)
+        let adminHost = self.adminHost
+        let host = self.host
+        let app = buildApplication(configuration: configuration, store: store, logger: logger) { port in
+            let shown = host == "0.0.0.0" ? "<this-host>" : host
+            Terminal.write(toStandardOutput: """
+                nexmirror listening on http://\(host):\(port)
+                Nexudus webhook URL: http://\(shown):\(port)/webhooks/<Action>  (e.g. /webhooks/CoworkerCreate)
+
+                """)
+        } onAdminRunning: { port in
+            Terminal.write(toStandardOutput: "nexmirror admin on http://\(adminHost):\(port) (dashboard /, /api/status, /metrics)\n")
+        }
+        var addresses = ["\(host):\(port)"]
+        if let adminPort { addresses.append("\(adminHost):\(adminPort)") }
+        do {
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            throw ListenError.explain(error, addresses: addresses)
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import Logging
+import NexMirrorCore
+import NexMirrorPostgres
+import NexMirrorProjections
+import NexMirrorSQLite
+import NexMirrorStore
+import Testing
+
+/// The PostgreSQL store in process: migrations, appends from several stores at once, and the fold.
+@Suite(.enabled(if: PostgresCluster.available, PostgresCluster.unavailable))
+struct PostgresStoreTests {
+    static let logger = Logger(label: "test")
+
+    static func open(_ url: String) async throws -> PostgresStore {
+        try await PostgresStore(url: try PostgresURL(url), logger: logger)
+    }
+
+    static func delivery(_ fixture: String, receivedAt: Timestamp = .now) -> NewDelivery {
+        NewDelivery(
+            action: ActionCatalog.action(named: Fixtures.action(of: fixture))!, body: Fixtures.body(fixture),
+            source: .webhook, signature: "raw", receivedAt: receivedAt)
+    }
+
+    @Test func concurrentStartsApplyEachMigrationOnce() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+            for _ in 0..<4 { group.addTask { try await Self.open(url) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(try await stores[0].appliedMigrations() == ["0001_pg_event_log", "0002_pg_replica"])
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM schema_migrations") == "2")
+        for store in stores { store.close() }
+    }
+
+    @Test func aRedeliveryToAnotherReceiverIsADuplicateWithTheFirstSeq() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let first = try await Self.open(url)
+        let second = try await Self.open(url)
+        defer { first.close(); second.close() }
+        let delivery = Self.delivery("CoworkerCreate")
+        async let a = first.append([delivery])
+        async let b = second.append([delivery])
+        let results = try await a + b
+        #expect(Set(results.map(\.seq)) == [1])
+        #expect(results.filter(\.duplicate).count == 1)
+        #expect(try PostgresCluster.psql(url, "SELECT count(*), max(seq) FROM events") == "1|1")
+        // A batch with the same delivery twice appends it once.
+        let batch = try await first.append([Self.delivery("BookingCreate"), Self.delivery("BookingCreate")])
+        #expect(batch == [AppendResult(seq: 2, duplicate: false), AppendResult(seq: 2, duplicate: true)])
+    }
+
+    @Test func concurrentAppendsFromSeveralStoresGetContiguousSeqsInCommitOrder() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let stores = [try await Self.open(url), try await Self.open(url), try await Self.open(url)]
+        defer { for store in stores { store.close() } }
+        let names = Fixtures.names
+        let seqs = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for (index, name) in names.enumerated() {
+                group.addTask { try await stores[index % 3].append([Self.delivery(name)]).map(\.seq) }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(seqs.sorted() == Array(1...Int64(names.count)))
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) = max(seq) FROM events") == "t")
+    }
+
+    @Test func rejectionsAreKeptWithoutBodies() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let store = try await Self.open(url)
+        defer { store.close() }
+        try await store.recordRejections([
+            Rejection(action: "CoworkerCreate", body: Array("x".utf8), remoteAddress: nil, reason: "signature mismatch")
+        ])
+        #expect(try PostgresCluster.psql(url, "SELECT action, size, remote_address IS NULL, reason FROM rejections")
+            == "CoworkerCreate|1|t|signature mismatch")
+    }
+
+    /// The replica is a function of the set of deliveries: any order, with duplicates, folded by
+    /// two projectors at once, gives what in-order delivery gives.
+    @Test func anyOrderAndDuplicatesConvergeWithTwoProjectors() async throws {
+        let names = Fixtures.names
+        let reference = try await foldedReplica(names.map { [$0] }, projectors: 1)
+        #expect(reference.contains("coworkers"))
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3 {
+            var order = names + names.shuffled(using: &generator).prefix(10)
+            order.shuffle(using: &generator)
+            // Several deliveries per commit, as a receiver under load groups them.
+            let batches = stride(from: 0, to: order.count, by: 3).map { Array(order[$0..<min($0 + 3, order.count)]) }
+            #expect(try await foldedReplica(batches, projectors: 2) == reference)
+        }
+    }
+
+    /// Appends `batches` to a fresh database, folds with `projectors` concurrent stores, and
+    /// returns the replica without log positions (which depend on arrival order).
+    func foldedReplica(_ batches: [[String]], projectors: Int) async throws -> String {
+        let url = try PostgresCluster.makeDatabase()
+        let stores = try await (0..<projectors).asyncMap { _ in try await Self.open(url) }
+        defer { for store in stores { store.close() } }
+        for store in stores { try await store.prepareProjections() }
+        for (index, batch) in batches.enumerated() {
+            _ = try await stores[index % projectors].append(batch.map { Self.delivery($0) })
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for store in stores {
+                group.addTask { while try await store.foldPending(limit: 7) > 0 {} }
+            }
+            try await group.waitForAll()
+        }
+        let progress = try await stores[0].progress()
+        #expect(progress.checkpoint == progress.lastSeq)
+        return try Self.replicaDump(url)
+    }
+
+    /// Every replica table, rows sorted, without `seq`.
+    static func replicaDump(_ url: String) throws -> String {
+        var dump = ""
+        for projection in Projections.all {
+            let key = projection.keyedByEntityType ? "entity_type, id" : "id"
+            dump += "\(projection.table)\n"
+            dump += try PostgresCluster.psql(url, "SELECT \(key), updated_on, md5(data) FROM \(projection.table) ORDER BY \(key)") + "\n"
+            for child in projection.childTables {
+                dump += try PostgresCluster.psql(url, "SELECT * FROM \(child.name) ORDER BY 1, 2") + "\n"
+            }
+            if let history = projection.historyTable {
+                let columns = history.columns.joined(separator: ", ")
+                dump += try PostgresCluster.psql(url, "SELECT \(columns) FROM \(history.name) ORDER BY \(columns)") + "\n"
+            }
+        }
+        dump += try PostgresCluster.psql(url, "SELECT entity_type, id, updated_on FROM tombstones ORDER BY 1, 2")
+        return dump
+    }
+
+    /// The same log folded on SQLite and on PostgreSQL gives the same rows, column for column.
+    @Test func theReplicaEqualsSQLitesForTheSameLog() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let postgres = try await Self.open(url)
+        defer { postgres.close() }
+        try await postgres.prepareProjections()
+        let scratch = Scratch()
+        let sqlite = try SQLiteStore(path: scratch.path("replica.sqlite"))
+        try sqlite.prepareProjections()
+        let receivedAt = Timestamp(secondsSince1970: 1_780_000_000)
+        for name in Fixtures.names {
+            _ = try await postgres.append([Self.delivery(name, receivedAt: receivedAt)])
+            _ = try await sqlite.append([Self.delivery(name, receivedAt: receivedAt)])
+        }
+        while try await postgres.foldPending(limit: 100) > 0 {}
+        while try await sqlite.foldPending(limit: 100) > 0 {}
+        for projection in Projections.all {
+            let key = projection.keyedByEntityType ? "entity_type, id" : "id"
+            // Amounts: SQLite REAL prints 120.0 where numeric prints 120; compared as numbers.
+            let columns = (["id", "unique_id", "created_on", "updated_on"] + projection.columns + ["seq", "data"])
+                .map { ["total_amount", "paid_amount", "price"].contains($0) ? "round(\($0) * 100)" : $0 }
+                .joined(separator: ", ")
+            let sql = "SELECT \(columns) FROM \(projection.table) ORDER BY \(key)"
+            let fromPostgres = try PostgresCluster.psql(url, sql)
+                .replacingOccurrences(of: ".0|", with: "|")
+            let fromSQLite = try PostgresCluster.sqlite(scratch.path("replica.sqlite"), sql)
+                .replacingOccurrences(of: ".0|", with: "|")
+            #expect(fromPostgres == fromSQLite, "\(projection.table)")
+        }
+        let events = "SELECT seq, received_at, action, action_id, entity_type, entity_id, updated_on, body_sha256, status FROM events ORDER BY seq"
+        #expect(try PostgresCluster.psql(url, events) == PostgresCluster.sqlite(scratch.path("replica.sqlite"), events))
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var values: [T] = []
+        for element in self { values.append(try await transform(element)) }
+        return values
+    }
+}
+
+extension PostgresCluster {
+    /// Runs the sqlite3 shell with psql's unaligned format, for side-by-side comparisons.
+    static func sqlite(_ path: String, _ sql: String) throws -> String {
+        let result = try shell(["sqlite3", "-readonly", "-separator", "|", path, sql])
+        guard result.status == 0 else { throw PSQLFailed(message: result.stderr) }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

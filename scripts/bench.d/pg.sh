@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# PostgreSQL figures for BENCHMARKS.md (issue 11), all in one run on this machine:
+#   ingest   wrk POSTing signed unique deliveries at 64 connections for DURATION s to
+#            1 receiver on SQLite, 1 receiver on PostgreSQL, and 3 receivers on one PostgreSQL
+#            database (3 wrk, 22+21+21 connections, each its own deliveries)
+#   rebuild  `nexmirror rebuild` of a generated log of EVENTS deliveries on SQLite and on
+#            PostgreSQL, against the limit: a pure-SQL fold inside PostgreSQL (one INSERT … SELECT
+#            DISTINCT ON over the log: latest version per entity, body parsed as jsonb)
+# The cluster is a throwaway one from scripts/pg with fsync ON (NEXMIRROR_PG_FSYNC=on), so a 200
+# costs a real WAL flush, as the SQLite receiver's FULL sync does.
+#
+# usage: scripts/bench.d/pg.sh [--duration 20] [--events 100000] [--bin .build/release/nexmirror]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+duration=20
+events=100000
+bin=.build/release/nexmirror
+[ -x "$bin" ] || bin=.build/debug/nexmirror
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --duration) duration=$2; shift 2 ;;
+        --events) events=$2; shift 2 ;;
+        --bin) bin=$2; shift 2 ;;
+        *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    esac
+done
+for tool in wrk sqlite3 python3; do command -v $tool >/dev/null || { echo "pg.sh: needs $tool" >&2; exit 1; }; done
+
+work=$(mktemp -d /tmp/nxpgbench.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+export NEXMIRROR_PG_FSYNC=on
+# shellcheck source=scripts/pg
+source scripts/pg
+trap 'cleanup; pg_stop "$NEXMIRROR_PG_DIR"' EXIT
+pg_url() { echo "postgresql:///$1?host=$NEXMIRROR_PG_DIR"; }
+createdb_() { psql -X -q "$(pg_url postgres)" -c "CREATE DATABASE $1"; }
+
+echo "binary: $bin ($(git rev-parse --short HEAD)); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+secret="bench-secret"
+echo "$secret" >"$work/secret"
+per_thread=$((duration * 2500))
+python3 scripts/bench.d/gen_ingest.py "$work/data" --secret "$secret" --per-thread "$per_thread" --threads 6 >/dev/null
+# post.lua reads bodies.1/2.tsv in its data dir: give each of three wrk its own deliveries.
+for i in 1 2 3; do
+    mkdir "$work/d$i"
+    ln -s "$work/data/templates.lua" "$work/d$i/templates.lua"
+    ln -s "$work/data/bodies.$((2 * i - 1)).tsv" "$work/d$i/bodies.1.tsv"
+    ln -s "$work/data/bodies.$((2 * i)).tsv" "$work/d$i/bodies.2.tsv"
+done
+
+# Starts `serve` with ARGS…, waits for its port, prints it.
+serve() {
+    local log="$work/serve.$RANDOM.log"
+    "$bin" serve --port 0 --log-level error --secret-file "$work/secret" "$@" >"$log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 300); do
+        if grep -q "listening on" "$log"; then grep -o 'listening on http://[^ ]*' "$log" | sed 's/.*://' ; return; fi
+        sleep 0.1
+    done
+    cat "$log" >&2
+    return 1
+}
+stop_servers() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    pids=()
+}
+# wrk at CONNECTIONS on PORT with data DIR; writes its JSON summary to FILE.
+load() {
+    BENCH_RESULT=$4 wrk -t1 -c"$1" -d"${duration}s" --timeout 10s --latency -s scripts/bench.d/post.lua \
+        "http://127.0.0.1:$2" -- "$3" >/dev/null
+}
+summary() { # NAME FILE… ROWS
+    python3 - "$@" <<'PY'
+import json, sys
+name, files, rows = sys.argv[1], sys.argv[2:-1], int(sys.argv[-1])
+rs = [json.load(open(f)) for f in files]
+rate = sum(r["requests"] / (r["duration_us"] / 1e6) for r in rs)
+ok = sum(r["ok"] for r in rs); bad = sum(r["non200"] for r in rs)
+p50 = max(r["latency_us"]["p50"] for r in rs) / 1000; p99 = max(r["latency_us"]["p99"] for r in rs) / 1000
+print(f"ingest {name:<28} {rate:8.0f}/s  p50 {p50:6.2f} ms  p99 {p99:7.2f} ms  200s {ok}  non-200 {bad}  rows {rows}")
+PY
+}
+
+port=$(serve --db "$work/ingest.sqlite")
+load 64 "$port" "$work/d1" "$work/s.json"
+stop_servers
+summary "SQLite, 1 receiver" "$work/s.json" "$(sqlite3 "$work/ingest.sqlite" 'SELECT count(*) FROM events')"
+
+createdb_ ingest1
+port=$(serve --db "$(pg_url ingest1)")
+load 64 "$port" "$work/d1" "$work/p1.json"
+stop_servers
+summary "PostgreSQL, 1 receiver" "$work/p1.json" "$(psql -X -At "$(pg_url ingest1)" -c 'SELECT count(*) FROM events')"
+
+createdb_ ingest3
+ports=()
+for _ in 1 2 3; do ports+=("$(serve --db "$(pg_url ingest3)")"); done
+load 22 "${ports[0]}" "$work/d1" "$work/p3a.json" &
+load 21 "${ports[1]}" "$work/d2" "$work/p3b.json" &
+load 21 "${ports[2]}" "$work/d3" "$work/p3c.json" &
+wait %1 %2 %3 2>/dev/null || wait
+stop_servers
+summary "PostgreSQL, 3 receivers" "$work/p3a.json" "$work/p3b.json" "$work/p3c.json" \
+    "$(psql -X -At "$(pg_url ingest3)" -c 'SELECT count(*) FROM events')"
+
+# Rebuild: one generated log, imported into both backends.
+"$bin" import --db "$work/log.sqlite" /dev/null >/dev/null 2>&1 || true
+python3 scripts/bench.d/gen_log.py "$work/log.sqlite" "$events" >/dev/null
+sqlite3 "$work/log.sqlite" "SELECT json_object('action', action, 'body', CAST(body AS TEXT)) FROM events ORDER BY seq" \
+    >"$work/log.jsonl"
+createdb_ rebuild
+"$bin" import --db "$(pg_url rebuild)" "$work/log.jsonl" >/dev/null
+"$bin" rebuild --db "$work/log.sqlite" >/dev/null   # warm the file cache; the timed run is next
+timed() { local start end; start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N); echo "$end - $start" | bc; }
+s=$(timed "$bin" rebuild --db "$work/log.sqlite")
+p=$(timed "$bin" rebuild --db "$(pg_url rebuild)")
+q=$(timed psql -X -q "$(pg_url rebuild)" -v ON_ERROR_STOP=1 <<'SQL'
+SET synchronous_commit = off;
+CREATE TABLE fold_limit AS
+SELECT DISTINCT ON (entity_type, entity_id) entity_type, entity_id AS id, seq, updated_on,
+       convert_from(body, 'UTF8')::jsonb -> 0 AS data, action LIKE '%Delete%' AS deleted
+FROM events WHERE status = 'ok' AND entity_id IS NOT NULL
+ORDER BY entity_type, entity_id, coalesce(updated_on, CASE WHEN action LIKE '%Delete%' THEN '~' ELSE '' END) DESC,
+         (action LIKE '%Delete%') DESC, seq DESC;
+SQL
+)
+rate() { python3 -c "print(f'{$events / $1:8.0f}/s')"; }
+echo "rebuild $events events  SQLite $(printf %.2f "$s") s ($(rate "$s"))  PostgreSQL $(printf %.2f "$p") s ($(rate "$p"))  pure-SQL fold in PostgreSQL $(printf %.2f "$q") s ($(rate "$q"))"
