@@ -193,6 +193,7 @@ let package = Package(
                 "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorPostgres",
                 "NexMirrorProjections", "NexudusFixtures",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -8,6 +8,8 @@ enum SecretError: Error, CustomStringConvertible {
     /// `verify` found no secret anywhere.
     case noneToVerify(defaultFile: String)
     case cannotCreate(String)
+    /// `serve` on PostgreSQL, which has no file beside a database to create one in.
+    case noneForPostgreSQL
 
     var description: String {
         switch self {
@@ -19,6 +21,8 @@ enum SecretError: Error, CustomStringConvertible {
         case .noneToVerify(let defaultFile):
             "no secret configured: pass --secret-file, set NEXMIRROR_SECRET, or put it in \(defaultFile)"
         case .cannotCreate(let file): "cannot create the secret file \(file)"
+        case .noneForPostgreSQL:
+            "no secret: on PostgreSQL pass --secret-file F or set NEXMIRROR_SECRET (or --insecure-no-signature for tests)"
         }
     }
 }

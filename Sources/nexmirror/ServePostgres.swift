@@ -11,19 +11,20 @@ extension Serve {
     /// run on one database; appends and folds are coordinated in the database, not here.
     func runOnPostgres(url text: String, logger: Logger) async throws {
         guard syncEvery == nil else {
-            throw CLIError("--sync-every is not available on PostgreSQL yet; run `nexmirror sync` against a SQLite replica")
+            throw StoreError.unsupportedBackend(
+                "--sync-every is not available on PostgreSQL yet; run `nexmirror sync` against a SQLite replica")
         }
         let url: PostgresURL
         do {
             url = try PostgresURL(text)
         } catch let error as PostgresURL.ParseError {
-            throw CLIError(error.description)
+            throw error
         }
         let store: PostgresStore
         do {
             store = try await PostgresStore(url: url, deadline: .nanoseconds(Int64(lockTimeout * 1e9)), logger: logger)
         } catch let error as PostgresOpenError {
-            throw CLIError(error.description)
+            throw error
         }
         // No file beside a database here: the secret comes from --secret-file or the environment.
         let secrets: [String]
@@ -36,8 +37,7 @@ extension Serve {
             secrets = value.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty }
         } else {
-            throw CLIError(
-                "no secret: on PostgreSQL pass --secret-file F or set NEXMIRROR_SECRET (or --insecure-no-signature for tests)")
+            throw SecretError.noneForPostgreSQL
         }
 
         defer { store.close() }

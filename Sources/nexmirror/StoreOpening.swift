@@ -20,9 +20,9 @@ extension DatabaseOptions {
             do {
                 return try await PostgresStore(url: try PostgresURL(url), logger: Logger(label: "nexmirror"))
             } catch let error as PostgresURL.ParseError {
-                throw CLIError(error.description)
+                throw error
             } catch let error as PostgresOpenError {
-                throw CLIError(error.description)
+                throw error
             }
         }
     }
@@ -42,13 +42,13 @@ extension DatabaseOptions {
     /// The reader for `query` and `events`, which also run on PostgreSQL.
     func openLogReader(asOf: Timestamp? = nil) async throws -> any ReplicaReader {
         guard case .postgreSQL(let url) = location else { return try openReader(asOf: asOf) }
-        guard asOf == nil else { throw CLIError("--as-of does not run on PostgreSQL yet") }
+        guard asOf == nil else { throw StoreError.unsupportedBackend("--as-of does not run on PostgreSQL yet") }
         do {
             return try await PostgresReader(url: try PostgresURL(url))
         } catch let error as PostgresURL.ParseError {
-            throw CLIError(error.description)
+            throw error
         } catch let error as PostgresOpenError {
-            throw CLIError(error.description)
+            throw error
         }
     }
 

@@ -20,8 +20,9 @@ struct MultiReceiverCrashTests {
 
     @Test func everyAcknowledgedDeliveryIsLoggedOnceAndTheReplicaConverges() async throws {
         let cluster = try PrivateCluster()
-        let servers = try (0..<3).map { _ in
-            try RunningServer(arguments: ["--db", cluster.url, "--insecure-no-signature", "--lock-timeout", "2"])
+        var servers: [RunningServer] = []
+        for _ in 0..<3 {
+            servers.append(try await RunningServer(arguments: ["--db", cluster.url, "--insecure-no-signature", "--lock-timeout", "2"]))
         }
         let members = 40
         let versions = 8
@@ -30,7 +31,7 @@ struct MultiReceiverCrashTests {
         let acknowledged = Acknowledgements()
         let killed = Flag()
         let urls = servers.map(\.baseURL)
-        let victim = servers[1].process.processIdentifier
+        let victim = servers[1].process.pid
         let clusterURL = cluster.url, clusterDirectory = cluster.directory
 
         try await withThrowingTaskGroup(of: Void.self) { group in

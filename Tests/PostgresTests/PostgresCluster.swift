@@ -1,4 +1,5 @@
 import Foundation
+import NexudusFixtures
 import Testing
 
 /// The PostgreSQL cluster the tests run against: `NEXMIRROR_PG_URL` (scripts/test starts one with
@@ -16,7 +17,7 @@ enum PostgresCluster {
         if let url = environment["NEXMIRROR_PG_URL"], !url.isEmpty {
             return Handle(url: url, directory: environment["NEXMIRROR_PG_DIR"], ownedByUs: false)
         }
-        let script = Fixtures.packageRoot.appendingPathComponent("scripts/pg").path
+        let script = NexudusFixtures.packageRoot.appendingPathComponent("scripts/pg").path
         // Not Foundation's Process: it learns of a child's exit by EOF on a socket the child
         // inherits, and the postgres daemon keeps that open, so `waitUntilExit` would hang.
         guard let started = spawnAndWait([script, "start"]), started.status == 0 else { return nil }
@@ -29,7 +30,7 @@ enum PostgresCluster {
         atexit {
             if let directory = PostgresCluster.stopAtExit {
                 _ = PostgresCluster.spawnAndWait(
-                    [Fixtures.packageRoot.appendingPathComponent("scripts/pg").path, "stop", directory])
+                    [NexudusFixtures.packageRoot.appendingPathComponent("scripts/pg").path, "stop", directory])
             }
         }
         return Handle(url: url, directory: directory, ownedByUs: true)
@@ -91,7 +92,11 @@ enum PostgresCluster {
 
     @discardableResult
     static func shell(_ arguments: [String]) throws -> CommandResult {
-        try CLI.run(Array(arguments.dropFirst()), executable: executable(arguments[0]))
+        // Synchronous on purpose (psql and sqlite3 answer at once); posix_spawn, not Foundation's Process.
+        guard let result = spawnAndWait([executable(arguments[0]).path] + arguments.dropFirst()) else {
+            throw CocoaError(.executableLoad)
+        }
+        return CommandResult(status: result.status, stdout: Data(result.output.utf8), stderr: result.errors)
     }
 
     private static func executable(_ name: String) -> URL {

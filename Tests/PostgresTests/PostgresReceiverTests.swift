@@ -1,32 +1,33 @@
 import Foundation
+import NexudusFixtures
 import Testing
 
 /// `nexmirror serve --db postgresql://…`: every HTTP outcome of SPEC §3 on the PostgreSQL store.
 @Suite(.enabled(if: PostgresCluster.available, PostgresCluster.unavailable))
 struct PostgresReceiverTests {
-    static func serve(_ url: String, _ extra: [String] = [], secret: Bool = true) throws -> (RunningServer, Scratch) {
+    static func serve(_ url: String, _ extra: [String] = [], secret: Bool = true) async throws -> (RunningServer, Scratch) {
         let scratch = Scratch()
         let arguments = ["--db", url] + (secret ? ["--secret-file", scratch.secretFile()] : []) + extra
-        return (try RunningServer(arguments: arguments), scratch)
+        return (try await RunningServer(arguments: arguments), scratch)
     }
 
     @Test func everyFixtureIsLoggedOnceAndFolded() async throws {
         let url = try PostgresCluster.makeDatabase()
-        let (server, _) = try Self.serve(url)
+        let (server, _) = try await Self.serve(url)
         var seqs: [String: Int] = [:]
-        for name in Fixtures.names {
+        for name in NexudusFixtures.names {
             let answer = try await HTTP.deliver(name, to: server)
             #expect(answer.status == 200, "\(name): \(answer.body)")
             #expect(answer.json["duplicate"] as? Bool == false)
             seqs[name] = answer.json["seq"] as? Int
         }
-        for name in Fixtures.names {
+        for name in NexudusFixtures.names {
             let again = try await HTTP.deliver(name, to: server)
             #expect(again.status == 200)
             #expect(again.json["duplicate"] as? Bool == true)
             #expect(again.json["seq"] as? Int == seqs[name])
         }
-        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM events") == "\(Fixtures.names.count)")
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM events") == "\(NexudusFixtures.names.count)")
         try await waitUntilFolded(url)
         #expect(try PostgresCluster.psql(url, "SELECT count(*) > 0 FROM bookings") == "t")
         #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM events WHERE status = 'quarantined'") == "0")
@@ -35,9 +36,9 @@ struct PostgresReceiverTests {
 
     @Test func aWrongSignatureIs401AndOnlyItsMetadataIsKept() async throws {
         let url = try PostgresCluster.makeDatabase()
-        let (server, _) = try Self.serve(url)
+        let (server, _) = try await Self.serve(url)
         let answer = try await HTTP.post(
-            "\(server.baseURL)/webhooks/CoworkerCreate", body: Fixtures.body("CoworkerCreate"),
+            "\(server.baseURL)/webhooks/CoworkerCreate", body: NexudusFixtures.body("CoworkerCreate"),
             headers: [("X-Nexudus-Hook-Signature", String(repeating: "A", count: 64))])
         #expect(answer.status == 401)
         #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM events") == "0")
@@ -46,7 +47,7 @@ struct PostgresReceiverTests {
 
     @Test func unknownActionsAre404AndLargeBodies413() async throws {
         let url = try PostgresCluster.makeDatabase()
-        let (server, _) = try Self.serve(url, ["--max-body-bytes", "1000"])
+        let (server, _) = try await Self.serve(url, ["--max-body-bytes", "1000"])
         #expect(try await HTTP.post("\(server.baseURL)/webhooks/NoSuchAction", body: Array("[]".utf8)).status == 404)
         let large = try await HTTP.post(
             "\(server.baseURL)/webhooks/CoworkerCreate", body: Array(repeating: UInt8(ascii: " "), count: 5000))
@@ -56,16 +57,16 @@ struct PostgresReceiverTests {
 
     @Test func aSignedUndecodableBodyIsKeptQuarantined() async throws {
         let url = try PostgresCluster.makeDatabase()
-        let (server, _) = try Self.serve(url, ["--insecure-no-signature"], secret: false)
+        let (server, _) = try await Self.serve(url, ["--insecure-no-signature"], secret: false)
         let answer = try await HTTP.post("\(server.baseURL)/webhooks/CoworkerCreate", body: Array("{not json".utf8))
         #expect(answer.status == 200)
         #expect(try PostgresCluster.psql(url, "SELECT status, error IS NOT NULL, body FROM events")
             == "quarantined|t|\\x7b6e6f74206a736f6e")
     }
 
-    @Test func withoutASecretServeRefusesToStart() throws {
+    @Test func withoutASecretServeRefusesToStart() async throws {
         let url = try PostgresCluster.makeDatabase()
-        let result = try CLI.run(["serve", "--db", url, "--port", "0"])
+        let result = try await CLI.run(["serve", "--db", url, "--port", "0"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("no secret"))
         #expect(result.stderr.split(separator: "\n").count == 1)
@@ -73,8 +74,8 @@ struct PostgresReceiverTests {
 
     @Test func aRedeliveryToAnotherReceiverIsADuplicate() async throws {
         let url = try PostgresCluster.makeDatabase()
-        let (first, _) = try Self.serve(url)
-        let (second, _) = try Self.serve(url)
+        let (first, _) = try await Self.serve(url)
+        let (second, _) = try await Self.serve(url)
         let a = try await HTTP.deliver("CoworkerUpdate", to: first)
         let b = try await HTTP.deliver("CoworkerUpdate", to: second)
         #expect(a.json["duplicate"] as? Bool == false)
@@ -86,7 +87,7 @@ struct PostgresReceiverTests {
     /// back, same process. On a cluster of its own, so other suites keep theirs.
     @Test func whilePostgreSQLIsDownDeliveriesAre503ThenAcceptedAgain() async throws {
         let cluster = try PrivateCluster()
-        let (server, _) = try Self.serve(cluster.url, ["--lock-timeout", "2"])
+        let (server, _) = try await Self.serve(cluster.url, ["--lock-timeout", "2"])
         #expect(try await HTTP.deliver("CoworkerCreate", to: server).status == 200)
         try cluster.control("crash")
         let refused = try await HTTP.deliver("CoworkerUpdate", to: server)
@@ -124,7 +125,7 @@ final class PrivateCluster {
     let directory: String
 
     init() throws {
-        let script = Fixtures.packageRoot.appendingPathComponent("scripts/pg").path
+        let script = NexudusFixtures.packageRoot.appendingPathComponent("scripts/pg").path
         var started = try #require(PostgresCluster.spawnAndWait([script, "start"]))
         if started.status != 0 { started = try #require(PostgresCluster.spawnAndWait([script, "start"])) }
         try #require(started.status == 0, "scripts/pg start: \(started.errors)")
@@ -139,12 +140,12 @@ final class PrivateCluster {
     static func control(_ verb: String, directory: String) throws {
         // restart starts the daemon: see spawnAndWait.
         let result = try #require(PostgresCluster.spawnAndWait(
-            [Fixtures.packageRoot.appendingPathComponent("scripts/pg").path, verb, directory]))
+            [NexudusFixtures.packageRoot.appendingPathComponent("scripts/pg").path, verb, directory]))
         try #require(result.status == 0, "scripts/pg \(verb): \(result.errors)")
     }
 
     deinit {
-        _ = PostgresCluster.spawnAndWait([Fixtures.packageRoot.appendingPathComponent("scripts/pg").path, "stop", directory])
+        _ = PostgresCluster.spawnAndWait([NexudusFixtures.packageRoot.appendingPathComponent("scripts/pg").path, "stop", directory])
     }
 }
 
@@ -155,36 +156,36 @@ struct PostgresCommandTests {
     /// and the `members` view follows the new table.
     @Test func rebuildDuringIngestReproducesTheReplica() async throws {
         let url = try PostgresCluster.makeDatabase()
-        let (server, _) = try PostgresReceiverTests.serve(url)
-        let names = Fixtures.names
+        let (server, _) = try await PostgresReceiverTests.serve(url)
+        let names = NexudusFixtures.names
         for name in names.prefix(names.count / 2) { #expect(try await HTTP.deliver(name, to: server).status == 200) }
-        async let rebuilt = Task.detached { try CLI.run(["rebuild", "--db", url]) }.value
+        async let rebuilt = Task.detached { try await CLI.run(["rebuild", "--db", url]) }.value
         for name in names.dropFirst(names.count / 2) { #expect(try await HTTP.deliver(name, to: server).status == 200) }
         let result = try await rebuilt
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.output.hasPrefix("rebuilt coworkers, bookings"))
         try await waitUntilFolded(url)
         let live = try PostgresStoreTests.replicaDump(url)
-        let again = try CLI.run(["rebuild", "--db", url])
+        let again = try await CLI.run(["rebuild", "--db", url])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(try PostgresStoreTests.replicaDump(url) == live)
         #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM members")
             == PostgresCluster.psql(url, "SELECT count(*) FROM coworkers WHERE active = 1 AND archived = 0"))
     }
 
-    @Test func importAppendsEachDeliveryOnce() throws {
+    @Test func importAppendsEachDeliveryOnce() async throws {
         let url = try PostgresCluster.makeDatabase()
         let scratch = Scratch()
-        let lines = Fixtures.names.map { name in
-            let body = String(decoding: Fixtures.body(name), as: UTF8.self)
-            let object = ["action": Fixtures.action(of: name), "body": body]
+        let lines = NexudusFixtures.names.map { name in
+            let body = String(decoding: NexudusFixtures.body(name), as: UTF8.self)
+            let object = ["action": NexudusFixtures.action(of: name), "body": body]
             return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
         }
         let file = scratch.path("backfill.jsonl")
         _ = FileManager.default.createFile(atPath: file, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
-        let first = try CLI.run(["import", "--db", url, file])
+        let first = try await CLI.run(["import", "--db", url, file])
         #expect(first.status == 0, "\(first.stderr)")
-        let second = try CLI.run(["import", "--db", url, file])
+        let second = try await CLI.run(["import", "--db", url, file])
         #expect(second.status == 0, "\(second.stderr)")
         #expect(try PostgresCluster.psql(url, "SELECT count(*), max(seq) FROM events") == "\(lines.count)|\(lines.count)")
         #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM events WHERE source = 'import'") == "\(lines.count)")
@@ -197,16 +198,16 @@ struct PostgresReadingTests {
     /// The fixtures delivered to a SQLite receiver and a PostgreSQL one, then folded.
     static func bothBackends() async throws -> (postgres: String, sqlite: String, scratch: Scratch) {
         let url = try PostgresCluster.makeDatabase()
-        let (postgres, _) = try PostgresReceiverTests.serve(url)
+        let (postgres, _) = try await PostgresReceiverTests.serve(url)
         let scratch = Scratch()
-        let sqlite = try RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile()])
-        for name in Fixtures.names {
+        let sqlite = try await RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile()])
+        for name in NexudusFixtures.names {
             #expect(try await HTTP.deliver(name, to: postgres).status == 200)
             #expect(try await HTTP.deliver(name, to: sqlite).status == 200)
         }
         try await waitUntilFolded(url)
-        sqlite.stop()
-        postgres.stop()
+        await sqlite.stop()
+        await postgres.stop()
         return (url, scratch.path("mirror.sqlite"), scratch)
     }
 
@@ -220,28 +221,28 @@ struct PostgresReadingTests {
             "SELECT id, from_time, to_time, tentative FROM bookings ORDER BY id",
             "SELECT count(*) AS n FROM members",
         ] {
-            let fromPostgres = try CLI.run(["query", "--db", postgres, "--format", "csv", sql])
-            let fromSQLite = try CLI.run(["query", "--db", sqlite, "--format", "csv", sql])
+            let fromPostgres = try await CLI.run(["query", "--db", postgres, "--format", "csv", sql])
+            let fromSQLite = try await CLI.run(["query", "--db", sqlite, "--format", "csv", sql])
             #expect(fromPostgres.status == 0, "\(fromPostgres.stderr)")
             #expect(fromSQLite.status == 0, "\(fromSQLite.stderr)")
             #expect(fromPostgres.output == fromSQLite.output, "\(sql)")
         }
-        let bound = try CLI.run(["query", "--db", postgres, "--format", "csv", "--param", "id=1", "SELECT id::text || ':id' AS x FROM coworkers WHERE 1 = :id LIMIT 1"])
+        let bound = try await CLI.run(["query", "--db", postgres, "--format", "csv", "--param", "id=1", "SELECT id::text || ':id' AS x FROM coworkers WHERE 1 = :id LIMIT 1"])
         #expect(bound.status == 0, "\(bound.stderr)")
         #expect(bound.output.hasSuffix(":id\r\n"))
     }
 
-    @Test func queryRefusesWritesInOneLine() throws {
+    @Test func queryRefusesWritesInOneLine() async throws {
         let url = try PostgresCluster.makeDatabase()
         let scratch = Scratch()
-        _ = try RunningServer(arguments: ["--db", url, "--secret-file", scratch.secretFile()]).stop()
+        await (try await RunningServer(arguments: ["--db", url, "--secret-file", scratch.secretFile()])).stop()
         for (sql, message) in [
             ("DELETE FROM events", "refused: DELETE would write"),
             ("BEGIN", "refused: BEGIN is not allowed"),
             ("SELECT 1; SELECT 2", "this SQL holds 2"),
             ("SELECT nope FROM events", "SQL error"),
         ] {
-            let result = try CLI.run(["query", "--db", url, sql])
+            let result = try await CLI.run(["query", "--db", url, sql])
             #expect(result.status != 0)
             #expect(result.stderr.contains(message), "\(sql): \(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1)
@@ -253,15 +254,15 @@ struct PostgresReadingTests {
         let (postgres, sqlite, scratch) = try await Self.bothBackends()
         defer { withExtendedLifetime(scratch) {} }
         for arguments in [["events", "--format", "csv", "--limit", "0"], ["events", "--action", "CoworkerUpdate", "--format", "csv"]] {
-            let fromPostgres = try CLI.run(arguments + ["--db", postgres])
-            let fromSQLite = try CLI.run(arguments + ["--db", sqlite])
+            let fromPostgres = try await CLI.run(arguments + ["--db", postgres])
+            let fromSQLite = try await CLI.run(arguments + ["--db", sqlite])
             #expect(fromPostgres.status == 0, "\(fromPostgres.stderr)")
             // received_at differs between the two receivers; every other column is the same.
             let strip = { (text: String) in text.split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).enumerated().filter { $0.offset != 1 }.map(\.element).joined(separator: ",") } }
             #expect(strip(fromPostgres.output) == strip(fromSQLite.output))
         }
-        let shown = try CLI.run(["events", "show", "1", "--db", postgres])
+        let shown = try await CLI.run(["events", "show", "1", "--db", postgres])
         #expect(shown.status == 0, "\(shown.stderr)")
-        #expect(shown.stdout == Data(Fixtures.body(Fixtures.names[0])))
+        #expect(shown.stdout == Data(NexudusFixtures.body(NexudusFixtures.names[0])))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NexudusFixtures
 import Logging
 import NexMirrorCore
 import NexMirrorPostgres
@@ -18,7 +19,7 @@ struct PostgresStoreTests {
 
     static func delivery(_ fixture: String, receivedAt: Timestamp = .now) -> NewDelivery {
         NewDelivery(
-            action: ActionCatalog.action(named: Fixtures.action(of: fixture))!, body: Fixtures.body(fixture),
+            action: ActionCatalog.action(named: NexudusFixtures.action(of: fixture))!, body: NexudusFixtures.body(fixture),
             source: .webhook, signature: "raw", receivedAt: receivedAt)
     }
 
@@ -54,7 +55,7 @@ struct PostgresStoreTests {
         let url = try PostgresCluster.makeDatabase()
         let stores = [try await Self.open(url), try await Self.open(url), try await Self.open(url)]
         defer { for store in stores { store.close() } }
-        let names = Fixtures.names
+        let names = NexudusFixtures.names
         let seqs = try await withThrowingTaskGroup(of: [Int64].self) { group in
             for (index, name) in names.enumerated() {
                 group.addTask { try await stores[index % 3].append([Self.delivery(name)]).map(\.seq) }
@@ -79,7 +80,7 @@ struct PostgresStoreTests {
     /// The replica is a function of the set of deliveries: any order, with duplicates, folded by
     /// two projectors at once, gives what in-order delivery gives.
     @Test func anyOrderAndDuplicatesConvergeWithTwoProjectors() async throws {
-        let names = Fixtures.names
+        let names = NexudusFixtures.names
         let reference = try await foldedReplica(names.map { [$0] }, projectors: 1)
         #expect(reference.contains("coworkers"))
         var generator = SystemRandomNumberGenerator()
@@ -142,7 +143,7 @@ struct PostgresStoreTests {
         let sqlite = try SQLiteStore(path: scratch.path("replica.sqlite"))
         try sqlite.prepareProjections()
         let receivedAt = Timestamp(secondsSince1970: 1_780_000_000)
-        for name in Fixtures.names {
+        for name in NexudusFixtures.names {
             _ = try await postgres.append([Self.delivery(name, receivedAt: receivedAt)])
             _ = try await sqlite.append([Self.delivery(name, receivedAt: receivedAt)])
         }
