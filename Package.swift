@@ -45,15 +45,23 @@ let package = Package(
             dependencies: ["NexMirrorCore"],
             path: "Projections"
         ),
-        // Event log and replica storage behind a small protocol; SQLite first.
+        // The backend-neutral store: protocols, domain types and the fold rule every backend runs.
         .target(
             name: "NexMirrorStore",
             dependencies: [
-                "NexMirrorCore", "NexMirrorSchema", "NexMirrorProjections",
+                "NexMirrorCore", "NexMirrorProjections",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The embedded SQLite backend: the only importer of GRDB and the SQLite C API.
+        .target(
+            name: "NexMirrorSQLite",
+            dependencies: [
+                "NexMirrorCore", "NexMirrorSchema", "NexMirrorProjections", "NexMirrorStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the fold's and the CSV writer's hot loops.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // HTTP receiver, metrics and the background projector.
@@ -77,7 +85,7 @@ let package = Package(
         .target(
             name: "NexMirrorSync",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore", "NexMirrorProjections",
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorProjections",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -87,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "nexmirror",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore", "NexMirrorServer", "NexMirrorSync",
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorServer", "NexMirrorSync",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -113,7 +121,14 @@ let package = Package(
         .testTarget(
             name: "NexMirrorStoreTests",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore", "NexMirrorProjections", "NexudusFixtures",
+                "NexMirrorStore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "NexMirrorSQLiteTests",
+            dependencies: [
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorProjections", "NexudusFixtures",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),

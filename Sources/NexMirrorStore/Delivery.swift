@@ -1,4 +1,3 @@
-import GRDB
 import Crypto
 import NexMirrorCore
 import NexMirrorProjections
@@ -87,8 +86,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case notANexmirrorDatabase(String)
     case missingDatabase(String)
     case unknownProjection(String)
-    /// SQLite refused to open or migrate the file.
-    case opening(String, DatabaseError)
+    /// The backend refused to open or migrate the store; the message names the store.
+    case opening(String)
 
     public var description: String {
         switch self {
@@ -96,12 +95,7 @@ public enum StoreError: Error, CustomStringConvertible {
         case .notANexmirrorDatabase(let path): "\(path) is not a nexmirror database (no event log in it)"
         case .missingDatabase(let path):
             "no database at \(path); start `nexmirror serve` first, or pass --db / set NEXMIRROR_DB"
-        case .opening(let path, let error) where error.resultCode == .SQLITE_NOTADB:
-            "\(path) is not an SQLite database, or its header is damaged; nothing was written to it"
-        case .opening(let path, let error) where error.resultCode == .SQLITE_CORRUPT:
-            "\(path) is damaged (SQLite: database disk image is malformed); restore it from a backup"
-        case .opening(let path, let error):
-            "cannot open \(path): \((error.message ?? "SQLite error \(error.resultCode.rawValue)").split(whereSeparator: \.isNewline).joined(separator: " "))"
+        case .opening(let message): message
         case .unknownProjection(let name):
             "unknown projection '\(name)'; known: \(Projections.all.map(\.name).joined(separator: ", "))"
         }

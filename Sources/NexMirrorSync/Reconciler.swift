@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NexMirrorCore
+import NexMirrorSQLite
 import NexMirrorStore
 
 /// What one kind's sync found (SPEC §7): the summary line and the drift in `sync_state`.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexMirrorSQLite
 import NexMirrorStore
 
 /// What sync reads from and records in the database besides the log: the replica's versions

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexMirrorSQLite
 import NexMirrorStore
 
 /// `--as-of T` on `query` and `export`: opens the replica as it stood at T, built aside.

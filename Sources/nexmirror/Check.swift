@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NexMirrorSQLite
 import NexMirrorStore
 
 struct Check: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexMirrorSQLite
 import NexMirrorStore
 
 struct Events: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GRDB
+import NexMirrorSQLite
 import NexMirrorStore
 
 struct History: AsyncParsableCommand {

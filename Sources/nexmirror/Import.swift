@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NexMirrorCore
+import NexMirrorSQLite
 import NexMirrorStore
 
 struct Import: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NexMirrorSQLite
 import NexMirrorStore
 
 /// The read-only connection behind `query`, `export`, `events` and `status`: SQLite itself

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NexMirrorProjections
+import NexMirrorSQLite
 import NexMirrorStore
 
 struct Rebuild: AsyncParsableCommand {

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NexMirrorCore
 import NexMirrorServer
+import NexMirrorSQLite
 import NexMirrorStore
 import NexMirrorSync
 import ServiceLifecycle

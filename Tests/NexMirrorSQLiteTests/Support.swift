@@ -2,7 +2,8 @@ import Foundation
 import NexudusFixtures
 import GRDB
 import NexMirrorCore
-@testable import NexMirrorStore
+import NexMirrorStore
+@testable import NexMirrorSQLite
 
 enum StoreFixtures {
     static let directory = NexudusFixtures.directory

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexMirrorStore
 import NexMirrorProjections
 
 /// Every delivery of one entity in log order, what the fold made of it, and the fields that

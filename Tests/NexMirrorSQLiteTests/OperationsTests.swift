@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import NexMirrorCore
 import Testing
-@testable import NexMirrorStore
+import NexMirrorStore
+@testable import NexMirrorSQLite
 
 /// Deliveries built for the operations tests: coworker versions with chosen times and fields.
 enum Versions {

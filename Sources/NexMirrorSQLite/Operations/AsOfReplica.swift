@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexMirrorStore
 
 /// The replica as the space stood at an instant T (`--as-of T`): the fold of the log's
 /// deliveries whose version time (`UpdatedOn`; a delivery without one: its `received_at`) is

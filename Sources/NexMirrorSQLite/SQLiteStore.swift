@@ -4,6 +4,7 @@ import Synchronization
 import NexMirrorCore
 import NexMirrorProjections
 import NexMirrorSchema
+import NexMirrorStore
 
 /// The SQLite backend: one file holding the event log and the replica, WAL mode,
 /// `synchronous=FULL` so that a commit survives power loss.
@@ -31,7 +32,7 @@ public final class SQLiteStore: EventStore {
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
         } catch let error as DatabaseError {
-            throw StoreError.opening(path, error)
+            throw StoreError.opening(Self.openingMessage(path, error))
         }
     }
 
@@ -223,5 +224,19 @@ public final class SQLiteStore: EventStore {
             _ = try Rebuilder(store: self).rebuild(projectionNames: stale, progress: progress)
         }
         return stale
+    }
+}
+
+extension SQLiteStore {
+    /// One line that says what is wrong with the file SQLite refused to open or migrate.
+    static func openingMessage(_ path: String, _ error: DatabaseError) -> String {
+        switch error.resultCode {
+        case .SQLITE_NOTADB:
+            "\(path) is not an SQLite database, or its header is damaged; nothing was written to it"
+        case .SQLITE_CORRUPT:
+            "\(path) is damaged (SQLite: database disk image is malformed); restore it from a backup"
+        default:
+            "cannot open \(path): \((error.message ?? "SQLite error \(error.resultCode.rawValue)").split(whereSeparator: \.isNewline).joined(separator: " "))"
+        }
     }
 }

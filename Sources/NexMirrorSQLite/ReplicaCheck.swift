@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexMirrorStore
 import NexMirrorProjections
 
 /// One thing `nexmirror check` found wrong, printed as one line: `area: what`.

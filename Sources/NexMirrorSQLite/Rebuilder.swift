@@ -2,20 +2,7 @@ import Foundation
 import GRDB
 import NexMirrorCore
 import NexMirrorProjections
-
-/// How far a rebuild has come, for a progress bar.
-public struct RebuildProgress: Sendable {
-    public let eventsRead: Int
-    public let eventsTotal: Int
-}
-
-/// What a rebuild did, for its summary line.
-public struct RebuildSummary: Sendable {
-    public let projections: [String]
-    public let events: Int
-    public let seconds: Double
-    public var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : Double(events) }
-}
+import NexMirrorStore
 
 /// Refolds projections from the whole log into `__rebuild` copies of their tables, then swaps
 /// them in with one transaction, so readers never see a half-built replica and a receiver that

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexMirrorStore
 import NexMirrorProjections
 
 /// Members over time (`nexmirror export membership`), from the coworker versions in the log.

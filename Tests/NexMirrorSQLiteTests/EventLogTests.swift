@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import NexMirrorCore
 import Testing
-@testable import NexMirrorStore
+import NexMirrorStore
+@testable import NexMirrorSQLite
 
 @Suite struct EventLogTests {
     @Test func migrationsAreAppliedOnceAndRecorded() throws {

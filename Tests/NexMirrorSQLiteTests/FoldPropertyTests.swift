@@ -3,7 +3,8 @@ import GRDB
 import NexMirrorCore
 import PropertyBased
 import Testing
-@testable import NexMirrorStore
+import NexMirrorStore
+@testable import NexMirrorSQLite
 
 /// Histories of creates, updates and deletes for a handful of entities, rendered as Json.NET
 /// bodies with every date form Nexudus uses.
@@ -168,6 +169,24 @@ struct History {
         #expect(bookings == [1_419_005_644])
         let checkpoint: Int64? = try temporary.value("SELECT min(checkpoint) FROM projections")
         #expect(checkpoint == 2)
+    }
+
+    @Test func badlyTypedCommonColumnsAreQuarantinedWithTheReason() async throws {
+        let temporary = try TemporaryStore()
+        let badUniqueId = Array(#"[{"Id":9,"UpdatedOn":"2026-03-02T08:00:00Z","UniqueId":5}]"#.utf8)
+        let badCreatedOn = Array(#"[{"Id":10,"UpdatedOn":"2026-03-02T08:00:00Z","CreatedOn":"yesterday"}]"#.utf8)
+        try await temporary.append([
+            NewDelivery(action: ActionCatalog.action(named: "TariffCreate")!, body: badUniqueId, source: .webhook, signature: "raw"),
+            NewDelivery(action: ActionCatalog.action(named: "TariffCreate")!, body: badCreatedOn, source: .webhook, signature: "raw"),
+        ])
+        try await temporary.foldAll()
+        let events = try temporary.rows("SELECT status, error FROM events ORDER BY seq").map { [$0[0] as String, $0[1] as String] }
+        #expect(events == [
+            ["quarantined", "entities: field UniqueId: expected a string, found number 5"],
+            ["quarantined", #"entities: field CreatedOn: expected an ISO-8601 date, found string "yesterday""#],
+        ])
+        let rows: Int? = try temporary.value("SELECT count(*) FROM entities")
+        #expect(rows == 0)
     }
 
     @Test func rebuildWhileDeliveriesKeepArrivingFoldsEveryDeliveryOnce() async throws {

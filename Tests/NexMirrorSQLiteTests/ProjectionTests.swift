@@ -3,7 +3,8 @@ import GRDB
 import NexMirrorCore
 import NexMirrorProjections
 import Testing
-@testable import NexMirrorStore
+import NexMirrorStore
+@testable import NexMirrorSQLite
 
 /// Each fixture folded on its own: the typed columns hold what the DTO says.
 @Suite struct ProjectionColumnTests {

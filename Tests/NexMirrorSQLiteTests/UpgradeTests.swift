@@ -3,7 +3,8 @@ import GRDB
 import NexMirrorCore
 import NexudusFixtures
 import Testing
-@testable import NexMirrorStore
+import NexMirrorStore
+@testable import NexMirrorSQLite
 
 /// A database written by a released nexmirror (commit 4622ef4: the 32 fixtures imported, plus
 /// one quarantined delivery) must open with today's code, keep every delivery and keep working.

@@ -3,6 +3,7 @@ import Synchronization
 import GRDB
 import GRDBSQLite
 import NexMirrorCore
+import NexMirrorStore
 import NexMirrorProjections
 
 /// A delivery as read back from the log for folding.
@@ -22,25 +23,6 @@ struct LoggedEvent {
         let data: Data = row[3]
         body = [UInt8](data)
         status = row[4]
-    }
-}
-
-/// The order of versions of one entity (SPEC §4.3): greatest `UpdatedOn`, then deletes over
-/// creates and updates, then the later log position. A delete without `UpdatedOn` is final; a
-/// create or update without one is older than any dated version.
-struct FoldVersion: Comparable {
-    let instant: String
-    let deleteRank: Int
-    let seq: Int64
-
-    init(updatedOn: String?, isDelete: Bool, seq: Int64) {
-        instant = updatedOn ?? (isDelete ? "~" : "")
-        deleteRank = isDelete ? 1 : 0
-        self.seq = seq
-    }
-
-    static func < (lhs: FoldVersion, rhs: FoldVersion) -> Bool {
-        (lhs.instant, lhs.deleteRank, lhs.seq) < (rhs.instant, rhs.deleteRank, rhs.seq)
     }
 }
 
@@ -84,83 +66,57 @@ struct ReplicaFolder {
     /// Folds one delivery. A delivery that cannot be folded is quarantined with the reason and
     /// folding goes on.
     func fold(_ event: LoggedEvent, when shouldFold: (any Projection) -> Bool = { _ in true }) throws {
-        guard event.status == "ok", let entityType = event.entityType,
-              let action = ActionCatalog.action(named: event.action) else { return }
-        let projection = Projections.projection(for: entityType)
-        if let selected, !selected.contains(projection.name) { return }
-        guard shouldFold(projection) else { return }
-
-        let decoded: DeliveryBody
-        do {
-            decoded = try DeliveryBody.decode(event.body, for: action)
-        } catch {
-            return try quarantine(event.seq, reason: error.description)
+        let plan: FoldPlan
+        switch FoldPreparation.of(
+            seq: event.seq, action: event.action, entityType: event.entityType, body: event.body,
+            status: event.status, selected: selected, shouldFold: shouldFold)
+        {
+        case .skip: return
+        case .quarantine(let reason): return try quarantine(event.seq, reason: reason)
+        case .fold(let folded): plan = folded
         }
-        guard let entityId = decoded.entityId else { return }
-        let input = FoldInput(
-            seq: event.seq, action: action, entityType: entityType, entityId: entityId,
-            updatedOn: decoded.updatedOn, dto: decoded.dto,
-            dtoJSON: String(decoding: event.body[decoded.dtoRange], as: UTF8.self))
-        var projected: ProjectedEntity?
-        if !action.isDelete {
-            do {
-                projected = try projection.project(input)
-            } catch {
-                return try quarantine(event.seq, reason: "\(projection.name): \(error.description)")
-            }
-        }
-
+        let projection = plan.projection
+        let entityType = plan.entityType, entityId = plan.entityId
         let sql = FoldSQL.statements(for: projection, suffix: suffix)
         let bindKey = { (values: inout Bindings) in
             values.bind(entityId)
             if projection.keyedByEntityType { values.bind(entityType) }
         }
-        if let history = projection.history(input) {
-            try db.run(sql.insertHistory!) { values in
-                values.bind(event.seq)
-                for value in history { values.bind(value) }
-            }
-        }
-        let updatedOn = decoded.updatedOn?.description
-        let version = FoldVersion(updatedOn: updatedOn, isDelete: action.isDelete, seq: event.seq)
         let rowVersion = try db.fetchFirst(sql.selectVersion, bindKey) {
             FoldVersion(updatedOn: columnText($0, 0), isDelete: false, seq: sqlite3_column_int64($0, 1))
         }
         let tombstoneVersion = try db.fetchFirst(sql.selectTombstone, { $0.bind(entityType); $0.bind(entityId) }) {
             FoldVersion(updatedOn: columnText($0, 0), isDelete: true, seq: sqlite3_column_int64($0, 1))
         }
-        let current = [rowVersion, tombstoneVersion].compactMap { $0 }.max()
-        let wins = current.map { version > $0 } ?? true
+        let changes = FoldRule.changes(incoming: plan.version, row: rowVersion, tombstone: tombstoneVersion)
 
-        if action.isDelete {
-            if tombstoneVersion.map({ version > $0 }) ?? true {
-                try db.run(sql.upsertTombstone) { values in
-                    values.bind(entityType)
-                    values.bind(entityId)
-                    values.bind(updatedOn)
-                    values.bind(event.seq)
-                }
-            }
-            if wins, rowVersion != nil {
-                try db.run(sql.deleteRow, bindKey)
-                for deleteChildren in sql.deleteChildren {
-                    try db.run(deleteChildren) { $0.bind(entityId) }
-                }
-            }
-        } else if wins, let projected {
-            try db.run(sql.upsertRow) { values in
-                if projection.keyedByEntityType { values.bind(entityType) }
-                values.bind(entityId)
-                values.bind((try? input.dto.string("UniqueId")).flatMap { $0 })
-                values.bind((try? input.dto.timestamp("CreatedOn")).flatMap { $0 }?.description)
-                values.bind(updatedOn)
-                for value in projected.values { values.bind(value) }
+        if changes.contains(.insertHistory), let history = plan.history, let insertHistory = sql.insertHistory {
+            try db.run(insertHistory) { values in
                 values.bind(event.seq)
-                values.bind(input.dtoJSON)
+                for value in history { values.bind(value) }
             }
-            for (index, child) in projection.childTables.enumerated() {
+        }
+        if changes.contains(.writeTombstone) {
+            try db.run(sql.upsertTombstone) { values in
+                values.bind(entityType)
+                values.bind(entityId)
+                values.bind(plan.version.updatedOn)
+                values.bind(event.seq)
+            }
+        }
+        if changes.contains(.deleteRow) {
+            try db.run(sql.deleteRow, bindKey)
+            for deleteChildren in sql.deleteChildren {
+                try db.run(deleteChildren) { $0.bind(entityId) }
+            }
+        }
+        if changes.contains(.upsertRow), let row = plan.row {
+            try db.run(sql.upsertRow) { values in
+                for value in row.values { values.bind(value) }
+            }
+            for (index, rows) in plan.children.enumerated() {
                 try db.run(sql.deleteChildren[index]) { $0.bind(entityId) }
-                for row in projected.children[child.name] ?? [] {
+                for row in rows {
                     try db.run(sql.insertChildren[index]) { values in
                         values.bind(entityId)
                         for value in row { values.bind(value) }
@@ -198,15 +154,10 @@ struct FoldSQL: Sendable {
         return built
     }
 
-    static func rowColumns(of projection: any Projection) -> [String] {
-        (projection.keyedByEntityType ? ["entity_type"] : []) + ["id", "unique_id", "created_on", "updated_on"]
-            + projection.columns + ["seq", "data"]
-    }
-
     private init(_ projection: any Projection, _ suffix: String) {
         let table = projection.table + suffix
         let keyPredicate = projection.keyedByEntityType ? "id = ? AND entity_type = ?" : "id = ?"
-        let columns = Self.rowColumns(of: projection)
+        let columns = ProjectedRow.columns(of: projection)
         let tombstones = "tombstones" + suffix
         selectVersion = "SELECT updated_on, seq FROM \(table) WHERE \(keyPredicate)"
         selectTombstone = "SELECT updated_on, seq FROM \(tombstones) WHERE entity_type = ? AND id = ?"
