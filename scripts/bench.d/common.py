@@ -213,5 +213,8 @@ def timed(argv, stdin_path=None, cwd=None):
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-3000:]}")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1)) / 1024
+    # CPU seconds (user + system): on a shared machine the steadier figure than wall time.
+    timed.cpu_s = sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", proc.stderr).group(1))
+                      for kind in ("User", "System"))
     return proc.stdout, wall, rss
 

@@ -82,13 +82,14 @@ def rebuild_one(args, work, shape, n, fold_sql):
     log(f"rebuild: nexmirror rebuild, {r['events']} events (load {load[0]:.2f}, other work {load[3]:.0f} % CPU)")
     stdout, wall, rss = timed([args.bin, "rebuild", "--db", db])
     r["nexmirror"] = {"wall_s": wall, "rss_mib": rss, "summary": stdout.strip(), "load_before": load,
-                      "other_cpu_pct": timed.other_cpu_pct,
+                      "other_cpu_pct": timed.other_cpu_pct, "cpu_s": timed.cpu_s,
                       "command": f"/usr/bin/time -v {args.bin} rebuild --db {db}"}
     log(f"  {stdout.strip()} | wall {wall:.2f} s, peak RSS {rss:.0f} MiB")
     load = wait_for_quiet(args, f"sql fold {shape} {n}")
     log(f"rebuild: sqlite3 pure-SQL fold, {r['events']} events (load {load[0]:.2f}, other work {load[3]:.0f} % CPU)")
     _, wall, rss = timed(["sqlite3", db_sql], stdin_path=fold_sql)
     r["sql"] = {"wall_s": wall, "rss_mib": rss, "load_before": load, "other_cpu_pct": timed.other_cpu_pct,
+                "cpu_s": timed.cpu_s,
                 "command": f"/usr/bin/time -v sqlite3 {db_sql} < {fold_sql}"}
     log(f"  wall {wall:.2f} s, peak RSS {rss:.0f} MiB")
     r["compare"] = compare_replicas(db, db_sql)

@@ -66,16 +66,17 @@ def report(results, args):
     if reb:
         lines.append("### Rebuild (refold the whole log; nexmirror rebuild vs sqlite3 pure-SQL fold, json_extract)")
         lines.append("")
-        lines.append("| log shape | events | entities | DB MiB | nexmirror s | nexmirror events/s | nexmirror peak RSS MiB | sqlite3 s | sqlite3 events/s | sqlite3 peak RSS MiB | speed ratio | replicas differ | other work CPU % |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("| log shape | events | entities | DB MiB | nexmirror s | nexmirror events/s | nexmirror CPU s | nexmirror peak RSS MiB | sqlite3 s | sqlite3 events/s | sqlite3 CPU s | sqlite3 peak RSS MiB | speed ratio (wall) | CPU ratio | replicas differ | other work CPU % |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in reb.values():
             a, b = r["nexmirror"], r["sql"]
             differing = sum(t["only_nexmirror"] + t["only_sql"] for t in r["compare"].values())
             entities = re.search(r"(\d+) entities", r.get("generator", ""))
             lines.append(f"| {r.get('shape', 'versions')} | {r['events']} | {entities.group(1) if entities else '-'} | "
-                         f"{r['db_mib']:.0f} | {a['wall_s']:.2f} | {r['events'] / a['wall_s']:.0f} | "
-                         f"{a['rss_mib']:.0f} | {b['wall_s']:.2f} | {r['events'] / b['wall_s']:.0f} | {b['rss_mib']:.0f} | "
-                         f"{b['wall_s'] / a['wall_s']:.2f}x | {differing} rows | "
+                         f"{r['db_mib']:.0f} | {a['wall_s']:.2f} | {r['events'] / a['wall_s']:.0f} | {a.get('cpu_s', 0):.2f} | "
+                         f"{a['rss_mib']:.0f} | {b['wall_s']:.2f} | {r['events'] / b['wall_s']:.0f} | {b.get('cpu_s', 0):.2f} | "
+                         f"{b['rss_mib']:.0f} | {b['wall_s'] / a['wall_s']:.2f}x | "
+                         f"{b.get('cpu_s', 0) / max(a.get('cpu_s', 0), 1e-9):.2f}x | {differing} rows | "
                          f"{a.get('other_cpu_pct', '-')} / {b.get('other_cpu_pct', '-')} |")
         lines.append("")
         shapes = {}
@@ -84,8 +85,9 @@ def report(results, args):
         for shape, runs in shapes.items():
             small, big = runs[0], runs[-1]
             ratio = big["sql"]["wall_s"] / big["nexmirror"]["wall_s"]
-            lines.append(f"- {shape}: speed vs sqlite3 fold at {big['events']} events: **{ratio:.2f}x** "
-                         f"(target >= 0.8x: {verdict(ratio >= 0.8)})")
+            cpu_ratio = big["sql"].get("cpu_s", 0) / max(big["nexmirror"].get("cpu_s", 0), 1e-9)
+            lines.append(f"- {shape}: speed vs sqlite3 fold at {big['events']} events: **{ratio:.2f}x** wall, "
+                         f"{cpu_ratio:.2f}x CPU (target >= 0.8x: {verdict(ratio >= 0.8)})")
             if len(runs) > 1:
                 growth = big["nexmirror"]["rss_mib"] / small["nexmirror"]["rss_mib"]
                 lines.append(f"- {shape}: RSS from {small['events']} to {big['events']} events: "
