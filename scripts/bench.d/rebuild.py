@@ -6,6 +6,7 @@ import os
 import shutil
 import sqlite3
 import sys
+import time
 
 import fold_sql as fold_sql_script
 import tables
@@ -45,6 +46,9 @@ def generated_log(args, work, shape, n, db):
     """A log of n deliveries of `shape` at `db`. Generated once per work directory (the
     generator is slow Python) and copied from there, so `--workdir W --keep` reruns are quick."""
     cached = os.path.join(work, "logs", f"{shape}-{n}.sqlite")
+    deadline = time.time() + 3600
+    while os.path.exists(cached + ".tmp") and not os.path.exists(cached) and time.time() < deadline:
+        time.sleep(5)  # another run in this work directory is generating it
     if not os.path.exists(cached):
         os.makedirs(os.path.dirname(cached), exist_ok=True)
         create_nexmirror_db(args, cached + ".tmp", os.path.dirname(cached))
