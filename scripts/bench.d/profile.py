@@ -42,7 +42,8 @@ BUCKETS = {
         ("futex waits/wakes (thread hand-offs)", "do_futex"),
     ],
     "rebuild": [
-        ("folding, per event (Rebuilder.foldIntoCopies)", "Rebuilder.foldIntoCopies("),
+        ("folding in entity order (EntityOrderedFold.foldBatch)", "EntityOrderedFold.foldBatch("),
+        ("  one entity's outcome written (ReplicaFolder.apply)", "ReplicaFolder.apply("),
         ("  DTO scan: validate the body, find member positions (JSONParser.scanDocument)", "JSONParser.scanDocument()"),
         ("  field lookups by name (DTO.member)", "DTO.member(_:)"),
         ("  UTF-8 text for the data column and string fields (String._fromUTF8Repairing)", "String._fromUTF8Repairing("),
@@ -139,7 +140,7 @@ def main():
                 server.stop()
                 print_buckets("ingest", perf_data, f"{connections} connection(s), {r['rate']:.0f} deliveries/s under perf")
         if "rebuild" in only:
-            profile_command(args, work, "rebuild", "log.sqlite", ["gen_log.py", "100000"], ["rebuild"],
+            profile_command(args, work, "rebuild", "log.sqlite", ["gen_log.py", "100000", "--shape", "many-entity"], ["rebuild"],
                             lambda seconds: f"100000 events, {seconds:.1f} s under perf")
         if "export" in only:
             profile_command(args, work, "export", "replica.sqlite",
