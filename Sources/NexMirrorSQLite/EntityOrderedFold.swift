@@ -28,23 +28,28 @@ struct EntityOrderedFold {
 
     init(folder: ReplicaFolder) { self.folder = folder }
 
-    /// The bulk query: deliveries up to `upTo`, in (entity_type, entity_id, seq) order, after the
-    /// entity `after` (the last one of the previous batch) when given.
-    static func query(after: Key?) -> String {
-        "SELECT \(LoggedEvent.columns), entity_id FROM events INDEXED BY events_entity WHERE seq <= ?"
+    /// The bulk query: deliveries of `log` up to `upTo` (and matching `filter`), in (entity_type,
+    /// entity_id, seq) order, after the entity `after` (the last one of the previous batch) when given.
+    static func query(after: Key?, log: String, filter: String) -> String {
+        "SELECT \(LoggedEvent.columns), entity_id, seq FROM \(log) INDEXED BY events_entity WHERE seq <= ?"
+            + (filter.isEmpty ? "" : " AND \(filter)")
             + (after == nil ? "" : " AND (entity_type, entity_id) > (?, ?)")
             + " ORDER BY entity_type, entity_id, seq"
     }
 
     /// Folds up to about `limit` deliveries (never splitting an entity across batches) after the
-    /// entity `after`, returning how many were read and the last entity, nil once the log up to
-    /// `upTo` is done.
+    /// entity `after`, returning how many were read, the greatest `seq` among them and the last
+    /// entity, nil once the log up to `upTo` is done. `log` and `filter` (SQL over the log's
+    /// columns, with its `filterArguments`) let `--as-of` fold an attached log up to an instant.
     static func foldBatch(
-        after: Key?, upTo: Int64, limit: Int, folder: ReplicaFolder, in db: Database
-    ) throws -> (read: Int, last: Key?) {
+        after: Key?, upTo: Int64, limit: Int, folder: ReplicaFolder, in db: Database,
+        log: String = "events", filter: String = "", filterArguments: StatementArguments = []
+    ) throws -> (read: Int, maxSeq: Int64, last: Key?) {
         var arguments: StatementArguments = [upTo]
+        arguments += filterArguments
         if let after { arguments += [after.type, after.id] as StatementArguments }
-        let rows = try Row.fetchCursor(db, sql: query(after: after), arguments: arguments)
+        let rows = try Row.fetchCursor(db, sql: query(after: after, log: log, filter: filter), arguments: arguments)
+        var maxSeq: Int64 = 0
         var fold = EntityOrderedFold(folder: folder)
         var read = 0
         var previous: (type: String?, id: Int64?) = (nil, nil)
@@ -55,14 +60,15 @@ struct EntityOrderedFold {
             // starts after it.
             if read >= limit, let lastType = previous.type, let lastId = previous.id, type != lastType || id != lastId {
                 try fold.flush()
-                return (read, Key(type: lastType, id: lastId))
+                return (read, maxSeq, Key(type: lastType, id: lastId))
             }
             try fold.add(LoggedEvent(row: row))
+            maxSeq = max(maxSeq, row[6] as Int64)
             previous = (type, id)
             read += 1
         }
         try fold.flush()
-        return (read, nil)
+        return (read, maxSeq, nil)
     }
 
     mutating func add(_ event: LoggedEvent) throws {
