@@ -36,7 +36,7 @@ public struct Rebuilder {
         let tables = projections.flatMap(\.ownedTables) + ["tombstones"]
         let suffix = ReplicaFolder.rebuildSuffix
 
-        let total = try store.pool.write { db in
+        let (total, upTo) = try store.pool.write { db in
             for table in tables {
                 try db.execute(sql: "DROP TABLE IF EXISTS \(table + suffix)")
                 // SQLite may store the name quoted after a rename; the definition starts at "(".
@@ -47,15 +47,34 @@ public struct Rebuilder {
                 let definition = ddl[open...]
                 try db.execute(sql: "CREATE TABLE \(table + suffix) \(definition)")
             }
-            return try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
+            guard let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(max(seq), 0) FROM events") else {
+                return (0, Int64(0))
+            }
+            return (row[0] as Int, row[1] as Int64)
         }
 
-        // The copies are rebuilt from scratch if interrupted, so they need no fsync per batch.
-        try store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = OFF") }
+        // The copies are rebuilt from scratch if interrupted, so their commits need no fsync. NORMAL,
+        // not OFF: a checkpoint run here may copy a receiver's acknowledged frames into the database
+        // file, and NORMAL still syncs that file before the WAL is reused.
+        try store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         defer { try? store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") } }
 
-        var cursor: Int64 = 0
+        // The log as it was when the rebuild started, in entity order (see EntityOrderedFold).
         var read = 0
+        var entity: EntityOrderedFold.Key?
+        repeat {
+            let batch = try store.pool.write { db in
+                try EntityOrderedFold.foldBatch(
+                    after: entity, upTo: upTo, limit: batchSize,
+                    folder: ReplicaFolder(db: db, suffix: suffix, selected: selected), in: db)
+            }
+            read += batch.read
+            entity = batch.last
+            progress?(RebuildProgress(eventsRead: read, eventsTotal: max(total, read)))
+        } while entity != nil
+
+        // Deliveries appended since, in log order.
+        var cursor = upTo
         while true {
             let count = try store.pool.write { db in
                 try foldIntoCopies(after: &cursor, limit: batchSize, selected: selected, in: db)

@@ -78,6 +78,13 @@ struct ReplicaFolder {
         case .quarantine(let reason): return try quarantine(event.seq, reason: reason)
         case .fold(let folded): plan = folded
         }
+        try apply(plan)
+    }
+
+    /// Folds one prepared delivery against the entity's current row and tombstone: looks them
+    /// up, decides with `FoldRule`, writes what the decision says (the history row only when
+    /// `history`).
+    func apply(_ plan: FoldPlan, history: Bool = true) throws {
         let projection = plan.projection
         let entityType = plan.entityType, entityId = plan.entityId
         let sql = FoldSQL.statements(for: projection, suffix: suffix)
@@ -93,18 +100,13 @@ struct ReplicaFolder {
         }
         let changes = FoldRule.changes(incoming: plan.version, row: rowVersion, tombstone: tombstoneVersion)
 
-        if changes.contains(.insertHistory), let history = plan.history, let insertHistory = sql.insertHistory {
-            try db.run(insertHistory) { values in
-                values.bind(event.seq)
-                for value in history { values.bind(value) }
-            }
-        }
+        if history, changes.contains(.insertHistory) { try insertHistory(of: plan) }
         if changes.contains(.writeTombstone) {
             try db.run(sql.upsertTombstone) { values in
                 values.bind(entityType)
                 values.bind(entityId)
                 values.bind(plan.version.updatedOn)
-                values.bind(event.seq)
+                values.bind(plan.version.seq)
             }
         }
         if changes.contains(.deleteRow) {
@@ -129,7 +131,18 @@ struct ReplicaFolder {
         }
     }
 
-    private func quarantine(_ seq: Int64, reason: String) throws {
+    /// The delivery's row in its projection's history table, if it has one (every delivery
+    /// gets one, winner or not).
+    func insertHistory(of plan: FoldPlan) throws {
+        guard let history = plan.history,
+              let insertHistory = FoldSQL.statements(for: plan.projection, suffix: suffix).insertHistory else { return }
+        try db.run(insertHistory) { values in
+            values.bind(plan.version.seq)
+            for value in history { values.bind(value) }
+        }
+    }
+
+    func quarantine(_ seq: Int64, reason: String) throws {
         try db.execute(
             sql: "UPDATE events SET status = ?, error = ? WHERE seq = ?",
             arguments: [DeliveryStatus.quarantined.rawValue, reason, seq])

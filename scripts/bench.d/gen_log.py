@@ -10,7 +10,15 @@ an uncertain-type action), with creates, updates and deletes, ~3 % of versions d
 (older UpdatedOn than the entity already has), ~1 % ties on UpdatedOn, and Json.NET date forms
 varying between `Z`, `+hh:mm` and no suffix, with 0-7 fractional digits.
 
-usage: gen_log.py DB EVENTS [--seed S]
+Two shapes (--shape):
+  versions     (default) few entities with many versions each: the mix above.
+  many-entity  a log shaped like a real account: 1.4-2.3 deliveries per entity (Coworker 50 % new,
+               Booking 54 %, CoworkerInvoice 42 %, Checkin 45 %, CoworkerContract 42 %, Proposal
+               41 %, Team 27 %, CalendarEvent 90 % of their deliveries; weights 55.6 : 52.1 : 38.1 :
+               18.1 : 12.1 : 10.1 : 9.9 : 4), ~11 % of deliveries deletes (one tombstone each), so
+               most deliveries insert a new row rather than replace one.
+
+usage: gen_log.py DB EVENTS [--shape versions|many-entity] [--seed S]
 """
 
 import argparse
@@ -48,16 +56,28 @@ TYPES = {
     "SendWelcomeEmail": (3, 1.00, 0.00, ["SendWelcomeEmail"], [], None),
 }
 
+# The many-entity shape (issue 14's account): per type (deliveries in 200k, entities in them).
+# p_delete applies to deliveries of existing entities (~52 % of all): 0.21 makes ~11 % deletes.
+MANY_ENTITY = {
+    etype: (deliveries, entities / deliveries, 0.21) + TYPES[etype][3:]
+    for etype, (deliveries, entities) in {
+        "Coworker": (55.6, 27.9), "Booking": (52.1, 28.2), "CoworkerInvoice": (38.1, 16.1),
+        "Checkin": (18.1, 8.1), "CoworkerContract": (12.1, 5.1), "Proposal": (10.1, 4.1), "Team": (9.9, 2.7),
+        "CalendarEvent": (4.0, 3.6)}.items()
+}
+SHAPES = {"versions": TYPES, "many-entity": MANY_ENTITY}
+
 
 class Generator:
-    def __init__(self, seed):
+    def __init__(self, seed, shape="versions"):
+        self.kinds = SHAPES[shape]
         self.rnd = random.Random(seed)
         self.clock = g.BASE_TICKS
         self.next_id = 1_419_000_000
-        self.live = {t: [] for t in TYPES}  # entity dicts still alive, per type
+        self.live = {t: [] for t in self.kinds}  # entity dicts still alive, per type
         self.coworkers = []  # (id, name) of every coworker ever created
-        self.types = list(TYPES)
-        self.weights = [TYPES[t][0] for t in self.types]
+        self.types = list(self.kinds)
+        self.weights = [self.kinds[t][0] for t in self.types]
 
     def new_entity(self, etype):
         rnd = self.rnd
@@ -135,7 +155,7 @@ class Generator:
             step -= step % 10_000  # milliseconds: 3 digits
         self.clock += step
         etype = rnd.choices(self.types, self.weights)[0]
-        weight, p_new, p_delete, creates, updates, delete = TYPES[etype]
+        weight, p_new, p_delete, creates, updates, delete = self.kinds[etype]
         live = self.live[etype]
         if not live or rnd.random() < p_new:
             e = self.new_entity(etype)
@@ -175,6 +195,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("db")
     parser.add_argument("events", type=int)
+    parser.add_argument("--shape", choices=list(SHAPES), default="versions")
     parser.add_argument("--seed", type=int, default=20260302)
     args = parser.parse_args()
 
@@ -182,7 +203,7 @@ def main():
     con = sqlite3.connect(args.db, isolation_level=None)
     con.execute("PRAGMA synchronous = OFF")
     con.execute("PRAGMA cache_size = -262144")
-    generator = Generator(args.seed)
+    generator = Generator(args.seed, args.shape)
     sql = ("INSERT OR IGNORE INTO events (received_at, action, action_id, entity_type, entity_id, updated_on, body,"
            " body_sha256, source, signature, status, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'import', 'imported', 'ok', NULL)")
     done = 0
@@ -201,8 +222,9 @@ def main():
     rows = con.execute("SELECT count(*) FROM events").fetchone()[0]
     per_type = con.execute("SELECT entity_type, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC").fetchall()
     deletes = con.execute("SELECT count(*) FROM events WHERE action LIKE '%Delete%'").fetchone()[0]
+    entities = con.execute("SELECT count(*) FROM (SELECT DISTINCT entity_type, entity_id FROM events)").fetchone()[0]
     con.close()
-    print(f"generated {done} deliveries ({rows} rows in events, {deletes} deletes, mean body "
+    print(f"generated {done} {args.shape} deliveries ({rows} rows in events, {entities} entities, {deletes} deletes, mean body "
           f"{body_bytes / max(done, 1):.0f} B) in {time.time() - started:.1f} s: "
           + ", ".join(f"{t} {n}" for t, n in per_type))
 

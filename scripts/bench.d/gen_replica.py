@@ -17,8 +17,15 @@ import time
 sys.dont_write_bytecode = True  # keep the repo free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nexgen as g  # noqa: E402
+from tables import columns  # noqa: E402
 
 TICKS = g.TICKS
+
+
+def insert(table):
+    """Rows below are in the table's column order (tables.py), named so a new column fails loudly."""
+    names = columns(table)
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
 
 
 def main():
@@ -58,9 +65,9 @@ def main():
                      dto.split('"TariffName":"', 1)[1].split('"', 1)[0], e["biz"][0], seq, dto))
         coworkers.append((cid, e["name"]))
         if len(rows) >= 20_000:
-            con.executemany("INSERT INTO coworkers VALUES (" + ",".join("?" * 15) + ")", rows)
+            con.executemany(insert("coworkers"), rows)
             rows = []
-    con.executemany("INSERT INTO coworkers VALUES (" + ",".join("?" * 15) + ")", rows)
+    con.executemany(insert("coworkers"), rows)
     con.execute("COMMIT")
 
     con.execute("BEGIN")
@@ -84,9 +91,9 @@ def main():
                      1 if '"Tentative":true' in dto else 0, 1 if '"Online":true' in dto else 0,
                      1 if '"Invoiced":true' in dto else 0, seq, dto))
         if len(rows) >= 20_000:
-            con.executemany("INSERT INTO bookings VALUES (" + ",".join("?" * 14) + ")", rows)
+            con.executemany(insert("bookings"), rows)
             rows = []
-    con.executemany("INSERT INTO bookings VALUES (" + ",".join("?" * 14) + ")", rows)
+    con.executemany(insert("bookings"), rows)
     con.execute("COMMIT")
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()

@@ -1,5 +1,7 @@
 -- wrk script: POSTs pre-signed, unique Nexudus deliveries (see gen_ingest.py).
--- usage: wrk ... -s post.lua URL -- DATA_DIR     (writes a JSON summary to $BENCH_RESULT)
+-- usage: wrk ... -s post.lua URL -- DATA_DIR [wrong-signature]   (JSON summary to $BENCH_RESULT)
+-- With `wrong-signature` every request carries its signature reversed: still 64 hex digits, so
+-- the receiver reads the body and computes both HMACs before answering 401 (its rejection path).
 -- Thread T reads DATA_DIR/bodies.T.tsv line by line, so no two requests of a run repeat; if a
 -- file runs out it starts over and counts it in "wrapped" (those requests are duplicates).
 
@@ -17,6 +19,7 @@ function init(args)
   local dir = args[1]
   templates = dofile(dir .. "/templates.lua")
   file = assert(io.open(dir .. "/bodies." .. tid .. ".tsv", "r"))
+  wrong = args[2] == "wrong-signature"
   ok, non200, duplicates, wrapped = 0, 0, 0, 0
   statuses = {}
   headers = { ["Content-Type"] = "application/json", ["X-Nexudus-Hook-Signature"] = "" }
@@ -42,7 +45,7 @@ function request()
   end
   parts[2 * n + 1] = lits[n + 1]
   for i = #parts, 2 * n + 2, -1 do parts[i] = nil end
-  headers["X-Nexudus-Hook-Signature"] = sig
+  headers["X-Nexudus-Hook-Signature"] = wrong and sig:reverse() or sig
   return wrk.format("POST", t.path, headers, table.concat(parts))
 end
 

@@ -22,7 +22,8 @@ import time
 
 sys.dont_write_bytecode = True  # keep the repo free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench  # noqa: E402
+import common  # noqa: E402
+import ingest  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -41,7 +42,8 @@ BUCKETS = {
         ("futex waits/wakes (thread hand-offs)", "do_futex"),
     ],
     "rebuild": [
-        ("folding, per event (Rebuilder.foldIntoCopies)", "Rebuilder.foldIntoCopies("),
+        ("folding in entity order (EntityOrderedFold.foldBatch)", "EntityOrderedFold.foldBatch("),
+        ("  one entity's outcome written (ReplicaFolder.apply)", "ReplicaFolder.apply("),
         ("  DTO scan: validate the body, find member positions (JSONParser.scanDocument)", "JSONParser.scanDocument()"),
         ("  field lookups by name (DTO.member)", "DTO.member(_:)"),
         ("  UTF-8 text for the data column and string fields (String._fromUTF8Repairing)", "String._fromUTF8Repairing("),
@@ -93,7 +95,7 @@ def profile_command(args, work, kind, db_name, generator, command, note):
     run_dir = os.path.join(work, kind)
     os.makedirs(run_dir)
     db = os.path.join(run_dir, db_name)
-    bench.create_nexmirror_db(args, db, run_dir)
+    common.create_nexmirror_db(args, db, run_dir)
     subprocess.run([sys.executable, os.path.join(HERE, generator[0]), db, *generator[1:]], check=True)
     perf_data = os.path.join(run_dir, "perf.data")
     started = time.time()
@@ -119,26 +121,26 @@ def main():
     try:
         if any(x.startswith("ingest") for x in only):
             data = os.path.join(work, "ingest-data")
-            subprocess.run([sys.executable, os.path.join(HERE, "gen_ingest.py"), data, "--secret", bench.SECRET,
+            subprocess.run([sys.executable, os.path.join(HERE, "gen_ingest.py"), data, "--secret", common.SECRET,
                             "--per-thread", str(args.seconds * 10_000), "--threads", "2"], check=True)
             for connections in (1, 64):
                 if f"ingest{connections}" not in only:
                     continue
                 run_dir = os.path.join(work, f"ingest-c{connections}")
                 os.makedirs(run_dir)
-                server = bench.Server([args.bin, "serve", "--db", os.path.join(run_dir, "e.sqlite"), "--port", "0",
+                server = common.Server([args.bin, "serve", "--db", os.path.join(run_dir, "e.sqlite"), "--port", "0",
                                        "--log-level", "error"], os.path.join(run_dir, "server.log"))
                 perf_data = os.path.join(run_dir, "perf.data")
                 perf = subprocess.Popen(perf_record(perf_data, ["-p", str(server.proc.pid), "--", "sleep",
                                                                str(args.seconds)]),
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                r = bench.wrk(f"http://127.0.0.1:{server.port}", os.path.join(HERE, "post.lua"), connections,
+                r = ingest.wrk(f"http://127.0.0.1:{server.port}", os.path.join(HERE, "post.lua"), connections,
                               args.seconds + 1, os.path.join(run_dir, "wrk.json"), extra=[data])
                 perf.wait(timeout=60)
                 server.stop()
                 print_buckets("ingest", perf_data, f"{connections} connection(s), {r['rate']:.0f} deliveries/s under perf")
         if "rebuild" in only:
-            profile_command(args, work, "rebuild", "log.sqlite", ["gen_log.py", "100000"], ["rebuild"],
+            profile_command(args, work, "rebuild", "log.sqlite", ["gen_log.py", "100000", "--shape", "many-entity"], ["rebuild"],
                             lambda seconds: f"100000 events, {seconds:.1f} s under perf")
         if "export" in only:
             profile_command(args, work, "export", "replica.sqlite",

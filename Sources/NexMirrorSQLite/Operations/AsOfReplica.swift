@@ -41,28 +41,23 @@ public final class AsOfReplica: Sendable {
                     AND tbl_name NOT IN ('events', 'rejections')
                     """)
                 for index in indexes { try db.execute(sql: "DROP INDEX main.\(index["name"] as String)") }
+                // In entity order, as `rebuild` folds (EntityOrderedFold).
                 var cursor: Int64 = 0
                 var folded = 0
-                while true {
-                    var count = 0
+                var entity: EntityOrderedFold.Key?
+                repeat {
                     try db.inTransaction {
-                        let folder = ReplicaFolder(db: db, suffix: "", selected: nil)
-                        let rows = try Row.fetchCursor(
-                            db, sql: """
-                                SELECT \(LoggedEvent.columns) FROM live.events
-                                WHERE seq > ? AND coalesce(updated_on, received_at) <= ? ORDER BY seq LIMIT ?
-                                """, arguments: [cursor, instant, Self.batchSize])
-                        while let row = try rows.next() {
-                            let event = LoggedEvent(row: row)
-                            try folder.fold(event)
-                            cursor = event.seq
-                            count += 1
-                        }
+                        let batch = try EntityOrderedFold.foldBatch(
+                            after: entity, upTo: Int64.max, limit: Self.batchSize,
+                            folder: ReplicaFolder(db: db, suffix: "", selected: nil), in: db,
+                            log: "live.events", filter: "coalesce(updated_on, received_at) <= ?",
+                            filterArguments: [instant])
+                        folded += batch.read
+                        cursor = max(cursor, batch.maxSeq)
+                        entity = batch.last
                         return .commit
                     }
-                    folded += count
-                    if count < Self.batchSize { break }
-                }
+                } while entity != nil
                 for index in indexes { try db.execute(sql: index["sql"] as String) }
                 try db.execute(
                     sql: "UPDATE projections SET checkpoint = ?, rebuilt_at = ?, updated_at = ?",
