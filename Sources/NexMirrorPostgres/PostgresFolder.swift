@@ -13,6 +13,8 @@ struct PGLoggedEvent: Sendable {
     let entityType: String?
     let body: [UInt8]
     let status: String
+    /// `api-404` marks the API's 404 as a delete (see `APINotFound`).
+    let signature: String?
 }
 
 /// Folds the log into the replica tables on PostgreSQL with the shared rule (`FoldRule`).
@@ -58,11 +60,12 @@ struct PostgresFolder {
     {
         var events: [PGLoggedEvent] = []
         events.reserveCapacity(limit)
-        for try await (seq, action, entityType, body, status) in try await connection.query("""
-            SELECT seq, action, entity_type, body, status FROM events WHERE seq > \(seq) ORDER BY seq LIMIT \(Int64(limit))
-            """, logger: logger).decode((Int64, String, String?, ByteBuffer, String).self) {
+        for try await (seq, action, entityType, body, status, signature) in try await connection.query("""
+            SELECT seq, action, entity_type, body, status, signature FROM events WHERE seq > \(seq) ORDER BY seq LIMIT \(Int64(limit))
+            """, logger: logger).decode((Int64, String, String?, ByteBuffer, String, String?).self) {
             events.append(PGLoggedEvent(
-                seq: seq, action: action, entityType: entityType, body: Array(buffer: body), status: status))
+                seq: seq, action: action, entityType: entityType, body: Array(buffer: body), status: status,
+                signature: signature))
         }
         return events
     }
@@ -86,7 +89,7 @@ struct PGReplicaFolder {
         let plan: FoldPlan
         switch FoldPreparation.of(
             seq: event.seq, action: event.action, entityType: event.entityType, body: event.body, status: event.status,
-            selected: selected, shouldFold: shouldFold)
+            signature: event.signature, selected: selected, shouldFold: shouldFold)
         {
         case .skip: return
         case .quarantine(let reason): return try await quarantine(event.seq, reason: reason)

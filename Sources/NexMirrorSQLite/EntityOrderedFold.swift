@@ -31,7 +31,7 @@ struct EntityOrderedFold {
     /// The bulk query: deliveries of `log` up to `upTo` (and matching `filter`), in (entity_type,
     /// entity_id, seq) order, after the entity `after` (the last one of the previous batch) when given.
     static func query(after: Key?, log: String, filter: String) -> String {
-        "SELECT \(LoggedEvent.columns), entity_id, seq FROM \(log) INDEXED BY events_entity WHERE seq <= ?"
+        "SELECT \(LoggedEvent.columns), entity_id FROM \(log) INDEXED BY events_entity WHERE seq <= ?"
             + (filter.isEmpty ? "" : " AND \(filter)")
             + (after == nil ? "" : " AND (entity_type, entity_id) > (?, ?)")
             + " ORDER BY entity_type, entity_id, seq"
@@ -55,7 +55,7 @@ struct EntityOrderedFold {
         var previous: (type: String?, id: Int64?) = (nil, nil)
         while let row = try rows.next() {
             let type: String? = row[2]
-            let id: Int64? = row[5]
+            let id: Int64? = row["entity_id"]
             // A batch ends between two entities, and only at a complete key: the next batch
             // starts after it.
             if read >= limit, let lastType = previous.type, let lastId = previous.id, type != lastType || id != lastId {
@@ -63,7 +63,7 @@ struct EntityOrderedFold {
                 return (read, maxSeq, Key(type: lastType, id: lastId))
             }
             try fold.add(LoggedEvent(row: row))
-            maxSeq = max(maxSeq, row[6] as Int64)
+            maxSeq = max(maxSeq, row[0] as Int64)
             previous = (type, id)
             read += 1
         }
@@ -75,7 +75,7 @@ struct EntityOrderedFold {
         let plan: FoldPlan
         switch FoldPreparation.of(
             seq: event.seq, action: event.action, entityType: event.entityType, body: event.body,
-            status: event.status, selected: folder.selected)
+            status: event.status, signature: event.signature, selected: folder.selected)
         {
         case .skip: return
         case .quarantine(let reason): return try folder.quarantine(event.seq, reason: reason)

@@ -12,7 +12,7 @@ import Testing
     static func plan(_ name: String, seq: Int64 = 1) throws -> FoldPreparation {
         let body = Array(try Data(contentsOf: NexudusFixtures.directory.appendingPathComponent("\(name).json")))
         let action = try #require(ActionCatalog.action(named: name))
-        return FoldPreparation.of(seq: seq, action: name, entityType: action.entityType, body: body, status: "ok")
+        return FoldPreparation.of(seq: seq, action: name, entityType: action.entityType, body: body, status: "ok", signature: nil)
     }
 
     @Test(arguments: fixtures) func everyFixturePairsEachColumnWithItsValue(_ name: String) throws {
@@ -44,17 +44,17 @@ import Testing
     @Test func quarantinedOrForeignDeliveriesAreSkipped() {
         let body = Array(#"[{"Id":1}]"#.utf8)
         guard case .skip = FoldPreparation.of(seq: 1, action: "CoworkerCreate", entityType: "Coworker", body: body,
-                                              status: "quarantined") else {
+                                              status: "quarantined", signature: nil) else {
             Issue.record("a quarantined delivery was folded")
             return
         }
         guard case .skip = FoldPreparation.of(seq: 1, action: "CoworkerCreate", entityType: "Coworker", body: body,
-                                              status: "ok", selected: ["bookings"]) else {
+                                              status: "ok", signature: nil, selected: ["bookings"]) else {
             Issue.record("another projection's delivery was folded")
             return
         }
         guard case .quarantine(let reason) = FoldPreparation.of(
-            seq: 1, action: "CoworkerCreate", entityType: "Coworker", body: Array("{}".utf8), status: "ok") else {
+            seq: 1, action: "CoworkerCreate", entityType: "Coworker", body: Array("{}".utf8), status: "ok", signature: nil) else {
             Issue.record("an object body was folded")
             return
         }

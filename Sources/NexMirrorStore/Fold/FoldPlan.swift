@@ -51,7 +51,7 @@ public enum FoldPreparation: Sendable {
     /// - Parameter shouldFold: false for projections that already folded it (checkpoints).
     public static func of(
         seq: Int64, action actionName: String, entityType: String?, body: [UInt8], status: String,
-        signature: String? = nil, selected: Set<String>? = nil, shouldFold: (any Projection) -> Bool = { _ in true }
+        signature: String?, selected: Set<String>? = nil, shouldFold: (any Projection) -> Bool = { _ in true }
     ) -> FoldPreparation {
         guard status == DeliveryStatus.ok.rawValue, let entityType, let action = ActionCatalog.action(named: actionName) else { return .skip }
         let projection = Projections.projection(for: entityType)
