@@ -34,7 +34,7 @@ enum Dashboard {
                 report.actions.map { action in
                     [escape(action.action), String(action.actionId), escape(action.projection),
                      String(action.webhooks24h), String(action.webhooks7d), escape(action.lastReceivedAt ?? "—"),
-                     "<span class=\"state \(action.state.replacingOccurrences(of: " ", with: "-"))\">\(escape(action.state))</span>",
+                     "<span class=\"state \(action.state.rawValue.replacingOccurrences(of: " ", with: "-"))\">\(escape(action.state.rawValue))</span>",
                      escape("\(HumanDuration.describe(action.silenceThresholdSeconds)) (\(action.thresholdSource))")]
                 })
         }

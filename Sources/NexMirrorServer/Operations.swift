@@ -81,14 +81,14 @@ enum OperationsMetrics {
         family(
             "nexmirror_action_silent",
             "1 when an action received before got nothing for longer than its silence threshold",
-            report.actions.map { ("action", $0.action, $0.state == "silent" ? 1 : 0) })
+            report.actions.map { ("action", $0.action, $0.state == .silent ? 1 : 0) })
         family(
             "nexmirror_action_silence_threshold_seconds",
             "Silence threshold per action: --silence-after, or learned from its own history",
             report.actions.map { ("action", $0.action, $0.silenceThresholdSeconds) })
         family(
             "nexmirror_webhook_disabled", "1 when every webhook Nexudus lists for the action is inactive",
-            report.actions.map { ("action", $0.action, $0.state == "disabled in Nexudus" ? 1 : 0) })
+            report.actions.map { ("action", $0.action, $0.state == .disabled ? 1 : 0) })
         family(
             "nexmirror_sync_drift", "What the last sync found that webhooks had not delivered (new+changed+deleted)",
             report.sync.map { ("kind", $0.kind, Double($0.drift)) })

@@ -103,8 +103,8 @@ enum StatusText {
             rightAligned: [1, 2, 3]))
         lines.append("")
         // Projected actions never received would fill a screen; they are named on one line.
-        let shown = report.actions.filter { $0.state != "never" || $0.deliveries > 0 }
-        let never = report.actions.filter { $0.state == "never" && $0.deliveries == 0 }.map(\.action)
+        let shown = report.actions.filter { $0.state != .never || $0.deliveries > 0 }
+        let never = report.actions.filter { $0.state == .never && $0.deliveries == 0 }.map(\.action)
         if shown.isEmpty {
             lines.append("no delivery received yet")
         } else {
@@ -112,7 +112,7 @@ enum StatusText {
                 [["action", "deliveries", "24h", "7d", "last webhook", "state", "silent after"]]
                     + shown.map {
                         [$0.action, String($0.deliveries), String($0.webhooks24h), String($0.webhooks7d),
-                         $0.lastReceivedAt ?? "-", $0.state,
+                         $0.lastReceivedAt ?? "-", $0.state.rawValue,
                          "\(HumanDuration.describe($0.silenceThresholdSeconds)) (\($0.thresholdSource))"]
                     },
                 rightAligned: [1, 2, 3]))

@@ -58,9 +58,9 @@ enum Versions {
         let quiet = try action(try Versions.report(temporary, now: "2026-06-01T19:59:00Z"), "CoworkerUpdate")
         #expect(quiet.silenceThresholdSeconds == 6 * 3_600)
         #expect(quiet.thresholdSource == "learned")
-        #expect(quiet.state == "ok")
+        #expect(quiet.state.rawValue == "ok")
         let report = try Versions.report(temporary, now: "2026-06-01T20:01:00Z")
-        #expect(try action(report, "CoworkerUpdate").state == "silent")
+        #expect(try action(report, "CoworkerUpdate").state.rawValue == "silent")
         #expect(report.silent == ["CoworkerUpdate"])
         #expect(report.problems.contains { $0.hasPrefix("silent: CoworkerUpdate received nothing for 6h 1m") })
     }
@@ -69,9 +69,9 @@ enum Versions {
         let temporary = try await rhythmicStore()
         let report = try Versions.report(temporary, now: "2026-06-01T14:31:00Z", silence: SilenceRule(fixed: 1_800))
         let update = try action(report, "CoworkerUpdate")
-        #expect(update.state == "silent")
+        #expect(update.state.rawValue == "silent")
         #expect(update.thresholdSource == "--silence-after")
-        #expect(try action(Versions.report(temporary, now: "2026-06-01T14:29:00Z", silence: SilenceRule(fixed: 1_800)), "CoworkerUpdate").state == "ok")
+        #expect(try action(Versions.report(temporary, now: "2026-06-01T14:29:00Z", silence: SilenceRule(fixed: 1_800)), "CoworkerUpdate").state.rawValue == "ok")
     }
 
     @Test func fewDeliveriesFallBackToSevenDays() async throws {
@@ -81,9 +81,9 @@ enum Versions {
                               receivedAt: "2026-06-01T00:00:00Z"),
         ])
         let early = try action(try Versions.report(temporary, now: "2026-06-07T23:00:00Z"), "TeamCreated")
-        #expect(early.state == "ok")
+        #expect(early.state.rawValue == "ok")
         #expect(early.thresholdSource == "default")
-        #expect(try action(try Versions.report(temporary, now: "2026-06-08T01:00:00Z"), "TeamCreated").state == "silent")
+        #expect(try action(try Versions.report(temporary, now: "2026-06-08T01:00:00Z"), "TeamCreated").state.rawValue == "silent")
     }
 
     @Test func aBusyActionIsGivenAtLeastOneHour() async throws {
@@ -93,10 +93,10 @@ enum Versions {
                 "CoworkerUpdate", Versions.coworker(Int64(minute + 1), updatedOn: "2026-06-01T08:0\(minute):00Z"),
                 receivedAt: "2026-06-01T08:0\(minute):00Z")
         })
-        #expect(try action(try Versions.report(temporary, now: "2026-06-01T09:04:00Z"), "CoworkerUpdate").state == "ok")
+        #expect(try action(try Versions.report(temporary, now: "2026-06-01T09:04:00Z"), "CoworkerUpdate").state.rawValue == "ok")
         let late = try action(try Versions.report(temporary, now: "2026-06-01T09:06:00Z"), "CoworkerUpdate")
         #expect(late.silenceThresholdSeconds == 3_600)
-        #expect(late.state == "silent")
+        #expect(late.state.rawValue == "silent")
     }
 
     @Test func onlyTheLastThirtyDaysTeachTheRule() async throws {
@@ -141,8 +141,8 @@ enum Versions {
         }
         let report = try Versions.report(temporary, now: "2026-06-02T00:00:00Z")
         #expect(report.disabledInNexudus == ["CoworkerCreate"])
-        #expect(report.actions.first { $0.action == "CoworkerCreate" }?.state == "disabled in Nexudus")
-        #expect(report.actions.first { $0.action == "BookingCreate" }?.state == "never")
+        #expect(report.actions.first { $0.action == "CoworkerCreate" }?.state.rawValue == "disabled in Nexudus")
+        #expect(report.actions.first { $0.action == "BookingCreate" }?.state.rawValue == "never")
         #expect(report.problems == [
             "disabled in Nexudus: every webhook for CoworkerCreate is inactive; re-enable it (nexmirror webhooks setup --url BASE)",
         ])

@@ -18,7 +18,7 @@ import Testing
         busy.lastWebhookAt = "2026-03-20T11:00:00.0000000Z"
         figures["BookingCreate"] = busy
         let activity = StatusReport.activity(figures, now: now, silence: SilenceRule(), disabled: ["CoworkerUpdate"])
-        let states = Dictionary(uniqueKeysWithValues: activity.map { ($0.action, $0.state) })
+        let states = Dictionary(uniqueKeysWithValues: activity.map { ($0.action, $0.state.rawValue) })
         #expect(states["CoworkerCreate"] == "silent")
         #expect(states["BookingCreate"] == "ok")
         #expect(states["TeamCreated"] == "never")

@@ -33,7 +33,7 @@ extension StatusReport {
         let disabled = try Self.disabledActions(db)
         disabledInNexudus = disabled.sorted()
         actions = try Self.activity(db, now: now, day: day, week: week, silence: silence, disabled: disabled)
-        silent = actions.filter { $0.state == "silent" }.map(\.action)
+        silent = actions.filter { $0.state == .silent }.map(\.action)
         hourly = try Self.hourly(db, now: now)
 
         quarantine = Quarantine(

@@ -31,6 +31,12 @@ public struct StatusReport: Codable, Sendable {
     }
 
     /// One action: every action ever received, and every action a typed table folds.
+    /// What the silence alarm says of one action (printed and encoded by its raw value).
+    public enum ActivityState: String, Codable, Sendable {
+        case ok, silent, never
+        case disabled = "disabled in Nexudus"
+    }
+
     public struct ActionActivity: Codable, Sendable {
         public var action: String
         public var actionId: Int
@@ -42,15 +48,14 @@ public struct StatusReport: Codable, Sendable {
         public var webhooks24h: Int
         public var webhooks7d: Int
         public var lastReceivedAt: String?
-        /// `ok`, `silent`, `never` or `disabled in Nexudus`.
-        public var state: String
+        public var state: ActivityState
         public var silenceThresholdSeconds: Double
         /// `learned`, `default` (too little history) or `--silence-after`.
         public var thresholdSource: String
 
         package init(
             action: String, actionId: Int, projection: String, deliveries: Int, webhooks24h: Int, webhooks7d: Int,
-            lastReceivedAt: String?, state: String, silenceThresholdSeconds: Double, thresholdSource: String
+            lastReceivedAt: String?, state: ActivityState, silenceThresholdSeconds: Double, thresholdSource: String
         ) {
             self.action = action
             self.actionId = actionId
@@ -265,13 +270,13 @@ public struct StatusReport: Codable, Sendable {
             let seen = figures[action.name] ?? ActionFigures()
             let threshold = silence.threshold(
                 deliveriesInWindow: seen.webhooksInWindow, longestGap: seen.longestGap)
-            let state: String
+            let state: ActivityState
             if disabled.contains(action.name) {
-                state = "disabled in Nexudus"
+                state = .disabled
             } else if let last = seen.lastWebhookAt.flatMap({ Timestamp(parsing: $0) }) {
-                state = SilenceRule.isSilent(lastReceivedAt: last, now: now, threshold: threshold.seconds) ? "silent" : "ok"
+                state = SilenceRule.isSilent(lastReceivedAt: last, now: now, threshold: threshold.seconds) ? .silent : .ok
             } else {
-                state = "never"
+                state = .never
             }
             result.append(ActionActivity(
                 action: action.name, actionId: action.id,
@@ -288,13 +293,13 @@ public struct StatusReport: Codable, Sendable {
         quarantine: Quarantine, rejections: Rejections, hint: String?, sync: [SyncKind]
     ) -> [String] {
         var problems: [String] = []
-        for action in actions where action.state == "silent" {
+        for action in actions where action.state == .silent {
             let last = action.lastReceivedAt.flatMap { Timestamp(parsing: $0) }.map { seconds(from: $0, to: now) } ?? 0
             problems.append(
                 "silent: \(action.action) received nothing for \(HumanDuration.describe(last)) "
                     + "(threshold \(HumanDuration.describe(action.silenceThresholdSeconds)), \(action.thresholdSource))")
         }
-        for action in actions where action.state == "disabled in Nexudus" {
+        for action in actions where action.state == .disabled {
             problems.append(
                 "disabled in Nexudus: every webhook for \(action.action) is inactive; re-enable it "
                     + "(nexmirror webhooks setup --url BASE)")
