@@ -95,12 +95,8 @@ public final class PostgresReader: ReplicaReader {
         throw Self.notYet("history")
     }
 
-    public func statusReport(now: Timestamp, silence: SilenceRule) async throws -> StatusReport {
-        throw Self.notYet("status")
-    }
-
     static func notYet(_ command: String) -> StoreError {
-        .unsupportedBackend("`\(command)` does not run on PostgreSQL yet (serve, import, rebuild, query, events and export do); use psql meanwhile")
+        .unsupportedBackend("`\(command)` does not run on PostgreSQL yet (serve, import, rebuild, query, events, export and status do); use psql meanwhile")
     }
 
     /// Runs `query` in a read-only transaction on one connection and streams its rows.

@@ -48,7 +48,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let rule = try SilenceOption.rule(silenceAfter)
-        let report = try await database.openReader().statusReport(now: .now, silence: rule)
+        let report = try await database.openLogReader().statusReport(now: .now, silence: rule)
         if check {
             for problem in report.problems { Terminal.write(toStandardOutput: problem + "\n") }
             if !report.problems.isEmpty { throw ExitCode(3) }
