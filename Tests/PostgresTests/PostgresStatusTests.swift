@@ -64,6 +64,8 @@ struct PostgresStatusTests {
         let page = try await HTTP.get("\(postgres.baseURL)/")
         #expect(page.status == 200, "\(page.body)")
         #expect(page.body.contains("CoworkerCreate"))
+        let metrics = try await HTTP.get("\(postgres.baseURL)/metrics")
+        #expect(metrics.body.contains("nexmirror_action_last_delivery_timestamp_seconds{action=\"CoworkerCreate\"}"), "\(metrics.body)")
         await sqlite.stop()
         await postgres.stop()
 
