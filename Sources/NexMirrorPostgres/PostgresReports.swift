@@ -27,7 +27,14 @@ extension PostgresReader {
             }
             try writer.end()
         case .membership:
-            throw Self.notYet("export membership")
+            var versions = CoworkerVersions(business: filters.business)
+            try await readOnly(CoworkerVersions.sql, filters) { row in
+                guard case .integer(let seq) = row[0], case .text(let action) = row[1], case .text(let receivedAt) = row[2],
+                    case .blob(let body) = row[3], case .integer(let id) = row[4]
+                else { return }
+                versions.add(seq: seq, action: action, receivedAt: receivedAt, body: [UInt8](body), entityId: id)
+            }
+            try MembershipReport.write(Membership.months(versions, from: filters.from, to: filters.to), to: &writer)
         default:
             guard let table = TableReport.all[report] else { throw ReportError.unknownReport(report.rawValue) }
             // The header comes from the report, so an empty report still has one.

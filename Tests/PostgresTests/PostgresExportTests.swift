@@ -5,7 +5,7 @@ import Testing
 /// `export` on `--db postgresql://…`: every report byte-identical to SQLite's for the same log.
 @Suite(.enabled(if: PostgresCluster.available, PostgresCluster.unavailable))
 struct PostgresExportTests {
-    static let reports = ["members", "bookings", "invoices", "checkins", "teams", "proposals", "contracts", "occupancy", "revenue"]
+    static let reports = ["members", "bookings", "invoices", "checkins", "teams", "proposals", "contracts", "occupancy", "revenue", "membership"]
     static let filters: [[String]] = [
         [],
         ["--from", "2026-03-15", "--to", "2026-04-10"],
