@@ -91,12 +91,8 @@ public final class PostgresReader: ReplicaReader {
         return nil
     }
 
-    public func history(of entityTypes: [String], id: Int64) async throws -> EntityHistory {
-        throw Self.notYet("history")
-    }
-
     static func notYet(_ command: String) -> StoreError {
-        .unsupportedBackend("`\(command)` does not run on PostgreSQL yet (serve, import, rebuild, query, events, export and status do); use psql meanwhile")
+        .unsupportedBackend("`\(command)` does not run on PostgreSQL yet (serve, import, rebuild, query, events, export, status and history do); use psql meanwhile")
     }
 
     /// Runs `query` in a read-only transaction on one connection and streams its rows.

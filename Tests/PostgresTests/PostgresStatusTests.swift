@@ -3,7 +3,7 @@ import NexudusFixtures
 import Testing
 
 /// `status` on `--db postgresql://…`, and the dashboard and `/api/status` of a PostgreSQL
-/// `serve`: the same report as on SQLite for the same log. Fields that legitimately differ:
+/// `serve`, and `history`: the same report as on SQLite for the same log. Fields that legitimately differ:
 /// `database` (a path or the PostgreSQL location), `generated_at`, `log.file_bytes` (the file vs
 /// `pg_database_size`), `log.wal_bytes` (0 on PostgreSQL, whose WAL is the cluster's), and every
 /// time a receiver stamped (`received_at`, `last_received_at`, `updated_at`, `rebuilt_at`).
@@ -37,7 +37,7 @@ struct PostgresStatusTests {
         ] as NSDictionary
     }
 
-    @Test func statusReportsTheSameAsOnSQLite() async throws {
+    @Test func statusAndHistoryReportTheSameAsOnSQLite() async throws {
         let url = try PostgresCluster.makeDatabase()
         let (postgres, _) = try await PostgresReceiverTests.serve(url)
         let scratch = Scratch()
@@ -87,6 +87,20 @@ struct PostgresStatusTests {
         #expect(checkPostgres.output.split(separator: "\n").map { $0.prefix(while: { $0 != ";" }) }
             == checkSQLite.output.split(separator: "\n").map { $0.prefix(while: { $0 != ";" }) })
         #expect(checkPostgres.output.hasPrefix("rejected: 1 signature rejection in the last 24 h"), "\(checkPostgres.output)")
+
+        // history: every delivery of one coworker with the same outcomes and changes.
+        for arguments in [["history", "coworkers", "1419000582"], ["history", "Booking", "1419005644"]] {
+            let historyPostgres = try await CLI.run(arguments + ["--format", "csv", "--db", url])
+            let historySQLite = try await CLI.run(arguments + ["--format", "csv", "--db", sqlitePath])
+            #expect(historyPostgres.status == 0, "\(historyPostgres.stderr)")
+            // received_at (the second column) is each receiver's own clock.
+            let strip = { (text: String) in
+                text.split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).enumerated().filter { $0.offset != 1 }.map(\.element) }
+            }
+            #expect(strip(historyPostgres.output) == strip(historySQLite.output), "\(historyPostgres.output)\n---\n\(historySQLite.output)")
+        }
+        let coworker = try await CLI.run(["history", "coworkers", "1419000582", "--format", "csv", "--db", url])
+        #expect(coworker.output.split(separator: "\r\n").count > 2, "\(coworker.output)")
 
         // The text form: the same lines below the database line, but for receivers' times.
         let textPostgres = try await CLI.run(["status", "--db", url])
