@@ -5,7 +5,7 @@ import NexMirrorCore
 import NexMirrorStore
 import PostgresNIO
 
-/// `query` and `events` on PostgreSQL: every statement runs in a `READ ONLY` transaction that is
+/// `query`, `events` and `export` on PostgreSQL: every statement runs in a `READ ONLY` transaction that is
 /// rolled back, so PostgreSQL itself refuses writes; transaction control is refused before.
 public final class PostgresReader: ReplicaReader {
     let store: PostgresStore
@@ -91,20 +91,8 @@ public final class PostgresReader: ReplicaReader {
         return nil
     }
 
-    public func export(_ report: ReportName, filters: ReportFilters, into writer: inout some RowWriter) async throws {
-        throw Self.notYet("export")
-    }
-
-    public func history(of entityTypes: [String], id: Int64) async throws -> EntityHistory {
-        throw Self.notYet("history")
-    }
-
-    public func statusReport(now: Timestamp, silence: SilenceRule) async throws -> StatusReport {
-        throw Self.notYet("status")
-    }
-
     static func notYet(_ command: String) -> StoreError {
-        .unsupportedBackend("`\(command)` does not run on PostgreSQL yet (serve, import, rebuild, query and events do); use psql meanwhile")
+        .unsupportedBackend("`\(command)` does not run on PostgreSQL yet (serve, import, rebuild, query, events, export, status and history do); use psql meanwhile")
     }
 
     /// Runs `query` in a read-only transaction on one connection and streams its rows.

@@ -85,7 +85,7 @@ struct Export: AsyncParsableCommand {
     func run() async throws {
         let report = try reportName
         let filters = try ReportFilters(from: from, to: to, business: business)
-        let reader = try database.openReader(asOf: try asOf.instant)
+        let reader = try await database.openLogReader(asOf: try asOf.instant)
         let file = try output.map { try AtomicFile(replacing: $0) }
         do {
             let out = BufferedOutput(descriptor: file?.descriptor ?? STDOUT_FILENO)

@@ -7,7 +7,8 @@ struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the log, the replica, the projections and the webhooks' health at a glance.",
         discussion: """
-            Rows per replica table; the database size on disk (file + WAL) and the number of \
+            Rows per replica table; the database size on disk (file + WAL; on PostgreSQL the \
+            database's pg_database_size, its WAL being the cluster's) and the number of \
             deliveries in the log; per action the webhook deliveries of the last 24 h and 7 days, \
             the last one and its state (ok, silent, never, disabled in Nexudus); each projection's \
             checkpoint and lag; quarantined deliveries; signature rejections; the last sync and \
@@ -48,7 +49,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let rule = try SilenceOption.rule(silenceAfter)
-        let report = try await database.openReader().statusReport(now: .now, silence: rule)
+        let report = try await database.openLogReader().statusReport(now: .now, silence: rule)
         if check {
             for problem in report.problems { Terminal.write(toStandardOutput: problem + "\n") }
             if !report.problems.isEmpty { throw ExitCode(3) }

@@ -36,10 +36,10 @@ extension DatabaseOptions {
     }
 
     static let postgreSQLUnsupported = StoreError.unsupportedBackend(
-        "PostgreSQL is not supported yet by this command (serve, import, rebuild, query and events run on it); "
+        "PostgreSQL is not supported yet by this command (serve, import, rebuild, query, events, export, status and history run on it); "
             + "--db (or NEXMIRROR_DB) must be a SQLite file path here")
 
-    /// The reader for `query` and `events`, which also run on PostgreSQL.
+    /// The reader for `query`, `events`, `export`, `status` and `history`, which also run on PostgreSQL.
     func openLogReader(asOf: Timestamp? = nil) async throws -> any ReplicaReader {
         guard case .postgreSQL(let url) = location else { return try openReader(asOf: asOf) }
         guard asOf == nil else { throw StoreError.unsupportedBackend("--as-of does not run on PostgreSQL yet") }

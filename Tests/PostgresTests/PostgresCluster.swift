@@ -43,11 +43,11 @@ enum PostgresCluster {
         "PostgreSQL tests skipped: NEXMIRROR_PG_URL is unset and scripts/pg could not start a cluster"
 
     /// A new, empty database; its URL.
-    static func makeDatabase() throws -> String {
+    static func makeDatabase(options: String = "") throws -> String {
         let handle = try #require(handle)
         let name = "nx_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
         let created = try shell(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url(handle.url, database: "postgres"),
-                                 "-c", "CREATE DATABASE \(name)"])
+                                 "-c", "CREATE DATABASE \(name) \(options)"])
         try #require(created.status == 0, "CREATE DATABASE: \(created.stderr)")
         return url(handle.url, database: name)
     }

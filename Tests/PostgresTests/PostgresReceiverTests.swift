@@ -196,12 +196,14 @@ struct PostgresCommandTests {
 @Suite(.enabled(if: PostgresCluster.available, PostgresCluster.unavailable))
 struct PostgresReadingTests {
     /// The fixtures delivered to a SQLite receiver and a PostgreSQL one, then folded.
-    static func bothBackends() async throws -> (postgres: String, sqlite: String, scratch: Scratch) {
+    static func bothBackends(
+        _ names: [String] = NexudusFixtures.names
+    ) async throws -> (postgres: String, sqlite: String, scratch: Scratch) {
         let url = try PostgresCluster.makeDatabase()
         let (postgres, _) = try await PostgresReceiverTests.serve(url)
         let scratch = Scratch()
         let sqlite = try await RunningServer(arguments: ["--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile()])
-        for name in NexudusFixtures.names {
+        for name in names {
             #expect(try await HTTP.deliver(name, to: postgres).status == 200)
             #expect(try await HTTP.deliver(name, to: sqlite).status == 200)
         }

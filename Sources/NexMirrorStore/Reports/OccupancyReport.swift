@@ -27,15 +27,15 @@ public struct OccupancyReport {
 
     /// The bookings a store feeds in, in `from_time, id` order: those with a resource and both
     /// times that overlap `--from`/`--to`, and of the member's business for `--business`.
-    public static func sql(_ filters: ReportFilters) -> String {
+    public static func sql(_ filters: ReportFilters, dialect: ReportDialect = .sqlite) -> String {
         var conditions = ["from_time IS NOT NULL", "to_time IS NOT NULL", "resource_id IS NOT NULL"]
-        if filters.from != nil { conditions.append("to_time > :from") }
-        if filters.to != nil { conditions.append("from_time < :to") }
+        if filters.from != nil { conditions.append("\(dialect.text("to_time")) > :from") }
+        if filters.to != nil { conditions.append("\(dialect.text("from_time")) < :to") }
         if filters.business != nil {
             conditions.append("coworker_id IN (SELECT id FROM coworkers WHERE business_id = :business)")
         }
         return "SELECT resource_id, resource_name, from_time, to_time FROM bookings WHERE "
-            + conditions.joined(separator: " AND ") + " ORDER BY from_time, id"
+            + conditions.joined(separator: " AND ") + " ORDER BY \(dialect.ascending("from_time")), id"
     }
 
     /// Adds one booking's time, clipped to the range and split at UTC midnights.

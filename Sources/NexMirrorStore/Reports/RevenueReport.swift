@@ -5,18 +5,25 @@ public enum RevenueReport {
     public static let columns = ["month", "currency_code", "invoices", "invoiced", "paid"]
     public static let scale: Int64 = 10_000
 
-    /// Rows of (month, currency_code, invoices, invoiced, paid), amounts in 1/10000.
-    public static func sql(_ filters: ReportFilters) -> String {
+    /// Rows of (month, currency_code, invoices, invoiced, paid), amounts in 1/10000 as integers.
+    public static func sql(_ filters: ReportFilters, dialect: ReportDialect = .sqlite) -> String {
         var conditions = ["coalesce(status, '') NOT IN ('void', 'credit_note')"]
-        if filters.from != nil { conditions.append("created_on >= :from") }
-        if filters.to != nil { conditions.append("created_on < :to") }
+        if filters.from != nil { conditions.append("\(dialect.text("created_on")) >= :from") }
+        if filters.to != nil { conditions.append("\(dialect.text("created_on")) < :to") }
         if filters.business != nil { conditions.append("business_id = :business") }
+        // PostgreSQL's amounts are numeric and its sum of bigints is numeric: cast back to bigint.
+        let units = { (column: String) in
+            switch dialect {
+            case .sqlite: "coalesce(sum(CAST(round(\(column) * \(scale)) AS INTEGER)), 0)"
+            case .postgreSQL: "coalesce(sum(round(\(column) * \(scale))::bigint), 0)::bigint"
+            }
+        }
         return """
             SELECT substr(created_on, 1, 7) AS month, currency_code, count(*) AS invoices,
-                   coalesce(sum(CAST(round(total_amount * \(scale)) AS INTEGER)), 0) AS invoiced,
-                   coalesce(sum(CAST(round(paid_amount * \(scale)) AS INTEGER)), 0) AS paid
+                   \(units("total_amount")) AS invoiced, \(units("paid_amount")) AS paid
             FROM invoices WHERE \(conditions.joined(separator: " AND "))
-            GROUP BY month, currency_code ORDER BY month, currency_code
+            GROUP BY month, currency_code
+            ORDER BY \(dialect.ascending("substr(created_on, 1, 7)")), \(dialect.ascending("currency_code"))
             """
     }
 
