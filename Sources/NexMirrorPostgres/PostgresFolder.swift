@@ -169,7 +169,7 @@ struct PGReplicaFolder {
 
     private func quarantine(_ seq: Int64, reason: String) async throws {
         try await connection.query(
-            "UPDATE events SET status = 'quarantined', error = \(reason) WHERE seq = \(seq)", logger: logger)
+            "UPDATE events SET status = \(DeliveryStatus.quarantined.rawValue), error = \(reason) WHERE seq = \(seq)", logger: logger)
     }
 }
 

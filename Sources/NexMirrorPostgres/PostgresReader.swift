@@ -38,7 +38,12 @@ public final class PostgresReader: ReplicaReader {
         let (text, written) = Self.numberParameters(sql)
         try parameters.check(written: written)
         var binds = PostgresBindings()
-        for name in written.compactMap({ $0 }).map({ String($0.dropFirst()) }) { binds.bind(parameters.values[name]!) }
+        // One bind per distinct name, in the order numberParameters gave them `$1`, `$2`…
+        var bound: Set<String> = []
+        for name in written.compactMap({ $0 }).map({ String($0.dropFirst()) }) where bound.insert(name).inserted {
+            guard let value = parameters.values[name] else { throw QueryError.sql("no value for :\(name)") }
+            binds.bind(value)
+        }
         try await read(PostgresQuery(unsafeSQL: text, binds: binds), keyword: keyword, sql: sql, into: &writer)
     }
 
@@ -54,7 +59,7 @@ public final class PostgresReader: ReplicaReader {
             binds.append(id)
             conditions.append("entity_type = ANY($\(binds.count - 1)) AND entity_id = $\(binds.count)")
         }
-        if filter.quarantinedOnly { conditions.append("status = 'quarantined'") }
+        if filter.quarantinedOnly { conditions.append("status = '\(DeliveryStatus.quarantined.rawValue)'") }
         if let since = filter.since {
             binds.append(since.description)
             conditions.append("received_at >= $\(binds.count)")

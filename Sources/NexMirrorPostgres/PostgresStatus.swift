@@ -71,7 +71,7 @@ private struct Snapshot {
         report.disabledInNexudus = disabled.sorted()
         report.actions = StatusReport.activity(
             try await activity(now: now, day: day, week: week), now: now, silence: silence, disabled: disabled)
-        report.silent = report.actions.filter { $0.state == "silent" }.map(\.action)
+        report.silent = report.actions.filter { $0.state == .silent }.map(\.action)
         report.hourly = try await hourly(now: now)
 
         report.quarantine = .init(

@@ -232,6 +232,13 @@ struct PostgresReadingTests {
         let bound = try await CLI.run(["query", "--db", postgres, "--format", "csv", "--param", "id=1", "SELECT id::text || ':id' AS x FROM coworkers WHERE 1 = :id LIMIT 1"])
         #expect(bound.status == 0, "\(bound.stderr)")
         #expect(bound.output.hasSuffix(":id\r\n"))
+
+        // A name used twice is one parameter, as on SQLite.
+        let twice = "SELECT count(*) AS n FROM coworkers WHERE id >= :low AND id + 0 >= :low"
+        let fromPostgres = try await CLI.run(["query", "--db", postgres, "--format", "csv", "--param", "low=1", twice])
+        let fromSQLite = try await CLI.run(["query", "--db", sqlite, "--format", "csv", "--param", "low=1", twice])
+        #expect(fromPostgres.status == 0, "\(fromPostgres.stderr)")
+        #expect(fromPostgres.output == fromSQLite.output)
     }
 
     @Test func queryRefusesWritesInOneLine() async throws {
