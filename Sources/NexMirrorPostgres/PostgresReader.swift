@@ -95,8 +95,20 @@ public final class PostgresReader: ReplicaReader {
         throw Self.notYet("export")
     }
 
+    /// Reads the entity's deliveries in log order and replays them with the shared rule, as on SQLite.
     public func history(of entityTypes: [String], id: Int64) async throws -> EntityHistory {
-        throw Self.notYet("history")
+        var records: [EntityHistory.Record] = []
+        for try await (seq, receivedAt, action, source, updatedOn, status, error, body, entityType, signature)
+            in try await store.client.query("""
+                SELECT seq, received_at, action, source, updated_on, status, error, body, entity_type, signature
+                FROM events WHERE entity_id = \(id) AND entity_type = ANY(\(entityTypes)) ORDER BY seq
+                """).decode((Int64, String, String, String, String?, String, String?, ByteBuffer, String?, String?).self)
+        {
+            records.append(EntityHistory.Record(
+                seq: seq, receivedAt: receivedAt, action: action, source: source, updatedOn: updatedOn, status: status,
+                error: error, body: Array(buffer: body), entityType: entityType, signature: signature))
+        }
+        return EntityHistory(entityTypes: entityTypes, id: id, records: records)
     }
 
     public func statusReport(now: Timestamp, silence: SilenceRule) async throws -> StatusReport {

@@ -48,7 +48,7 @@ struct History: AsyncParsableCommand {
 
     func run() async throws {
         let types = try entityTypes
-        let history = try await database.openReader().history(of: types, id: id)
+        let history = try await database.openLogReader().history(of: types, id: id)
         guard !history.entries.isEmpty else { throw EntityHistory.Failure.noDelivery(types: types, id: id) }
         var writer = (format ?? .automatic).writer(to: BufferedOutput())
         try writer.begin(columns: ["seq", "received_at", "action", "source", "updated_on", "outcome", "changes"])
