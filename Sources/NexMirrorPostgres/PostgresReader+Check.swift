@@ -99,7 +99,7 @@ extension PostgresReader: StoreMaintenance {
             total = Int(count)
         }
         let known = KnownVersions()
-        let folder = PGReplicaFolder(connection: connection, logger: logger, suffix: "__check", known: known)
+        let folder = PGBatchFolder(connection: connection, logger: logger, suffix: "__check", known: known)
         var previous: Int64 = 0  // the log starts at 1, so a missing first delivery is a hole too
         var cursor = Int64.min
         var read = 0
@@ -137,9 +137,9 @@ extension PostgresReader: StoreMaintenance {
                 }
                 previous = max(previous, event.seq)
                 cursor = event.seq
-                try await folder.fold(event) { projection in event.seq <= checkpoints[projection.name] ?? 0 }
                 read += 1
             }
+            try await folder.fold(events) { event, projection in event.seq <= checkpoints[projection.name] ?? 0 }
             progress?(RebuildProgress(eventsRead: read, eventsTotal: max(total, read)))
         }
         report.events = read
