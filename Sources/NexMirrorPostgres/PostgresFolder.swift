@@ -71,15 +71,12 @@ struct PostgresFolder {
     }
 }
 
-/// Applies one delivery to the replica tables (or to their `__rebuild` copies) on one
-/// connection, inside the caller's transaction.
+/// Applies one delivery to the live replica tables on one connection, inside the caller's
+/// transaction (a rebuild and `check` fold whole batches with `PGBatchFolder`).
 struct PGReplicaFolder {
     let connection: PostgresConnection
     let logger: Logger
     let suffix: String
-    /// For a rebuild's `__next` tables, which start empty and only the rebuild writes: the
-    /// versions they hold, so the fold needs no reads (half its round trips).
-    var known: KnownVersions?
 
     /// Prepares the delivery (decode and project, shared with every backend), reads the
     /// entity's current versions, and applies what `FoldRule` decides.
@@ -103,18 +100,9 @@ struct PGReplicaFolder {
         var tombstoneKey = PostgresBindings()
         tombstoneKey.append(plan.entityType)
         tombstoneKey.append(plan.entityId)
-        let rowKey = "\(projection.name)|\(plan.entityType)|\(plan.entityId)"
-        let tombstoneName = "\(plan.entityType)|\(plan.entityId)"
-        let row: FoldVersion?
-        let tombstone: FoldVersion?
-        if let known {
-            (row, tombstone) = known.versions(row: rowKey, tombstone: tombstoneName)
-        } else {
-            row = try await version(sql.selectVersion, key, isDelete: false)
-            tombstone = try await version(sql.selectTombstone, tombstoneKey, isDelete: true)
-        }
+        let row = try await version(sql.selectVersion, key, isDelete: false)
+        let tombstone = try await version(sql.selectTombstone, tombstoneKey, isDelete: true)
         let changes = FoldRule.changes(incoming: plan.version, row: row, tombstone: tombstone)
-        known?.record(changes, plan.version, row: rowKey, tombstone: tombstoneName)
 
         if changes.contains(.insertHistory), let history = plan.history, let insertHistory = sql.insertHistory {
             var values = PostgresBindings()
@@ -173,7 +161,8 @@ struct PGReplicaFolder {
     }
 }
 
-/// The row and tombstone versions a rebuild has written so far, by key.
+/// The row and tombstone versions a rebuild (or `check`) has written so far to tables only it
+/// writes, by key: its fold needs no reads.
 final class KnownVersions: Sendable {
     private let state = Mutex<(rows: [String: FoldVersion], tombstones: [String: FoldVersion])>(([:], [:]))
 

@@ -63,11 +63,10 @@ extension PostgresStore: ReplicaStore {
                 let batch = try await connection.withTransaction(logger: logger) { connection in
                     try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
                     let events = try await PostgresFolder.events(after: folded, limit: 2000, on: connection, logger: logger)
-                    let folder = PGReplicaFolder(connection: connection, logger: logger, suffix: "__next", known: known)
-                    for event in events where event.seq <= high {
-                        try await folder.fold(event, selected: selected)
-                    }
-                    return events.filter { $0.seq <= high }
+                    let batch = events.filter { $0.seq <= high }
+                    try await PGBatchFolder(connection: connection, logger: logger, suffix: "__next", known: known)
+                        .fold(batch, selected: selected)
+                    return batch
                 }
                 guard let last = batch.last?.seq else { break }
                 folded = last
@@ -85,8 +84,8 @@ extension PostgresStore: ReplicaStore {
                 while true {
                     let events = try await PostgresFolder.events(after: last, limit: 2000, on: connection, logger: logger)
                     guard let end = events.last?.seq else { break }
-                    let folder = PGReplicaFolder(connection: connection, logger: logger, suffix: "__next", known: known)
-                    for event in events { try await folder.fold(event, selected: selected) }
+                    try await PGBatchFolder(connection: connection, logger: logger, suffix: "__next", known: known)
+                        .fold(events, selected: selected)
                     tail += events.count
                     last = end
                 }

@@ -13,6 +13,9 @@ struct Check: AsyncParsableCommand {
               - the replica against a fresh fold of the log, built aside in temporary tables up
                 to each projection's checkpoint: rows missing, extra and different, per table.
             Deliveries logged but not folded yet are lag: reported, not a finding.
+            On PostgreSQL (--db postgresql://…) the same, in one REPEATABLE READ snapshot with
+            the fresh fold in TEMP tables, without the file integrity check (PostgreSQL has
+            none to run), plus each projection's checkpoint against the last seq.
 
             Prints one line per finding, then a summary. Exit status 0 when everything holds,
             1 when anything was found (or the database cannot be read). On a terminal, a
@@ -26,7 +29,7 @@ struct Check: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        let store = try database.openMaintenance()  // one clear line for a missing or foreign file
+        let store = try await database.openMaintenance()  // one clear line for a missing or foreign file
         let started = Date()
         let bar = ProgressBar(enabled: Terminal.isTerminal(STDERR_FILENO))
         let report: CheckReport

@@ -28,10 +28,17 @@ extension DatabaseOptions {
     }
 
     /// The store for `backup` and `check`, which only read it.
-    func openMaintenance() throws -> any StoreMaintenance {
+    func openMaintenance() async throws -> any StoreMaintenance {
         switch location {
         case .sqlite(let path): return try SQLiteReader(path: path)
-        case .postgreSQL: throw Self.postgreSQLUnsupported
+        case .postgreSQL(let url):
+            do {
+                return try await PostgresReader(url: try PostgresURL(url))
+            } catch let error as PostgresURL.ParseError {
+                throw error
+            } catch let error as PostgresOpenError {
+                throw error
+            }
         }
     }
 

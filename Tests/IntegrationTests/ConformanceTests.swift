@@ -36,7 +36,7 @@ import Testing
     @Test func aPostgreSQLURLIsRefusedInOneLine() async throws {
         let scratch = Scratch()
         for url in ["postgresql://mirror@localhost/nexmirror", "postgres://localhost:5432/nexmirror"] {
-            // query, events, export, status, serve, import and rebuild run on PostgreSQL
+            // query, events, export, status, check, serve, import and rebuild run on PostgreSQL
             // (Tests/PostgresTests): with no server there, one clear line.
             expectOneLineError(
                 try await CLI.run(["query", "--db", url, "SELECT 1"], in: scratch.url), containing: "cannot connect to PostgreSQL database")
@@ -44,7 +44,10 @@ import Testing
                 try await CLI.run(["status"], environment: ["NEXMIRROR_DB": url], in: scratch.url),
                 containing: "cannot connect to PostgreSQL database")
             expectOneLineError(
-                try await CLI.run(["check"], environment: ["NEXMIRROR_DB": url], in: scratch.url), containing: "PostgreSQL is not supported yet")
+                try await CLI.run(["check"], environment: ["NEXMIRROR_DB": url], in: scratch.url),
+                containing: "cannot connect to PostgreSQL database")
+            expectOneLineError(
+                try await CLI.run(["sync"], environment: ["NEXMIRROR_DB": url], in: scratch.url), containing: "PostgreSQL is not supported yet")
             expectOneLineError(
                 try await CLI.run(["serve", "--db", url, "--port", "0", "--insecure-no-signature"], in: scratch.url),
                 containing: "cannot connect to PostgreSQL database nexmirror")

@@ -9,11 +9,15 @@
 # The cluster is a throwaway one from scripts/pg with fsync ON (NEXMIRROR_PG_FSYNC=on), so a 200
 # costs a real WAL flush, as the SQLite receiver's FULL sync does.
 #
-# usage: scripts/bench.d/pg.sh [--duration 20] [--events 100000] [--bin .build/release/nexmirror]
+#   check    `nexmirror check` of that log on both backends (after the rebuilds)
+#
+# usage: scripts/bench.d/pg.sh [--duration 20] [--events 100000] [--bin .build/release/nexmirror] [--rebuild-only]
+#   --rebuild-only  skip the ingest runs (no wrk needed)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 duration=20
+rebuild_only=0
 events=100000
 bin=.build/release/nexmirror
 [ -x "$bin" ] || bin=.build/debug/nexmirror
@@ -22,10 +26,13 @@ while [ $# -gt 0 ]; do
         --duration) duration=$2; shift 2 ;;
         --events) events=$2; shift 2 ;;
         --bin) bin=$2; shift 2 ;;
-        *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+        --rebuild-only) rebuild_only=1; shift ;;
+        *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
     esac
 done
-for tool in wrk sqlite3 python3; do command -v $tool >/dev/null || { echo "pg.sh: needs $tool" >&2; exit 1; }; done
+tools="sqlite3 python3"
+[ "$rebuild_only" = 1 ] || tools="wrk $tools"
+for tool in $tools; do command -v $tool >/dev/null || { echo "pg.sh: needs $tool" >&2; exit 1; }; done
 
 work=$(mktemp -d /tmp/nxpgbench.XXXXXX)
 pids=()
@@ -88,6 +95,7 @@ print(f"ingest {name:<28} {rate:8.0f}/s  p50 {p50:6.2f} ms  p99 {p99:7.2f} ms  2
 PY
 }
 
+if [ "$rebuild_only" = 0 ]; then
 port=$(serve --db "$work/ingest.sqlite")
 load 64 "$port" "$work/d1" "$work/s.json"
 stop_servers
@@ -109,6 +117,7 @@ wait %1 %2 %3 2>/dev/null || wait
 stop_servers
 summary "PostgreSQL, 3 receivers" "$work/p3a.json" "$work/p3b.json" "$work/p3c.json" \
     "$(psql -X -At "$(pg_url ingest3)" -c 'SELECT count(*) FROM events')"
+fi
 
 # Rebuild: one generated log, imported into both backends.
 "$bin" import --db "$work/log.sqlite" /dev/null >/dev/null 2>&1 || true
@@ -133,3 +142,6 @@ SQL
 )
 rate() { python3 -c "print(f'{$events / $1:8.0f}/s')"; }
 echo "rebuild $events events  SQLite $(printf %.2f "$s") s ($(rate "$s"))  PostgreSQL $(printf %.2f "$p") s ($(rate "$p"))  pure-SQL fold in PostgreSQL $(printf %.2f "$q") s ($(rate "$q"))"
+cs=$(timed "$bin" check --db "$work/log.sqlite")
+cp=$(timed "$bin" check --db "$(pg_url rebuild)")
+echo "check $events events  SQLite $(printf %.2f "$cs") s ($(rate "$cs"))  PostgreSQL $(printf %.2f "$cp") s ($(rate "$cp"))"
