@@ -43,7 +43,7 @@ extension DatabaseOptions {
     }
 
     static let postgreSQLUnsupported = StoreError.unsupportedBackend(
-        "PostgreSQL is not supported yet by this command (serve, import, rebuild, query, events, export, status and history run on it); "
+        "PostgreSQL is not supported yet by this command (serve, import, rebuild, query, events, export, status, history and check run on it); "
             + "--db (or NEXMIRROR_DB) must be a SQLite file path here")
 
     /// The reader for `query`, `events`, `export`, `status` and `history`, which also run on PostgreSQL.
