@@ -150,16 +150,8 @@ public struct ReplicaCheck {
             """)
         report.rowsCompared += try Int.fetchOne(db, sql: "SELECT count(*) FROM \(live)") ?? 0
 
-        for (found, what) in [
-            (missing, "missing from the replica but in a fresh fold of the log"),
-            (extra, "in the replica but not in a fresh fold of the log"),
-            (different, "different from a fresh fold of the log"),
-        ] where !found.isEmpty {
-            let shown = found.prefix(keysShown).joined(separator: ", ")
-            let more = found.count > keysShown ? ", …" : ""
-            report.findings.append(CheckFinding(
-                area: table, message: "\(found.count) \(found.count == 1 ? "row" : "rows") \(what) (\(shown)\(more))"))
-        }
+        report.findings += CheckFinding.replicaDifferences(
+            table: table, missing: missing, extra: extra, different: different, keysShown: keysShown)
     }
 }
 

@@ -132,6 +132,27 @@ struct Serve: AsyncParsableCommand {
             logger.notice("projections rebuilt for a new version", metadata: ["projections": "\(rebuilt)"])
         }
 
+        let (app, addresses) = try receiver(store: store, secrets: secrets, logger: logger)
+        guard let syncEvery else {
+            do {
+                try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            } catch {
+                throw ListenError.explain(error, addresses: addresses)
+            }
+            return
+        }
+        let reconciler = Reconciler(store: store, client: try api.client(databasePath: database.path, logger: logger), logger: logger)
+        let sync = SyncService(reconciler: reconciler, interval: syncEvery.duration, logger: logger)
+        try await ServiceGroup(
+            services: [app, sync], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+        ).run()
+    }
+
+    /// The receiver on `store`, the same on every backend, with the addresses it listens on (for
+    /// a one-line error when one is taken). It prints the port line scripts and tests wait for.
+    func receiver(
+        store: any EventStore, secrets: [String], logger: Logger
+    ) throws -> (app: some ApplicationProtocol, addresses: [String]) {
         let limits = ConnectionLimits(
             readTimeout: .nanoseconds(Int64(readTimeout * 1e9)), idleTimeout: .nanoseconds(Int64(idleTimeout * 1e9)))
         var configuration = ReceiverConfiguration(
@@ -155,19 +176,7 @@ struct Serve: AsyncParsableCommand {
         }
         var addresses = ["\(host):\(port)"]
         if let adminPort { addresses.append("\(adminHost):\(adminPort)") }
-        guard let syncEvery else {
-            do {
-                try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-            } catch {
-                throw ListenError.explain(error, addresses: addresses)
-            }
-            return
-        }
-        let reconciler = Reconciler(store: store, client: try api.client(databasePath: database.path, logger: logger), logger: logger)
-        let sync = SyncService(reconciler: reconciler, interval: syncEvery.duration, logger: logger)
-        try await ServiceGroup(
-            services: [app, sync], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
-        ).run()
+        return (app, addresses)
     }
 
     /// Every kept-alive connection holds a descriptor, and service managers start processes with

@@ -48,28 +48,7 @@ extension Serve {
             logger.notice("projections rebuilt for a new version", metadata: ["projections": "\(rebuilt)"])
         }
 
-        let limits = ConnectionLimits(
-            readTimeout: .nanoseconds(Int64(readTimeout * 1e9)), idleTimeout: .nanoseconds(Int64(idleTimeout * 1e9)))
-        var configuration = ReceiverConfiguration(
-            host: host, port: port, maxBodyBytes: maxBodyBytes, secrets: secrets, limits: limits,
-            trustedProxies: try TrustedProxies(trustedProxies))
-        configuration.adminHost = adminHost
-        configuration.adminPort = adminPort
-        configuration.silence = try SilenceOption.rule(silenceAfter)
-        let adminHost = self.adminHost
-        let host = self.host
-        let app = buildApplication(configuration: configuration, store: store, logger: logger) { port in
-            let shown = host == "0.0.0.0" ? "<this-host>" : host
-            Terminal.write(toStandardOutput: """
-                nexmirror listening on http://\(host):\(port)
-                Nexudus webhook URL: http://\(shown):\(port)/webhooks/<Action>  (e.g. /webhooks/CoworkerCreate)
-
-                """)
-        } onAdminRunning: { port in
-            Terminal.write(toStandardOutput: "nexmirror admin on http://\(adminHost):\(port) (dashboard /, /api/status, /metrics)\n")
-        }
-        var addresses = ["\(host):\(port)"]
-        if let adminPort { addresses.append("\(adminHost):\(adminPort)") }
+        let (app, addresses) = try receiver(store: store, secrets: secrets, logger: logger)
         do {
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {

@@ -9,6 +9,23 @@ public struct CheckFinding: Sendable, CustomStringConvertible {
         self.area = area
         self.message = message
     }
+
+    /// The findings of a replica table compared with a fresh fold of the log, by row key (a
+    /// few keys shown, the rest counted); the same lines on every backend.
+    public static func replicaDifferences(
+        table: String, missing: [String], extra: [String], different: [String], keysShown: Int
+    ) -> [CheckFinding] {
+        [
+            (missing, "missing from the replica but in a fresh fold of the log"),
+            (extra, "in the replica but not in a fresh fold of the log"),
+            (different, "different from a fresh fold of the log"),
+        ].compactMap { found, what in
+            guard !found.isEmpty else { return nil }
+            let shown = found.prefix(keysShown).joined(separator: ", ")
+            let more = found.count > keysShown ? ", …" : ""
+            return CheckFinding(area: table, message: "\(found.count) \(found.count == 1 ? "row" : "rows") \(what) (\(shown)\(more))")
+        }
+    }
 }
 
 /// What `check` found, and what it saw that is not a finding.
