@@ -40,6 +40,7 @@ let package = Package(
                 .embedInCode("0004_activity_index.sql"),
                 .embedInCode("postgres/0001_pg_event_log.sql"),
                 .embedInCode("postgres/0002_pg_replica.sql"),
+                .embedInCode("postgres/0003_pg_append_batch.sql"),
             ]
         ),
         // The projection modules: what each delivery means for the replica's tables.

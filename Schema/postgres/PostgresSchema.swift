@@ -4,6 +4,7 @@ public enum PostgresSchema {
     public static let migrations: [Schema.Migration] = [
         Schema.Migration(identifier: "0001_pg_event_log", sql: text(PackageResources._001_pg_event_log_sql)),
         Schema.Migration(identifier: "0002_pg_replica", sql: text(PackageResources._002_pg_replica_sql)),
+        Schema.Migration(identifier: "0003_pg_append_batch", sql: text(PackageResources._003_pg_append_batch_sql)),
     ]
 
     private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
