@@ -103,8 +103,7 @@ let package = Package(
         .target(
             name: "NexMirrorSync",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorProjections",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorProjections",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
