@@ -190,7 +190,7 @@ let package = Package(
             name: "PostgresTests",
             dependencies: [
                 "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorPostgres",
-                "NexMirrorProjections", "NexudusFixtures",
+                "NexMirrorProjections", "NexudusFixtures", "NexudusStandIn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "NIOCore", package: "swift-nio"),
