@@ -123,6 +123,24 @@ struct PostgresSyncTests {
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         let token = try String(contentsOfFile: mirror.tokenFile, encoding: .utf8)
         #expect(token.contains("refresh_token") && !token.contains(PostgresSyncMirror.password))
+        // status: the same drift per kind and the same "disabled in Nexudus" as on SQLite.
+        var drift: [[[String]]] = []
+        var disabled: [String?] = []
+        var text: [[Substring]] = []
+        for database in [mirror.url, mirror.sqlite] {
+            let status = try await CLI.run(["status", "--format", "json", "--db", database])
+            let report = try #require(try JSONSerialization.jsonObject(with: status.stdout) as? [String: Any])
+            drift.append((report["sync"] as? [[String: Any]] ?? []).map { kind in
+                ["kind", "listed", "fetched", "new", "changed", "deleted", "unchanged", "drift"].map { "\(kind[$0] ?? "-")" }
+            })
+            disabled.append((report["actions"] as? [[String: Any]])?.first { $0["action"] as? String == "CoworkerCreate" }?["state"] as? String)
+            let lines = try await CLI.run(["status", "--db", database]).output.split(separator: "\n")
+            text.append(lines.filter { $0.hasPrefix("disabled") })
+        }
+        #expect(drift[0].count == 10 && drift[0] == drift[1], "\(drift)")
+        #expect(drift[0].contains(["coworkers", "3", "3", "3", "0", "0", "0", "3"]), "\(drift)")
+        #expect(disabled == ["disabled in Nexudus", "disabled in Nexudus"])
+        #expect(text[0] == ["disabled     in Nexudus: CoworkerCreate"] && text[0] == text[1], "\(text)")
         // `check` finds the replica equal to a fresh fold of the log.
         let check = try await CLI.run(["check", "--db", mirror.url])
         #expect(check.status == 0, "\(check.output)\(check.stderr)")
