@@ -104,8 +104,7 @@ let package = Package(
         .target(
             name: "NexMirrorSync",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorProjections",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorProjections",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -192,7 +191,7 @@ let package = Package(
             name: "PostgresTests",
             dependencies: [
                 "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorPostgres",
-                "NexMirrorProjections", "NexudusFixtures",
+                "NexMirrorProjections", "NexudusFixtures", "NexudusStandIn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "NIOCore", package: "swift-nio"),

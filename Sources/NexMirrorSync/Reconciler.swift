@@ -1,8 +1,6 @@
 import Foundation
-import GRDB
 import Logging
 import NexMirrorCore
-import NexMirrorSQLite
 import NexMirrorStore
 
 /// What one kind's sync found (SPEC §7): the summary line and the drift in `sync_state`.
@@ -20,6 +18,13 @@ public struct KindReport: Sendable, CustomStringConvertible {
     /// The remaining time predicted once the list was read, and the time it then took.
     public var predictedSeconds: Double?
     public var remainingSeconds: Double?
+
+    /// The figures `sync_state` keeps.
+    public var figures: SyncFigures {
+        SyncFigures(
+            kind: kind.name, listed: listed, fetched: fetched, new: new, changed: changed, deleted: deleted,
+            unchanged: unchanged)
+    }
 
     public var description: String {
         "\(kind.name): listed \(listed), fetched \(fetched), new \(new), changed \(changed), "
@@ -43,11 +48,11 @@ public struct SyncProgress: Sendable {
 /// Resumable without extra state: what was appended stays, so a run that stopped midway lists
 /// again (one request per page) and fetches only what the replica still lacks.
 public struct Reconciler: Sendable {
-    /// The writable store; nil for a dry run.
-    public let store: SQLiteStore?
+    /// The writable store, on either backend; nil for a dry run.
+    public let store: (any SyncLedger)?
     /// Where the replica's versions are read from: the store, or for a dry run a read-only
-    /// connection (nil when there is no database yet, so everything listed is new).
-    let replica: (any DatabaseReader)?
+    /// reader (nil when there is no database yet, so everything listed is new).
+    let replica: (any HeldVersionReader)?
     public let client: NexudusClient
     public let logger: Logger
     public var pageSize = 1000
@@ -55,28 +60,27 @@ public struct Reconciler: Sendable {
     /// Appends per log commit.
     public var batchSize = 100
 
-    public init(store: SQLiteStore, client: NexudusClient, logger: Logger) {
+    public init(store: any SyncLedger, client: NexudusClient, logger: Logger) {
         self.store = store
-        self.replica = store.pool
+        self.replica = store
         self.client = client
         self.logger = logger
     }
 
     /// `--dry-run`: lists and compares with `replica` (opened read-only by the caller), fetches
     /// no full record and writes nothing, not even a new database.
-    /// A dry run against a SQLite replica opened read-only (nil: no database yet).
-    public init(dryRunAgainst reader: SQLiteReader?, client: NexudusClient, logger: Logger) {
-        self.init(dryRunAgainst: reader?.database, client: client, logger: logger)
-    }
-
-    public init(dryRunAgainst replica: (any DatabaseReader)?, client: NexudusClient, logger: Logger) {
+    public init(dryRunAgainst replica: (any HeldVersionReader)?, client: NexudusClient, logger: Logger) {
         self.store = nil
         self.replica = replica
         self.client = client
         self.logger = logger
     }
 
-    var ledger: SyncLedger { SyncLedger(store: store, replica: replica) }
+    /// The replica's versions of `kind`; nothing held without a database.
+    func versionsHeld(_ kind: NexudusKind) async throws -> HeldVersions {
+        guard let replica else { return HeldVersions() }
+        return try await replica.heldVersions(of: HeldKind(table: kind.table, entityType: kind.entityType))
+    }
 
     /// Syncs `kinds` in order; stops at the first failure, which is recorded in `sync_state`
     /// for that kind and thrown. Each finished kind's report goes to `report` as it completes.
@@ -88,23 +92,34 @@ public struct Reconciler: Sendable {
         for kind in kinds {
             let started = Timestamp.now
             do {
-                if !dryRun { try await ledger.started(kind, at: started) }
+                try await store?.syncStarted(kind: kind.name, at: started)
                 let kindReport = try await sync(kind, progress: progress)
-                if !dryRun { try await ledger.finished(kindReport, at: .now) }
+                try await store?.syncFinished(kindReport.figures, at: .now)
                 reports.append(kindReport)
                 report(kindReport)
             } catch {
                 let failure = error as? SyncError ?? .store("\(kind.name): the database failed: \(error)")
-                if !dryRun { await ledger.failed(kind, error: failure.description, at: started) }
+                // The failure itself is what the caller must hear; recording it is best effort.
+                try? await store?.syncFailed(kind: kind.name, error: failure.description, at: started)
                 throw failure
             }
         }
         return reports
     }
 
+    /// Folds the log as it stands, so the comparison sees webhooks already logged and this run's
+    /// appends. On PostgreSQL another receiver may hold the batch (the fold is fenced, and this
+    /// process then folds nothing): wait for the checkpoint to reach the log's end, for a bounded
+    /// time, since a comparison with an older replica only fetches more, never deletes wrongly.
     private func foldAll() async throws {
         guard let store else { return }
-        while try await store.foldPending(limit: 500) == 500 {}
+        let target = try await store.progress().lastSeq
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            if try await store.foldPending(limit: 500) == 500 { continue }
+            if try await store.progress().checkpoint >= target || ContinuousClock.now >= deadline { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     func sync(_ kind: NexudusKind, progress: (@Sendable (SyncProgress) -> Void)?) async throws -> KindReport {
@@ -136,7 +151,7 @@ public struct Reconciler: Sendable {
 
         // Comparing with the replica (folded up to now, so webhooks already logged count).
         if !dryRun { try await foldAll() }
-        let held = try await ledger.held(kind)
+        let held = try await versionsHeld(kind)
         var toFetch: [(id: Int64, isNew: Bool)] = []
         for (id, listedOn) in listed.sorted(by: { $0.key < $1.key }) {
             switch Self.compare(listed: listedOn, row: held.rows[id], tombstone: held.tombstones[id]) {

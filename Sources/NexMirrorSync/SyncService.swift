@@ -1,5 +1,6 @@
 import Logging
 import NexMirrorCore
+import NexMirrorStore
 import ServiceLifecycle
 
 /// `serve --sync-every`: runs a full sync at start and then every `interval`, in the
@@ -47,8 +48,9 @@ public struct SyncService: Service {
 /// without the WebHook-List role still syncs, with a warning.
 public func recordWebhooks(reconciler: Reconciler, registry: WebhookRegistry, logger: Logger) async {
     do {
+        guard let store = reconciler.store else { return }
         let webhooks = try await registry.webhooks()
-        try await reconciler.ledger.recordWebhooks(webhooks, at: .now)
+        try await store.replaceWebhooks(webhooks.map(\.record), seenAt: .now)
     } catch {
         logger.warning("cannot list the account's webhooks", metadata: ["error": "\(error)"])
     }

@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import NexMirrorCore
 import NexMirrorProjections
+import NexMirrorStore
 
 /// A webhook record of the account (`/sys/webhooks`), as listed.
 public struct NexudusWebhook: Sendable {
@@ -29,6 +30,13 @@ public struct NexudusWebhook: Sendable {
         errorCount = record["ErrorCount"].flatMap(ListPage.integer).map(Int.init)
         lastError = record["LastError"].flatMap(Self.string)
         lastTrigger = record["LastTrigger"].flatMap(Self.string).flatMap { Timestamp(parsing: $0) }
+    }
+
+    /// As `nexudus_webhooks` keeps it.
+    public var record: WebhookRecord {
+        WebhookRecord(
+            id: id, businessId: businessId, action: actionName, url: url, active: active, errorCount: errorCount,
+            lastError: lastError, lastTrigger: lastTrigger)
     }
 
     static func string(_ value: JSONValue) -> String? {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NexMirrorStore
 import NexMirrorSync
 
 /// How to reach the Nexudus REST API, shared by `sync`, `webhooks` and `serve --sync-every`.
@@ -16,7 +17,7 @@ struct NexudusOptions: ParsableArguments {
     var credentialsFile: String?
 
     @Option(help: ArgumentHelp(
-        "Where the mirror's client id and refresh token are kept, mode 0600 (default: nexmirror.nexudus beside the database).",
+        "Where the mirror's client id and refresh token are kept, mode 0600 (default: nexmirror.nexudus beside a SQLite database; required on PostgreSQL).",
         valueName: "file"))
     var tokenFile: String?
 
@@ -41,18 +42,27 @@ struct NexudusOptions: ParsableArguments {
         return "https://spaces.nexudus.com/api"
     }
 
-    func tokenPath(databasePath: String) -> String {
-        tokenFile ?? URL(fileURLWithPath: databasePath).deletingLastPathComponent()
-            .appendingPathComponent("nexmirror.nexudus").path
+    /// Where the token file is (SPEC §7): `--token-file`, else `nexmirror.nexudus` beside a SQLite
+    /// database. A PostgreSQL database has no directory beside it, and must not hold the token
+    /// (`query` could read it), so there `--token-file` is required.
+    func tokenPath(for location: StoreLocation) throws -> String {
+        if let tokenFile { return tokenFile }
+        switch location {
+        case .sqlite(let path):
+            return URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("nexmirror.nexudus").path
+        case .postgreSQL:
+            throw ValidationError(
+                "on PostgreSQL pass --token-file F (where the Nexudus refresh token is kept, mode 0600); it is never kept in the database")
+        }
     }
 
     /// `createsTokenFile` false for a dry run, which keeps an existing token file current but
     /// creates none.
-    func client(databasePath: String, logger: Logger, createsTokenFile: Bool = true) throws(SyncError) -> NexudusClient {
+    func client(tokenPath: String, logger: Logger, createsTokenFile: Bool = true) throws(SyncError) -> NexudusClient {
         let credentials = try NexudusCredentials.load(
             file: credentialsFile, environment: ProcessInfo.processInfo.environment)
         return NexudusClient(
-            baseURL: baseURL, credentials: credentials, tokenFile: TokenFile(path: tokenPath(databasePath: databasePath)),
+            baseURL: baseURL, credentials: credentials, tokenFile: TokenFile(path: tokenPath),
             pacer: RequestPacer(requestsPerMinute: requestsPerMinute, requestsPerHour: requestsPerHour), logger: logger,
             createsTokenFile: createsTokenFile)
     }

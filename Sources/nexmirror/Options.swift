@@ -37,7 +37,7 @@ struct DatabaseOptions: ParsableArguments {
         let lowered = value.lowercased()
         guard lowered.hasPrefix("postgresql://") || lowered.hasPrefix("postgres://") else { return }
         Terminal.printError(
-            "Error: PostgreSQL is not supported yet by this command (serve, import, rebuild, query, events, export, status, history and check run on it); "
+            "Error: PostgreSQL is not supported yet by this command (serve, import, rebuild, query, events, export, status, history, check, sync and webhooks run on it); "
                 + "--db (or NEXMIRROR_DB) must be a SQLite file path here")
         Self.exit(withError: ExitCode.failure)
     }

@@ -103,6 +103,7 @@ struct Serve: AsyncParsableCommand {
         }
         if let adminPort, !(0...65535).contains(adminPort) { throw ValidationError("--admin-port must be 0…65535") }
         _ = try SilenceOption.rule(silenceAfter)
+        if syncEvery != nil { _ = try api.tokenPath(for: database.location) }
     }
 
     func run() async throws {
@@ -141,8 +142,17 @@ struct Serve: AsyncParsableCommand {
             }
             return
         }
-        let reconciler = Reconciler(store: store, client: try api.client(databasePath: database.path, logger: logger), logger: logger)
-        let sync = SyncService(reconciler: reconciler, interval: syncEvery.duration, logger: logger)
+        try await runSyncing(app: app, store: store, every: syncEvery, logger: logger)
+    }
+
+    /// The receiver and `--sync-every`'s background sync side by side, on either backend: ingest
+    /// never waits on the sync, whose appends go through the same log as any batch.
+    func runSyncing(
+        app: some ApplicationProtocol, store: any SyncLedger, every interval: IntervalArgument, logger: Logger
+    ) async throws {
+        let client = try api.client(tokenPath: try api.tokenPath(for: database.location), logger: logger)
+        let reconciler = Reconciler(store: store, client: client, logger: logger)
+        let sync = SyncService(reconciler: reconciler, interval: interval.duration, logger: logger)
         try await ServiceGroup(
             services: [app, sync], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
         ).run()

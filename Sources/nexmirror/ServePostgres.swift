@@ -10,10 +10,6 @@ extension Serve {
     /// `serve --db postgresql://…`: the same receiver on the PostgreSQL store. Several of these may
     /// run on one database; appends and folds are coordinated in the database, not here.
     func runOnPostgres(url text: String, logger: Logger) async throws {
-        guard syncEvery == nil else {
-            throw StoreError.unsupportedBackend(
-                "--sync-every is not available on PostgreSQL yet; run `nexmirror sync` against a SQLite replica")
-        }
         let url: PostgresURL
         do {
             url = try PostgresURL(text)
@@ -49,6 +45,7 @@ extension Serve {
         }
 
         let (app, addresses) = try receiver(store: store, secrets: secrets, logger: logger)
+        if let syncEvery { return try await runSyncing(app: app, store: store, every: syncEvery, logger: logger) }
         do {
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {

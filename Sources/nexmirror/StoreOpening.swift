@@ -42,8 +42,51 @@ extension DatabaseOptions {
         }
     }
 
+    /// The store `sync`, `webhooks` and `serve --sync-every` record in (the log, `sync_state`,
+    /// `nexudus_webhooks`); a SQLite file is created. `preparing` registers the projections
+    /// first, as sync folds what it appends.
+    func openSyncLedger(preparing: Bool) async throws -> any SyncLedger {
+        switch location {
+        case .sqlite(let path):
+            do {
+                let store = try SQLiteStore(path: path)
+                if preparing { try store.prepareProjections() }
+                return store
+            } catch {
+                throw NexudusCommandError.cannotOpen(path: path, reason: "\(error)")
+            }
+        case .postgreSQL(let url):
+            do {
+                let store = try await PostgresStore(url: try PostgresURL(url), logger: Logger(label: "nexmirror"))
+                if preparing { try await store.prepareProjections(progress: nil) }
+                return store
+            } catch let error as PostgresURL.ParseError {
+                throw error
+            } catch let error as PostgresOpenError {
+                throw error
+            }
+        }
+    }
+
+    /// What `sync --dry-run` compares with, read-only and never created or migrated: nil when
+    /// there is no SQLite file yet (a PostgreSQL database without tables holds nothing).
+    func openHeldVersions() async throws -> (any HeldVersionReader)? {
+        switch location {
+        case .sqlite(let path):
+            return FileManager.default.fileExists(atPath: path) ? try SQLiteReader(path: path) : nil
+        case .postgreSQL(let url):
+            do {
+                return try await PostgresStore(url: try PostgresURL(url), logger: Logger(label: "nexmirror"), migrating: false)
+            } catch let error as PostgresURL.ParseError {
+                throw error
+            } catch let error as PostgresOpenError {
+                throw error
+            }
+        }
+    }
+
     static let postgreSQLUnsupported = StoreError.unsupportedBackend(
-        "PostgreSQL is not supported yet by this command (serve, import, rebuild, query, events, export, status, history and check run on it); "
+        "PostgreSQL is not supported yet by this command (serve, import, rebuild, query, events, export, status, history, check, sync and webhooks run on it); "
             + "--db (or NEXMIRROR_DB) must be a SQLite file path here")
 
     /// The reader for `query`, `events`, `export`, `status` and `history`, which also run on PostgreSQL.

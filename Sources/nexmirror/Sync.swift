@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import NexMirrorSQLite
 import NexMirrorStore
 import NexMirrorSync
 
@@ -19,7 +18,9 @@ struct Sync: AsyncParsableCommand {
 
             Credentials: NEXUDUS_USERNAME and NEXUDUS_PASSWORD (NEXUDUS_TOTP for a first sign-in \
             with two-factor), or --credentials-file. After the first sign-in the refresh token in \
-            the token file is enough. The user needs the List and Read roles of each kind (or full \
+            the token file is enough. The token file is nexmirror.nexudus beside a SQLite \
+            database; on PostgreSQL (--db postgresql://…) pass --token-file, as the database has \
+            no directory beside it and must never hold the token (query could read it). The user needs the List and Read roles of each kind (or full \
             administrator rights).
 
             Polite by default: 120 requests a minute, never more than 10 a second, and never more \
@@ -34,6 +35,7 @@ struct Sync: AsyncParsableCommand {
             Examples:
               NEXUDUS_USERNAME=ops@example.com NEXUDUS_PASSWORD=… nexmirror sync
               nexmirror sync --entity coworkers --entity bookings --dry-run
+              nexmirror sync --db postgresql://nexmirror@/nexmirror --token-file /etc/nexmirror/nexmirror.nexudus
             """)
 
     static let kindNames = NexudusKind.all.map(\.name).joined(separator: ", ")
@@ -51,29 +53,25 @@ struct Sync: AsyncParsableCommand {
         for name in entity where NexudusKind.named(name) == nil {
             throw ValidationError("unknown kind '\(name)'; one of: \(NexudusKind.all.map(\.name).joined(separator: ", "))")
         }
+        _ = try api.tokenPath(for: database.location)
     }
 
     func run() async throws {
         var logger = Logger(label: "nexmirror", factory: StandardErrorLogHandler.init)
         logger.logLevel = .warning
-        if case .postgreSQL = database.location { throw DatabaseOptions.postgreSQLUnsupported }
-        let existing = FileManager.default.fileExists(atPath: database.path) ? try SQLiteReader(path: database.path) : nil
-        let client = try api.client(databasePath: database.path, logger: logger, createsTokenFile: !dryRun)
+        let tokenPath = try api.tokenPath(for: database.location)
         let reconciler: Reconciler
         if dryRun {
             // Compares with the replica as it stands, read-only; without a database everything
             // listed is new, and none is created.
-            reconciler = Reconciler(dryRunAgainst: existing, client: client, logger: logger)
+            let replica = try await database.openHeldVersions()
+            let client = try api.client(tokenPath: tokenPath, logger: logger, createsTokenFile: false)
+            reconciler = Reconciler(dryRunAgainst: replica, client: client, logger: logger)
         } else {
-            let store: SQLiteStore
-            do {
-                store = try SQLiteStore(path: database.path)
-                try store.prepareProjections()
-            } catch {
-                throw NexudusCommandError.cannotOpen(path: database.path, reason: "\(error)")
-            }
-            reconciler = Reconciler(store: store, client: client, logger: logger)
+            let client = try api.client(tokenPath: tokenPath, logger: logger)
+            reconciler = Reconciler(store: try await database.openSyncLedger(preparing: true), client: client, logger: logger)
         }
+        let client = reconciler.client
         let kinds = entity.isEmpty ? NexudusKind.all : NexudusKind.all.filter { kind in
             entity.contains { NexudusKind.named($0) == kind }
         }

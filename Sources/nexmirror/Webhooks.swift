@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import NexMirrorSQLite
 import NexMirrorStore
 import NexMirrorSync
 
@@ -30,10 +29,12 @@ struct WebhooksList: AsyncParsableCommand {
             BASE/webhooks/<Action>, and exits 3 when any is missing or disabled. \
             `nexmirror webhooks setup` creates and re-enables them.
 
-            Needs the WebHook-List role (and Business-List); credentials as for `nexmirror sync`.
+            Needs the WebHook-List role (and Business-List); credentials and the token file as \
+            for `nexmirror sync` (on PostgreSQL pass --token-file).
 
             Example:
               nexmirror webhooks --url https://mirror.example.com
+              nexmirror webhooks --db postgresql://nexmirror@/nexmirror --token-file /etc/nexmirror/nexmirror.nexudus
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -42,8 +43,10 @@ struct WebhooksList: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The mirror's public base URL, to check coverage.", valueName: "base"))
     var url: String?
 
+    func validate() throws { _ = try api.tokenPath(for: database.location) }
+
     func run() async throws {
-        let session = try WebhookSession(database: database, api: api)
+        let session = try await WebhookSession(database: database, api: api)
         let webhooks = try await session.listed()
         let rows = webhooks.sorted { ($0.businessId ?? 0, $0.actionId ?? 0, $0.id) < ($1.businessId ?? 0, $1.actionId ?? 0, $1.id) }
         print(["business", "action", "url", "active", "errors", "last_error", "last_trigger"].joined(separator: "\t"))
@@ -99,10 +102,11 @@ struct WebhooksSetup: AsyncParsableCommand {
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ValidationError("--url must be the mirror's public base URL, e.g. https://mirror.example.com")
         }
+        _ = try api.tokenPath(for: database.location)
     }
 
     func run() async throws {
-        let session = try WebhookSession(database: database, api: api)
+        let session = try await WebhookSession(database: database, api: api)
         var businesses = try await session.businesses()
         if !business.isEmpty {
             let unknown = business.filter { id in !businesses.contains { $0.id == id } }
@@ -139,24 +143,24 @@ struct WebhooksSetup: AsyncParsableCommand {
 /// What both webhooks commands share: the client, the registry and the database they record in.
 struct WebhookSession {
     let registry: WebhookRegistry
-    let store: SQLiteStore
+    let store: any SyncLedger
 
-    init(database: DatabaseOptions, api: NexudusOptions) throws {
+    init(database: DatabaseOptions, api: NexudusOptions) async throws {
         var logger = Logger(label: "nexmirror", factory: StandardErrorLogHandler.init)
         logger.logLevel = .warning
-        if FileManager.default.fileExists(atPath: database.path) { _ = try ReadOnlyDatabase.open(database) }
-        do {
-            store = try SQLiteStore(path: database.path)
-        } catch {
-            throw NexudusCommandError.cannotOpen(path: database.path, reason: "\(error)")
+        let tokenPath = try api.tokenPath(for: database.location)
+        // A foreign or damaged SQLite file is refused in one line before anything is written to it.
+        if case .sqlite(let path) = database.location, FileManager.default.fileExists(atPath: path) {
+            _ = try ReadOnlyDatabase.open(database)
         }
-        registry = WebhookRegistry(client: try api.client(databasePath: database.path, logger: logger))
+        store = try await database.openSyncLedger(preparing: false)
+        registry = WebhookRegistry(client: try api.client(tokenPath: tokenPath, logger: logger))
     }
 
     /// The account's webhooks, recorded in `nexudus_webhooks` unless `record` is false.
     func listed(record: Bool = true) async throws -> [NexudusWebhook] {
         let webhooks = try await registry.webhooks()
-        if record { try await store.recordWebhooks(webhooks) }
+        if record { try await store.replaceWebhooks(webhooks.map(\.record), seenAt: .now) }
         return webhooks
     }
 

@@ -36,7 +36,7 @@ import Testing
     @Test func aPostgreSQLURLIsRefusedInOneLine() async throws {
         let scratch = Scratch()
         for url in ["postgresql://mirror@localhost/nexmirror", "postgres://localhost:5432/nexmirror"] {
-            // query, events, export, status, check, serve, import and rebuild run on PostgreSQL
+            // query, events, export, status, check, serve, import, rebuild and sync run on PostgreSQL
             // (Tests/PostgresTests): with no server there, one clear line.
             expectOneLineError(
                 try await CLI.run(["query", "--db", url, "SELECT 1"], in: scratch.url), containing: "cannot connect to PostgreSQL database")
@@ -46,8 +46,14 @@ import Testing
             expectOneLineError(
                 try await CLI.run(["check"], environment: ["NEXMIRROR_DB": url], in: scratch.url),
                 containing: "cannot connect to PostgreSQL database")
+            // sync and webhooks keep no token file beside a PostgreSQL database: one line asks for it.
             expectOneLineError(
-                try await CLI.run(["sync"], environment: ["NEXMIRROR_DB": url], in: scratch.url), containing: "PostgreSQL is not supported yet")
+                try await CLI.run(["sync"], environment: ["NEXMIRROR_DB": url], in: scratch.url), containing: "pass --token-file")
+            expectOneLineError(
+                try await CLI.run(["webhooks", "--db", url], in: scratch.url), containing: "pass --token-file")
+            expectOneLineError(
+                try await CLI.run(["sync", "--token-file", scratch.path("token")], environment: ["NEXMIRROR_DB": url, "NEXUDUS_USERNAME": "u", "NEXUDUS_PASSWORD": "p"], in: scratch.url),
+                containing: "cannot connect to PostgreSQL database")
             expectOneLineError(
                 try await CLI.run(["serve", "--db", url, "--port", "0", "--insecure-no-signature"], in: scratch.url),
                 containing: "cannot connect to PostgreSQL database nexmirror")

@@ -1,0 +1,89 @@
+import Logging
+import NexMirrorCore
+import NexMirrorStore
+import PostgresNIO
+
+/// `sync_state`, `nexudus_webhooks` and the replica's versions on PostgreSQL, as on SQLite:
+/// timestamps as the same 7-digit text, figures as `integer`, `active` as 0/1.
+extension PostgresStore: SyncLedger {
+    /// Read in a `READ ONLY` transaction, so a dry run writes nothing even to a store opened
+    /// without migrating; a database not migrated yet holds nothing, as a missing SQLite file.
+    public func heldVersions(of kind: HeldKind) async throws -> HeldVersions {
+        let table = try kind.checkedTable
+        return try await client.withConnection { [logger] connection in
+            try await connection.query("BEGIN TRANSACTION READ ONLY", logger: logger)
+            do {
+                var held = HeldVersions()
+                var migrated = false
+                for try await exists in try await connection.query(
+                    "SELECT to_regclass(\(table)) IS NOT NULL AND to_regclass('tombstones') IS NOT NULL", logger: logger
+                ).decode(Bool.self) {
+                    migrated = exists
+                }
+                if migrated {
+                    // `table` is one of the replica's own (HeldKind.checkedTable), never input.
+                    let rows: PostgresQuery = table == "entities"
+                        ? "SELECT id, updated_on FROM entities WHERE entity_type = \(kind.entityType)"
+                        : PostgresQuery(unsafeSQL: "SELECT id, updated_on FROM \(table)")
+                    for try await (id, updatedOn) in try await connection.query(rows, logger: logger)
+                        .decode((Int64, String?).self)
+                    {
+                        held.rows[id] = .some(updatedOn)
+                    }
+                    for try await (id, updatedOn) in try await connection.query(
+                        "SELECT id, updated_on FROM tombstones WHERE entity_type = \(kind.entityType)", logger: logger
+                    ).decode((Int64, String?).self) {
+                        held.tombstones[id] = .some(updatedOn)
+                    }
+                }
+                try await connection.query("ROLLBACK", logger: logger)
+                return held
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    public func syncStarted(kind: String, at time: Timestamp) async throws {
+        try await client.query("""
+            INSERT INTO sync_state (kind, started_at, error) VALUES (\(kind), \(time.description), NULL)
+            ON CONFLICT (kind) DO UPDATE SET started_at = excluded.started_at, error = NULL
+            """, logger: logger)
+    }
+
+    public func syncFinished(_ figures: SyncFigures, at time: Timestamp) async throws {
+        try await client.query("""
+            UPDATE sync_state SET finished_at = \(time.description), error = NULL,
+                listed = \(Int32(clamping: figures.listed)), fetched = \(Int32(clamping: figures.fetched)),
+                new = \(Int32(clamping: figures.new)), changed = \(Int32(clamping: figures.changed)),
+                deleted = \(Int32(clamping: figures.deleted)), unchanged = \(Int32(clamping: figures.unchanged))
+            WHERE kind = \(figures.kind)
+            """, logger: logger)
+    }
+
+    public func syncFailed(kind: String, error: String, at time: Timestamp) async throws {
+        try await client.query("""
+            INSERT INTO sync_state (kind, started_at, error) VALUES (\(kind), \(time.description), \(error))
+            ON CONFLICT (kind) DO UPDATE SET error = excluded.error
+            """, logger: logger)
+    }
+
+    public func replaceWebhooks(_ webhooks: [WebhookRecord], seenAt time: Timestamp) async throws {
+        try await client.withTransaction(logger: logger) { [logger] connection in
+            try await connection.query("DELETE FROM nexudus_webhooks", logger: logger)
+            for webhook in webhooks {
+                try await connection.query("""
+                    INSERT INTO nexudus_webhooks
+                        (id, business_id, action, url, active, error_count, last_error, last_trigger, seen_at)
+                    VALUES (\(webhook.id), \(webhook.businessId), \(webhook.action), \(webhook.url),
+                        \(Int32(webhook.active ? 1 : 0)), \(webhook.errorCount.map { Int32(clamping: $0) }),
+                        \(webhook.lastError), \(webhook.lastTrigger?.description), \(time.description))
+                    ON CONFLICT (id) DO UPDATE SET business_id = excluded.business_id, action = excluded.action,
+                        url = excluded.url, active = excluded.active, error_count = excluded.error_count,
+                        last_error = excluded.last_error, last_trigger = excluded.last_trigger, seen_at = excluded.seen_at
+                    """, logger: logger)
+            }
+        }
+    }
+}
