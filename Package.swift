@@ -185,12 +185,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // The PostgreSQL backend against a throwaway cluster (scripts/pg): the store directly, and
-        // the real binary with several receivers on one database.
+        // What only PostgreSQL has, against a throwaway cluster (scripts/pg): several stores and
+        // receivers on one database, PostgreSQL down and up, concurrent migrations, collation.
         .testTarget(
             name: "PostgresTests",
             dependencies: [
-                "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorPostgres",
+                "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorPostgres",
                 "NexMirrorProjections", "NexudusFixtures",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
