@@ -52,20 +52,33 @@ import Testing
         #expect(try await database.value("SELECT count(*) FROM coworkers") != "0")
     }
 
-    /// Every column of every replica table, and named parameters, print the same on both:
-    /// timestamps with 7 digits, booleans 0/1, exact amounts, whatever the column types.
+    /// Every column of every replica table and of the log (but each receiver's `received_at`),
+    /// with and without the deletes, and named parameters, print the same on both: timestamps
+    /// with 7 digits, booleans 0/1, exact amounts, whatever the column types.
     @Test(arguments: Backend.all)
     func queryPrintsTheSameValuesOnBothBackends(backend: Backend) async throws {
+        let withDeletes = try backend.makeDatabase()
+        try await withDeletes.importLines(ContractLogs.fixtures() + ContractLogs.generated())
         let database = try backend.makeDatabase()
         try await database.importLines(ContractLogs.fixtures(withoutDeletes: true))
-        for table in ContractDatabase.replicaTables {
-            let key = ["entities", "tombstones"].contains(table) ? "entity_type, id"
-                : ["team_members"].contains(table) ? "team_id, coworker_id"
-                : table == "invoice_events" ? "seq" : "id"
-            let result = try await database.run(["query", "--format", "csv", "SELECT * FROM \(table) ORDER BY \(key)"])
-            #expect(result.status == 0, "\(table): \(result.stderr)")
-            CrossBackend.expectSame("query \(table)", result.stdout, on: backend)
+        for (log, mirror) in [("with deletes", withDeletes), ("without deletes", database)] {
+            for table in ContractDatabase.replicaTables {
+                let key = ["entities", "tombstones"].contains(table) ? "entity_type, id"
+                    : ["team_members"].contains(table) ? "team_id, coworker_id"
+                    : table == "invoice_events" ? "seq" : "id"
+                let result = try await mirror.run(["query", "--format", "csv", "SELECT * FROM \(table) ORDER BY \(key)"])
+                #expect(result.status == 0, "\(table): \(result.stderr)")
+                CrossBackend.expectSame("query \(table) \(log)", result.stdout, on: backend)
+            }
+            let events = try await mirror.run(["query", "--format", "csv", """
+                SELECT seq, action, action_id, entity_type, entity_id, updated_on, body, body_sha256, source, signature,
+                       status, error
+                FROM events ORDER BY seq
+                """])
+            #expect(events.status == 0, "\(events.stderr)")
+            CrossBackend.expectSame("query events \(log)", events.stdout, on: backend)
         }
+        #expect(try await withDeletes.value("SELECT count(*) FROM tombstones") != "0")
         let members = try await database.run(["query", "--format", "csv", "SELECT count(*) AS n FROM members"])
         // Three members once the deletes are left out (the fixtures delete one).
         #expect(members.output == "n\r\n3\r\n", "\(members.stderr)")
