@@ -29,7 +29,9 @@ public final class PostgresReader: ReplicaReader {
 
     public func query(_ sql: String, parameters: QueryParameters, into writer: inout some RowWriter) async throws {
         let keyword = QueryError.firstKeyword(of: sql)
-        guard !keyword.isEmpty || !sql.allSatisfy({ $0.isWhitespace || $0 == ";" }) else { throw QueryError.noStatement }
+        // Blanks, semicolons and comments only: PostgreSQL would answer an empty result, SQLite
+        // finds no statement; both say so.
+        guard !keyword.isEmpty || !QueryError.holdsNoStatement(sql) else { throw QueryError.noStatement }
         if ["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE", "SET", "RESET"]
             .contains(keyword)
         {
@@ -104,14 +106,16 @@ public final class PostgresReader: ReplicaReader {
     private func read(
         _ query: PostgresQuery, keyword: String, sql: String, into writer: inout some RowWriter
     ) async throws {
-        let rows: [PostgresRow]
+        let columns: [String], rows: [PostgresRow]
         do {
-            rows = try await store.client.withConnection { connection in
+            (columns, rows) = try await store.client.withConnection { connection in
                 try await connection.query("BEGIN TRANSACTION READ ONLY", logger: store.logger)
                 do {
-                    let rows = try await connection.query(query, logger: store.logger).collect()
+                    let sequence = try await connection.query(query, logger: store.logger)
+                    let rows = try await sequence.collect()
                     try await connection.query("ROLLBACK", logger: store.logger)
-                    return rows
+                    // From the row description, so an empty result still has its header, as on SQLite.
+                    return (sequence.columns.map(\.name), rows)
                 } catch {
                     _ = try? await connection.query("ROLLBACK", logger: store.logger)
                     throw error
@@ -126,8 +130,7 @@ public final class PostgresReader: ReplicaReader {
             default: throw QueryError.sql(message)
             }
         }
-        // Column names come with the rows; an empty result has none to name.
-        try writer.begin(columns: rows.first.map { $0.map(\.columnName) } ?? [])
+        try writer.begin(columns: columns)
         for row in rows { try writer.write(row.map(Self.cell)) }
         try writer.end()
     }

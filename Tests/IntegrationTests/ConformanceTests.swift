@@ -37,7 +37,7 @@ import Testing
         let scratch = Scratch()
         for url in ["postgresql://mirror@localhost/nexmirror", "postgres://localhost:5432/nexmirror"] {
             // query, events, export, status, check, serve, import, rebuild and sync run on PostgreSQL
-            // (Tests/PostgresTests): with no server there, one clear line.
+            // (Tests/ContractTests, Tests/PostgresTests): with no server there, one clear line.
             expectOneLineError(
                 try await CLI.run(["query", "--db", url, "SELECT 1"], in: scratch.url), containing: "cannot connect to PostgreSQL database")
             expectOneLineError(

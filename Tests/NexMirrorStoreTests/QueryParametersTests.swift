@@ -32,6 +32,13 @@ import Testing
         #expect(QueryError.firstKeyword(of: "/* unterminated") == "")
     }
 
+    @Test func onlyBlanksSemicolonsAndCommentsHoldNoStatement() {
+        #expect(QueryError.holdsNoStatement("  -- nothing\n ; /* at all */ "))
+        #expect(!QueryError.holdsNoStatement("-- a note\n(SELECT 1)"))
+        // An unterminated comment is the database's to report.
+        #expect(!QueryError.holdsNoStatement("/* unterminated"))
+    }
+
     @Test func postgreSQLURLsSelectPostgreSQLAndAnythingElseIsASQLitePath() {
         #expect(StoreLocation("postgresql://u@h/db") == .postgreSQL(url: "postgresql://u@h/db"))
         #expect(StoreLocation("POSTGRES://h/db") == .postgreSQL(url: "POSTGRES://h/db"))

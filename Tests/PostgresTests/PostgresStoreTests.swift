@@ -4,7 +4,6 @@ import Logging
 import NexMirrorCore
 import NexMirrorPostgres
 import NexMirrorProjections
-import NexMirrorSQLite
 import NexMirrorStore
 import Testing
 
@@ -66,17 +65,6 @@ struct PostgresStoreTests {
         #expect(try PostgresCluster.psql(url, "SELECT count(*) = max(seq) FROM events") == "t")
     }
 
-    @Test func rejectionsAreKeptWithoutBodies() async throws {
-        let url = try PostgresCluster.makeDatabase()
-        let store = try await Self.open(url)
-        defer { store.close() }
-        try await store.recordRejections([
-            Rejection(action: "CoworkerCreate", body: Array("x".utf8), remoteAddress: nil, reason: "signature mismatch")
-        ])
-        #expect(try PostgresCluster.psql(url, "SELECT action, size, remote_address IS NULL, reason FROM rejections")
-            == "CoworkerCreate|1|t|signature mismatch")
-    }
-
     /// The replica is a function of the set of deliveries: any order, with duplicates, folded by
     /// two projectors at once, gives what in-order delivery gives.
     @Test func anyOrderAndDuplicatesConvergeWithTwoProjectors() async throws {
@@ -132,39 +120,6 @@ struct PostgresStoreTests {
         dump += try PostgresCluster.psql(url, "SELECT entity_type, id, updated_on FROM tombstones ORDER BY 1, 2")
         return dump
     }
-
-    /// The same log folded on SQLite and on PostgreSQL gives the same rows, column for column.
-    @Test func theReplicaEqualsSQLitesForTheSameLog() async throws {
-        let url = try PostgresCluster.makeDatabase()
-        let postgres = try await Self.open(url)
-        defer { postgres.close() }
-        try await postgres.prepareProjections()
-        let scratch = Scratch()
-        let sqlite = try SQLiteStore(path: scratch.path("replica.sqlite"))
-        try sqlite.prepareProjections()
-        let receivedAt = Timestamp(secondsSince1970: 1_780_000_000)
-        for name in NexudusFixtures.names {
-            _ = try await postgres.append([Self.delivery(name, receivedAt: receivedAt)])
-            _ = try await sqlite.append([Self.delivery(name, receivedAt: receivedAt)])
-        }
-        while try await postgres.foldPending(limit: 100) > 0 {}
-        while try await sqlite.foldPending(limit: 100) > 0 {}
-        for projection in Projections.all {
-            let key = projection.keyedByEntityType ? "entity_type, id" : "id"
-            // Amounts: SQLite REAL prints 120.0 where numeric prints 120; compared as numbers.
-            let columns = (["id", "unique_id", "created_on", "updated_on"] + projection.columns + ["seq", "data"])
-                .map { ["total_amount", "paid_amount", "price"].contains($0) ? "round(\($0) * 100)" : $0 }
-                .joined(separator: ", ")
-            let sql = "SELECT \(columns) FROM \(projection.table) ORDER BY \(key)"
-            let fromPostgres = try PostgresCluster.psql(url, sql)
-                .replacingOccurrences(of: ".0|", with: "|")
-            let fromSQLite = try PostgresCluster.sqlite(scratch.path("replica.sqlite"), sql)
-                .replacingOccurrences(of: ".0|", with: "|")
-            #expect(fromPostgres == fromSQLite, "\(projection.table)")
-        }
-        let events = "SELECT seq, received_at, action, action_id, entity_type, entity_id, updated_on, body_sha256, status FROM events ORDER BY seq"
-        #expect(try PostgresCluster.psql(url, events) == PostgresCluster.sqlite(scratch.path("replica.sqlite"), events))
-    }
 }
 
 extension Sequence {
@@ -172,14 +127,5 @@ extension Sequence {
         var values: [T] = []
         for element in self { values.append(try await transform(element)) }
         return values
-    }
-}
-
-extension PostgresCluster {
-    /// Runs the sqlite3 shell with psql's unaligned format, for side-by-side comparisons.
-    static func sqlite(_ path: String, _ sql: String) throws -> String {
-        let result = try shell(["sqlite3", "-readonly", "-separator", "|", path, sql])
-        guard result.status == 0 else { throw PSQLFailed(message: result.stderr) }
-        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

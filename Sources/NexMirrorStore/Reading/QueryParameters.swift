@@ -92,18 +92,30 @@ public enum QueryError: Error, Equatable, CustomStringConvertible {
 
     /// The first keyword of a statement, after blanks, semicolons and comments, upper-cased.
     public static func firstKeyword(of sql: String) -> String {
+        guard let rest = afterBlanksAndComments(sql) else { return "" }
+        return String(rest.prefix { $0.isLetter }).uppercased()
+    }
+
+    /// True when the SQL holds only blanks, semicolons and comments: a backend whose engine
+    /// would run it as an empty statement refuses it as SQLite does.
+    public static func holdsNoStatement(_ sql: String) -> Bool {
+        afterBlanksAndComments(sql)?.isEmpty ?? false
+    }
+
+    /// What follows the leading blanks, semicolons and comments; nil inside an unterminated
+    /// comment (left to the database to report).
+    private static func afterBlanksAndComments(_ sql: String) -> Substring? {
         var rest = Substring(sql)
         while true {
             rest = rest.drop { $0.isWhitespace || $0 == ";" }
             if rest.hasPrefix("--") {
                 rest = rest.drop { !$0.isNewline }
             } else if rest.hasPrefix("/*") {
-                guard let end = rest.range(of: "*/") else { return "" }
+                guard let end = rest.range(of: "*/") else { return nil }
                 rest = rest[end.upperBound...]
             } else {
-                break
+                return rest
             }
         }
-        return String(rest.prefix { $0.isLetter }).uppercased()
     }
 }

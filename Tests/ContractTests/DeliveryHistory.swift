@@ -1,0 +1,1 @@
+../NexMirrorSQLiteTests/DeliveryHistory.swift

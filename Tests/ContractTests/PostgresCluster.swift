@@ -1,0 +1,1 @@
+../PostgresTests/PostgresCluster.swift
