@@ -16,7 +16,7 @@ extension Serve {
         }
         let url: PostgresURL
         do {
-            url = try PostgresURL(text)
+            url = try DatabaseOptions.postgresURL(text)
         } catch let error as PostgresURL.ParseError {
             throw error
         }
