@@ -129,13 +129,14 @@ final class PrivateCluster {
     /// The CA that signed its server certificate, with `tls`.
     let certificateAuthority: String?
 
-    /// With `tcp`, it also listens on a free port of 127.0.0.1; with `tls`, there with `ssl = on`.
-    init(tcp: Bool = false, tls: Bool = false) throws {
+    /// With `tcp`, it also listens on a free port of 127.0.0.1; with `tls`, there with `ssl = on`
+    /// and a server certificate for `names` (openssl's subjectAltName).
+    init(tcp: Bool = false, tls: Bool = false, names: String = "DNS:localhost,IP:127.0.0.1") throws {
         let script = NexudusFixtures.packageRoot.appendingPathComponent("scripts/pg").path
         let port = tcp || tls ? try Self.freePort() : nil
         var environment: [String: String] = [:]
         if let port { environment["NEXMIRROR_PG_PORT"] = "\(port)" }
-        if tls { environment["NEXMIRROR_PG_TLS"] = "on" }
+        if tls { environment["NEXMIRROR_PG_TLS"] = "on"; environment["NEXMIRROR_PG_TLS_NAMES"] = names }
         var started = try #require(PostgresCluster.spawnAndWait([script, "start"], environment: environment))
         if started.status != 0 {
             started = try #require(PostgresCluster.spawnAndWait([script, "start"], environment: environment))

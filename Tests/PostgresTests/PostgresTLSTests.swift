@@ -41,13 +41,32 @@ struct PostgresTLSTests {
             "-keyout", scratch.path("other-ca.key"), "-out", other,
         ])
         try #require(made.status == 0, "openssl: \(made.stderr)")
-        for mode in ["verify-full", "verify-ca"] {
+        // require checks the certificate too once a root certificate file is there, as libpq does.
+        for mode in ["verify-full", "verify-ca", "require"] {
             let result = try await CLI.run(
                 ["query", "--db", cluster.tcpURL("sslmode=\(mode)&sslrootcert=\(other)"), "SELECT 1"])
             #expect(result.status != 0)
             #expect(result.stderr.contains("the server's certificate failed verification against \(other)"), "\(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         }
+    }
+
+    /// A certificate for another host name: verify-ca (the chain only) connects, verify-full
+    /// (the name too) refuses in one line.
+    @Test func verifyFullChecksTheHostNameAndVerifyCADoesNot() async throws {
+        let cluster = try PrivateCluster(tls: true, names: "DNS:db.example")
+        let authority = try #require(cluster.certificateAuthority)
+        let scratch = Scratch()
+        await (try await RunningServer(arguments: ["--db", cluster.url, "--secret-file", scratch.secretFile()])).stop()
+        let chainOnly = try await CLI.run(
+            ["query", "--db", cluster.tcpURL("sslmode=verify-ca&sslrootcert=\(authority)"), "--format", "csv", "SELECT 1 AS one"])
+        #expect(chainOnly.status == 0, "\(chainOnly.stderr)")
+        #expect(chainOnly.output == "one\r\n1\r\n")
+        let named = try await CLI.run(
+            ["query", "--db", cluster.tcpURL("sslmode=verify-full&sslrootcert=\(authority)"), "SELECT 1 AS one"])
+        #expect(named.status != 0)
+        #expect(named.stderr.contains("the server's certificate does not name the host connected to"), "\(named.stderr)")
+        #expect(named.stderr.split(separator: "\n").count == 1, "\(named.stderr)")
     }
 
     /// verify-full without its root certificate file is refused before anything is sent.
