@@ -38,8 +38,6 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
     /// `sslrootcert` (else `PGSSLROOTCERT`, else `~/.postgresql/root.crt` as libpq); `system`
     /// means the system's trusted roots.
     public let rootCertificate: String
-    /// Whether `rootCertificate` came from the URL or the environment rather than the default.
-    let rootCertificateGiven: Bool
     /// Shown in `pg_stat_activity`, so a DBA (or a rebuild waiting for a lock) can tell which
     /// command holds a connection: the URL's `application_name`, else `PGAPPNAME`, else the
     /// caller's fallback (`nexmirror serve`, `nexmirror check`…), as libpq's
@@ -86,7 +84,6 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
             throw ParseError.malformed("unknown parameter '\(unknown)'")
         }
         let root = query["sslrootcert"] ?? environment["PGSSLROOTCERT"]
-        rootCertificateGiven = root != nil
         rootCertificate = root ?? Self.homeDirectory() + "/.postgresql/root.crt"
         // libpq 16: the system's roots only make sense with the host name checked too.
         let modeText = query["sslmode"] ?? environment["PGSSLMODE"] ?? (root == "system" ? "verify-full" : "prefer")
