@@ -1,5 +1,6 @@
 import Foundation
 import NexudusFixtures
+import Synchronization
 import Testing
 
 /// `rebuild` on PostgreSQL behind a long reader: its swap needs the live tables to itself, so it
@@ -32,11 +33,19 @@ struct PostgresRebuildSwapTests {
         let names = NexudusFixtures.names
         for name in names.prefix(names.count / 2) { #expect(try await HTTP.deliver(name, to: server).status == 200) }
         try await waitUntilFolded(url)
-        let holder = try await Self.holdCoworkers(url, seconds: 5)
+        let holder = try await Self.holdCoworkers(url, seconds: 8)
         let started = Date()
-        let rebuilt = Task { try await CLI.run(["rebuild", "--db", url, "--swap-wait", "60s"]) }
-        // Deliveries keep arriving while the swap waits: folded live, and into the rebuilt tables.
+        let finished = Mutex(false)
+        let rebuilt = Task {
+            let result = try await CLI.run(["rebuild", "--db", url, "--swap-wait", "60s"])
+            finished.withLock { $0 = true }
+            return result
+        }
+        // Deliveries keep arriving while the swap waits: folded live meanwhile (each attempt
+        // holds the projector up a second at most), and into the rebuilt tables too.
         for name in names.dropFirst(names.count / 2) { #expect(try await HTTP.deliver(name, to: server).status == 200) }
+        try await waitUntilFolded(url)
+        #expect(!finished.withLock { $0 }, "the swap was still waiting when the live fold caught up")
         let result = try await rebuilt.value
         #expect(result.status == 0, "\(result.stderr)")
         #expect(Date().timeIntervalSince(started) > 2)
