@@ -7,8 +7,9 @@ extension PostgresStore {
     /// dedicated connection (the pool has no LISTEN). Also yields after every (re)connect,
     /// since notifications sent while nobody listened are lost; the projector polls as well.
     public func commitsElsewhere() -> AsyncStream<Void>? {
+        // The store opened with this configuration, so it builds again.
+        guard let configuration = try? url.connectionConfiguration() else { return nil }
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let configuration = url.connectionConfiguration
         var quiet = logger
         quiet.logLevel = .critical
         let task = Task { [quiet] in

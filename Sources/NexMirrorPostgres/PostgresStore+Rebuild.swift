@@ -17,10 +17,11 @@ extension PostgresStore: ReplicaStore {
     /// Refolds the projections into `__next` tables while receivers keep appending and folding,
     /// then swaps them in one transaction that holds every checkpoint row (so no projector folds
     /// meanwhile), folds the tail, renames the tables and recreates the view, which binds to a
-    /// table by identity, not by name (design/POSTGRES.md §5).
-    public func rebuild(projectionNames: [String]?, progress: ((RebuildProgress) -> Void)?) async throws
-        -> RebuildSummary
-    {
+    /// table by identity, not by name (design/POSTGRES.md §5). The swap waits for readers of the
+    /// live tables as `swap` says (PostgresStore+Swap.swift).
+    public func rebuild(
+        projectionNames: [String]?, swap: SwapPolicy, progress: ((RebuildProgress) -> Void)?
+    ) async throws -> RebuildSummary {
         let projections = (projectionNames ?? []).isEmpty
             ? Projections.all : Projections.all.filter { projectionNames!.contains($0.name) }
         let tables = projections.flatMap(\.ownedTables) + ["tombstones"]
@@ -30,7 +31,7 @@ extension PostgresStore: ReplicaStore {
             try await connection.query("SELECT pg_advisory_lock(\(Self.rebuildLock))", logger: logger)
             do {
                 let summary = try await Self.rebuild(
-                    projections, tables: tables, on: connection, logger: logger, progress: progress)
+                    projections, tables: tables, swap: swap, on: connection, logger: logger, progress: progress)
                 try await connection.query("SELECT pg_advisory_unlock(\(Self.rebuildLock))", logger: logger)
                 return summary
             } catch {
@@ -41,8 +42,8 @@ extension PostgresStore: ReplicaStore {
     }
 
     nonisolated(nonsending) private static func rebuild(
-        _ projections: [any Projection], tables: [String], on connection: PostgresConnection, logger: Logger,
-        progress: ((RebuildProgress) -> Void)?
+        _ projections: [any Projection], tables: [String], swap policy: SwapPolicy, on connection: PostgresConnection,
+        logger: Logger, progress: ((RebuildProgress) -> Void)?
     ) async throws -> RebuildSummary {
             let started = ContinuousClock.now
             let selected = Set(projections.map(\.name))
@@ -73,48 +74,10 @@ extension PostgresStore: ReplicaStore {
                 read += batch.count
                 progress?(RebuildProgress(eventsRead: read, eventsTotal: Int(high)))
             }
-            // The swap: all checkpoint rows first (the lock order of every fold), then the tail.
-            let tail = try await connection.withTransaction(logger: logger) { connection in
-                try await connection.query("SET LOCAL lock_timeout = '10s'", logger: logger)
-                for try await _ in try await connection.query(
-                    "SELECT name FROM projections ORDER BY name FOR UPDATE", logger: logger
-                ).decode(String.self) {}
-                var tail = 0
-                var last = folded
-                while true {
-                    let events = try await PostgresFolder.events(after: last, limit: 2000, on: connection, logger: logger)
-                    guard let end = events.last?.seq else { break }
-                    try await PGBatchFolder(connection: connection, logger: logger, suffix: "__next", known: known)
-                        .fold(events, selected: selected)
-                    tail += events.count
-                    last = end
-                }
-                // Tombstones of the projections not rebuilt carry over unchanged.
-                var keep: [String] = []
-                for try await type in try await connection.query(
-                    "SELECT DISTINCT entity_type FROM tombstones", logger: logger
-                ).decode(String.self) where !selected.contains(Projections.projection(for: type).name) {
-                    keep.append(type)
-                }
-                try await connection.query(
-                    "INSERT INTO tombstones__next SELECT * FROM tombstones WHERE entity_type = ANY(\(keep))", logger: logger)
-                try await connection.query("DROP VIEW IF EXISTS members", logger: logger)
-                for table in tables {
-                    try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(table)"), logger: logger)
-                    try await connection.query(
-                        PostgresQuery(unsafeSQL: "ALTER TABLE \(table)__next RENAME TO \(table)"), logger: logger)
-                }
-                try await connection.query(
-                    "CREATE VIEW members AS SELECT * FROM coworkers WHERE active = 1 AND archived = 0", logger: logger)
-                let now = Timestamp.now.description
-                for projection in projections {
-                    try await connection.query("""
-                        UPDATE projections SET checkpoint = \(last), version = \(Int64(projection.version)),
-                            rebuilt_at = \(now), updated_at = \(now)
-                        WHERE name = \(projection.name)
-                        """, logger: logger)
-                }
-                return tail
+            let tail = try await swap(
+                projections, tables: tables, after: folded, known: known, policy: policy, on: connection, logger: logger
+            ) { [read] waited in
+                progress?(RebuildProgress(eventsRead: read, eventsTotal: Int(high), swapWait: waited))
             }
             let elapsed = (ContinuousClock.now - started).components
             return RebuildSummary(

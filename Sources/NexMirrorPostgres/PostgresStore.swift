@@ -35,18 +35,21 @@ public final class PostgresStore: EventStore {
         var quiet = logger
         // The pool logs every failed reconnect; the receiver's 503s and /readyz already say it.
         quiet.logLevel = .critical
-        var configuration = url.clientConfiguration
-        configuration.options.maximumConnections = 40
-        // One direct attempt first: the pool would retry a wrong address or a missing database
-        // silently until the deadline, and the operator should hear at once.
+        var configuration: PostgresClient.Configuration
+        // One direct attempt first: the pool would retry a wrong address, a missing database or
+        // a certificate that fails verification silently until the deadline, and the operator
+        // should hear at once.
         do {
+            configuration = try url.clientConfiguration()
+            let direct = try url.connectionConfiguration()
             let probe = try await withDeadline(.seconds(10), "accept a connection") { [quiet] in
-                try await PostgresConnection.connect(configuration: url.connectionConfiguration, id: 0, logger: quiet)
+                try await PostgresConnection.connect(configuration: direct, id: 0, logger: quiet)
             }
             try? await probe.close()
         } catch {
-            throw PostgresOpenError(description: "cannot connect to \(url): \(Self.connectReason(error))")
+            throw PostgresOpenError(description: "cannot connect to \(url): \(Self.connectReason(error, url: url))")
         }
+        configuration.options.maximumConnections = 40
         let client = PostgresClient(configuration: configuration, backgroundLogger: quiet)
         self.client = client
         running = Task { await client.run() }
@@ -64,8 +67,22 @@ public final class PostgresStore: EventStore {
     public func close() { running.cancel() }
 
     /// Why a first connection failed, in the words an operator searches for.
-    static func connectReason(_ error: any Error) -> String {
-        let text = "\(error)"
+    static func connectReason(_ error: any Error, url: PostgresURL) -> String {
+        if let error = error as? PostgresURL.TLSError { return error.description }
+        if let error = error as? PSQLError, error.code == .sslUnsupported {
+            return "the server does not accept TLS, which sslmode=\(url.sslMode.rawValue) requires "
+                + "(turn ssl on in postgresql.conf, or use sslmode=prefer to fall back to plain TCP)"
+        }
+        // PSQLError prints only its code; the TLS failure is in its underlying error.
+        let text = "\(error) \(reason(error))"
+        if text.contains("failedToValidateHostname") {
+            return "the server's certificate does not name the host connected to (sslmode=verify-full checks it; "
+                + "connect by a name the certificate lists, or use sslmode=verify-ca)"
+        }
+        if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed") {
+            return "the server's certificate failed verification against \(url.rootCertificate) "
+                + "(sslmode=\(url.sslMode.rawValue)): is sslrootcert the CA that signed it?"
+        }
         if text.contains("Connection refused") { return "connection refused (is PostgreSQL running there?)" }
         if text.contains("No such file") { return "no PostgreSQL socket there (is it running, is host= the right directory?)" }
         return reason(error)

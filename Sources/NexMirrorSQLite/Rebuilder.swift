@@ -162,8 +162,10 @@ public struct Rebuilder {
 }
 
 extension SQLiteStore: ReplicaStore {
+    /// `swap` does not apply: readers in WAL mode keep their snapshot and never block the swap,
+    /// which waits only for the write lock, as long as the store's busy timeout.
     public func rebuild(
-        projectionNames: [String]?, progress: ((RebuildProgress) -> Void)?
+        projectionNames: [String]?, swap: SwapPolicy, progress: ((RebuildProgress) -> Void)?
     ) async throws -> RebuildSummary {
         try Rebuilder(store: self).rebuild(projectionNames: projectionNames, progress: progress)
     }

@@ -40,6 +40,16 @@ public protocol ReplicaStore: EventStore {
     func prepareProjections(progress: ((RebuildProgress) -> Void)?) async throws -> [String]
 
     /// Refolds the named projections (all when nil or empty) from the whole log aside, then
-    /// swaps them in atomically, also while other processes keep appending.
-    func rebuild(projectionNames: [String]?, progress: ((RebuildProgress) -> Void)?) async throws -> RebuildSummary
+    /// swaps them in atomically, also while other processes keep appending; `swap` says how long
+    /// the swap may wait for readers of the live tables where they can block it.
+    func rebuild(
+        projectionNames: [String]?, swap: SwapPolicy, progress: ((RebuildProgress) -> Void)?
+    ) async throws -> RebuildSummary
+}
+
+extension ReplicaStore {
+    /// A rebuild whose swap waits as `SwapPolicy.standard` says.
+    public func rebuild(projectionNames: [String]?, progress: ((RebuildProgress) -> Void)?) async throws -> RebuildSummary {
+        try await rebuild(projectionNames: projectionNames, swap: .standard, progress: progress)
+    }
 }

@@ -71,11 +71,14 @@ struct NexudusOptions: ParsableArguments {
 /// A duration such as `90s`, `15m`, `6h` or `1d`.
 struct IntervalArgument: ExpressibleByArgument {
     let duration: Duration
+    /// As written (`10m`), for `--help`'s default.
+    let defaultValueDescription: String
 
     init?(argument: String) {
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
         guard let unit = argument.last, let scale = units[unit], let value = Double(argument.dropLast()), value > 0
         else { return nil }
         duration = .milliseconds(Int64(value * Double(scale) * 1000))
+        defaultValueDescription = argument
     }
 }

@@ -12,17 +12,31 @@ struct Rebuild: AsyncParsableCommand {
             projection folds, or to check that the replica is what the log says. Projections whose \
             version changed are rebuilt automatically when `serve` starts.
 
+            On PostgreSQL the swap needs the live tables to itself, so it waits for readers that \
+            hold them (a long `query` or `check`): each attempt queues for at most a second, so \
+            receivers' folds and new queries are never held up longer; between attempts it folds \
+            what arrived, says on stderr which connections hold the tables (pid, application_name, \
+            transaction start), and tries again, until --swap-wait has passed. Then it fails in \
+            one line and the live replica is unchanged. On SQLite readers never block the swap.
+
             Projections: \(Projections.all.map(\.name).joined(separator: ", ")).
 
             Examples:
               nexmirror rebuild
               nexmirror rebuild --projection bookings --projection invoices
+              nexmirror rebuild --db "$NEXMIRROR_DB" --swap-wait 1h
             """)
 
     @OptionGroup var database: DatabaseOptions
 
     @Option(name: .customLong("projection"), help: "Projection to rebuild (repeatable; default: all).")
     var projections: [String] = []
+
+    @Option(help: ArgumentHelp(
+        "How long the swap may keep waiting for readers of the live tables on PostgreSQL (30s, 10m, 1h) "
+            + "before giving up with the replica unchanged.",
+        valueName: "duration"))
+    var swapWait = IntervalArgument(argument: "10m")!
 
     func validate() throws {
         for name in projections where Projections.named(name) == nil {
@@ -35,8 +49,15 @@ struct Rebuild: AsyncParsableCommand {
         let store = try await database.openStore(mustExist: true)
         try await store.prepareProjections(progress: nil)
         let bar = ProgressBar(enabled: Terminal.isTerminal(STDERR_FILENO))
-        let summary = try await store.rebuild(projectionNames: projections) { progress in
-            bar.update(done: progress.eventsRead, total: progress.eventsTotal)
+        let summary = try await store.rebuild(
+            projectionNames: projections, swap: SwapPolicy(totalWait: swapWait.duration)
+        ) { progress in
+            if let wait = progress.swapWait {
+                bar.finish()
+                Terminal.printError(wait.description)
+            } else {
+                bar.update(done: progress.eventsRead, total: progress.eventsTotal)
+            }
         }
         bar.finish()
         print(String(

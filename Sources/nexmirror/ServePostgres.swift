@@ -12,7 +12,7 @@ extension Serve {
     func runOnPostgres(url text: String, logger: Logger) async throws {
         let url: PostgresURL
         do {
-            url = try PostgresURL(text)
+            url = try DatabaseOptions.postgresURL(text)
         } catch let error as PostgresURL.ParseError {
             throw error
         }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 import NexMirrorCore
@@ -18,7 +19,7 @@ extension DatabaseOptions {
             return try SQLiteStore(path: path)
         case .postgreSQL(let url):
             do {
-                return try await PostgresStore(url: try PostgresURL(url), logger: Logger(label: "nexmirror"))
+                return try await PostgresStore(url: try Self.postgresURL(url), logger: Logger(label: "nexmirror"))
             } catch let error as PostgresURL.ParseError {
                 throw error
             } catch let error as PostgresOpenError {
@@ -33,7 +34,7 @@ extension DatabaseOptions {
         case .sqlite(let path): return try SQLiteReader(path: path)
         case .postgreSQL(let url):
             do {
-                return try await PostgresReader(url: try PostgresURL(url))
+                return try await PostgresReader(url: try Self.postgresURL(url))
             } catch let error as PostgresURL.ParseError {
                 throw error
             } catch let error as PostgresOpenError {
@@ -57,7 +58,7 @@ extension DatabaseOptions {
             }
         case .postgreSQL(let url):
             do {
-                let store = try await PostgresStore(url: try PostgresURL(url), logger: Logger(label: "nexmirror"))
+                let store = try await PostgresStore(url: try Self.postgresURL(url), logger: Logger(label: "nexmirror"))
                 if preparing { try await store.prepareProjections(progress: nil) }
                 return store
             } catch let error as PostgresURL.ParseError {
@@ -76,7 +77,7 @@ extension DatabaseOptions {
             return FileManager.default.fileExists(atPath: path) ? try SQLiteReader(path: path) : nil
         case .postgreSQL(let url):
             do {
-                return try await PostgresStore(url: try PostgresURL(url), logger: Logger(label: "nexmirror"), migrating: false)
+                return try await PostgresStore(url: try Self.postgresURL(url), logger: Logger(label: "nexmirror"), migrating: false)
             } catch let error as PostgresURL.ParseError {
                 throw error
             } catch let error as PostgresOpenError {
@@ -84,6 +85,19 @@ extension DatabaseOptions {
             }
         }
     }
+
+    /// `url` parsed, naming this command in `pg_stat_activity` (`nexmirror check`…) unless the
+    /// URL or `PGAPPNAME` names one: who holds a lock is then plain to a DBA and to `rebuild`.
+    static func postgresURL(_ url: String) throws -> PostgresURL {
+        try PostgresURL(url, fallbackApplicationName: applicationName)
+    }
+
+    /// `nexmirror` and the subcommand this process runs (the first argument naming one).
+    static let applicationName: String = {
+        let commands = Set(NexMirror.configuration.subcommands.map { $0._commandName })
+        let command = CommandLine.arguments.dropFirst().first { commands.contains($0) }
+        return ["nexmirror", command].compactMap { $0 }.joined(separator: " ")
+    }()
 
     static let postgreSQLUnsupported = StoreError.unsupportedBackend(
         "PostgreSQL is not supported yet by this command (serve, import, rebuild, query, events, export, status, history, check, sync and webhooks run on it); "
@@ -94,7 +108,7 @@ extension DatabaseOptions {
         guard case .postgreSQL(let url) = location else { return try openReader(asOf: asOf) }
         guard asOf == nil else { throw StoreError.unsupportedBackend("--as-of does not run on PostgreSQL yet") }
         do {
-            return try await PostgresReader(url: try PostgresURL(url))
+            return try await PostgresReader(url: try Self.postgresURL(url))
         } catch let error as PostgresURL.ParseError {
             throw error
         } catch let error as PostgresOpenError {

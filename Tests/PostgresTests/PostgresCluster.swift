@@ -68,8 +68,11 @@ enum PostgresCluster {
 
     struct PSQLFailed: Error { let message: String }
 
-    /// Runs `arguments` to completion with standard output in a file; nil when it cannot start.
-    static func spawnAndWait(_ arguments: [String]) -> (status: Int32, output: String, errors: String)? {
+    /// Runs `arguments` to completion with standard output in a file, with `environment` added to
+    /// this process's; nil when it cannot start.
+    static func spawnAndWait(
+        _ arguments: [String], environment: [String: String] = [:]
+    ) -> (status: Int32, output: String, errors: String)? {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(UUID().uuidString)").path
         let errorPath = outputPath + ".err"
         defer { unlink(outputPath); unlink(errorPath) }
@@ -81,8 +84,17 @@ enum PostgresCluster {
         posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        var inherited: [String] = []
+        var entry = environ
+        while let pointer = entry.pointee {
+            inherited.append(String(cString: pointer))
+            entry += 1
+        }
+        let envp = (inherited.filter { line in !environment.keys.contains { line.hasPrefix($0 + "=") } }
+            + environment.map { "\($0.key)=\($0.value)" }).map { strdup($0) } + [nil]
+        defer { for pointer in envp { free(pointer) } }
         var pid: pid_t = 0
-        guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return nil }
+        guard posix_spawn(&pid, arguments[0], &actions, nil, argv, envp) == 0 else { return nil }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""

@@ -70,18 +70,57 @@ func waitUntilFolded(_ url: String) async throws {
 
 /// A cluster of the test's own (scripts/pg start), stopped when the value goes away.
 final class PrivateCluster {
+    /// On its unix socket.
     let url: String
     let directory: String
+    /// The loopback port it also listens on, if asked for one.
+    let port: Int?
+    /// The CA that signed its server certificate, with `tls`.
+    let certificateAuthority: String?
 
-    init() throws {
+    /// With `tcp`, it also listens on a free port of 127.0.0.1; with `tls`, there with `ssl = on`
+    /// and a server certificate for `names` (openssl's subjectAltName).
+    init(tcp: Bool = false, tls: Bool = false, names: String = "DNS:localhost,IP:127.0.0.1") throws {
         let script = NexudusFixtures.packageRoot.appendingPathComponent("scripts/pg").path
-        var started = try #require(PostgresCluster.spawnAndWait([script, "start"]))
-        if started.status != 0 { started = try #require(PostgresCluster.spawnAndWait([script, "start"])) }
+        let port = tcp || tls ? try Self.freePort() : nil
+        var environment: [String: String] = [:]
+        if let port { environment["NEXMIRROR_PG_PORT"] = "\(port)" }
+        if tls { environment["NEXMIRROR_PG_TLS"] = "on"; environment["NEXMIRROR_PG_TLS_NAMES"] = names }
+        var started = try #require(PostgresCluster.spawnAndWait([script, "start"], environment: environment))
+        if started.status != 0 {
+            started = try #require(PostgresCluster.spawnAndWait([script, "start"], environment: environment))
+        }
         try #require(started.status == 0, "scripts/pg start: \(started.errors)")
         var exports: [String: String] = [:]
         for match in started.output.matches(of: /(NEXMIRROR_PG_\w+)='([^']*)'/) { exports[String(match.1)] = String(match.2) }
         url = try #require(exports["NEXMIRROR_PG_URL"])
         directory = try #require(exports["NEXMIRROR_PG_DIR"])
+        certificateAuthority = exports["NEXMIRROR_PG_CA"]
+        self.port = port
+    }
+
+    /// A `postgresql://` URL over TCP to `host` (127.0.0.1 or localhost) with these query parameters.
+    func tcpURL(host: String = "127.0.0.1", database: String = "nexmirror", _ parameters: String) -> String {
+        "postgresql://\(NSUserName())@\(host):\(port ?? 5432)/\(database)?\(parameters)"
+    }
+
+    /// A port of 127.0.0.1 nobody listens on now (the kernel's pick, released at once).
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        try #require(bound)
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     func control(_ verb: String) throws { try Self.control(verb, directory: directory) }

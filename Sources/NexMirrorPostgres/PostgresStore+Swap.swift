@@ -1,0 +1,176 @@
+import Foundation
+import Logging
+import NexMirrorCore
+import NexMirrorProjections
+import NexMirrorStore
+import PostgresNIO
+
+extension PostgresStore {
+    /// Swaps the rebuilt `__next` tables in; returns how many deliveries it folded after the bulk.
+    ///
+    /// The swap needs ACCESS EXCLUSIVE on the live tables, so it waits for every reader (a long
+    /// `query`, `check`, a report), and while it waits in the lock queue, new readers and the
+    /// projectors' folds queue behind it. So each attempt queues at most `attemptTimeout`; when
+    /// it times out, the rebuilt tables are kept, what arrived meanwhile is folded into them
+    /// outside any swap, `report` is told who holds the tables, and the swap is tried again after
+    /// a growing pause, until `totalWait` has passed. Then the rebuilt tables are dropped and
+    /// `SwapTimedOut` names the holders: the live replica is untouched.
+    nonisolated(nonsending) static func swap(
+        _ projections: [any Projection], tables: [String], after folded: Int64, known: KnownVersions,
+        policy: SwapPolicy, on connection: PostgresConnection, logger: Logger, report: (SwapWait) -> Void
+    ) async throws -> Int {
+        let selected = Set(projections.map(\.name))
+        let clock = ContinuousClock()
+        let started = clock.now
+        var cursor = folded
+        var tail = 0
+        var pause: Duration = .milliseconds(500)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let (caughtUp, count) = try await foldArrived(after: cursor, selected: selected, known: known, on: connection, logger: logger)
+            cursor = caughtUp
+            tail += count
+            let left = policy.totalWait - (clock.now - started)
+            let timeout = max(min(policy.attemptTimeout, left), .milliseconds(50))
+            do {
+                return tail + (try await attemptSwap(
+                    projections, tables: tables, after: cursor, known: known, lockTimeout: timeout,
+                    on: connection, logger: logger))
+            } catch let error where isLockTimeout(error) {
+                let holders = (try? await lockHolders(of: tables + ["members"], on: connection, logger: logger)) ?? []
+                let waited = clock.now - started
+                guard waited < policy.totalWait else {
+                    for table in tables {
+                        _ = try? await connection.query(
+                            PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(table)__next"), logger: logger)
+                    }
+                    throw SwapTimedOut(waited: waited, holders: holders)
+                }
+                let wait = min(pause, policy.totalWait - waited)
+                report(SwapWait(attempt: attempt, waited: waited, limit: policy.totalWait, retryIn: wait, holders: holders))
+                try await Task.sleep(for: wait)
+                pause = min(pause * 2, .seconds(8))
+            }
+        }
+    }
+
+    /// Raised inside the swap transaction when its locks were not granted in time: nothing was
+    /// written yet, so the attempt can be repeated (a timeout after the fold began could not be,
+    /// since `known` would remember versions the rollback took back).
+    private struct LocksNotGranted: Error {}
+
+    private static func isLockTimeout(_ error: any Error) -> Bool {
+        if error is LocksNotGranted { return true }
+        if let error = error as? PostgresTransactionError { return error.closureError is LocksNotGranted }
+        return false
+    }
+
+    /// One swap: the checkpoint rows first (the lock order of every fold), then the live tables
+    /// and the view, all within `lockTimeout`; then the tail, the renames, the view and the
+    /// checkpoints, which wait for nobody. Returns how many deliveries the tail held.
+    nonisolated(nonsending) private static func attemptSwap(
+        _ projections: [any Projection], tables: [String], after cursor: Int64, known: KnownVersions,
+        lockTimeout: Duration, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Int {
+        let selected = Set(projections.map(\.name))
+        return try await connection.withTransaction(logger: logger) { connection in
+            do {
+                let (seconds, attoseconds) = lockTimeout.components
+                let milliseconds = max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+                try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL lock_timeout = '\(milliseconds)ms'"), logger: logger)
+                for try await _ in try await connection.query(
+                    "SELECT name FROM projections ORDER BY name FOR UPDATE", logger: logger
+                ).decode(String.self) {}
+                // Table names are the projections' own, never input.
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: "LOCK TABLE \((tables + ["members"]).joined(separator: ", ")) IN ACCESS EXCLUSIVE MODE"),
+                    logger: logger)
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" {
+                throw LocksNotGranted()
+            }
+            var tail = 0
+            var last = cursor
+            while true {
+                let events = try await PostgresFolder.events(after: last, limit: 2000, on: connection, logger: logger)
+                guard let end = events.last?.seq else { break }
+                try await PGBatchFolder(connection: connection, logger: logger, suffix: "__next", known: known)
+                    .fold(events, selected: selected)
+                tail += events.count
+                last = end
+            }
+            // Tombstones of the projections not rebuilt carry over unchanged.
+            var keep: [String] = []
+            for try await type in try await connection.query(
+                "SELECT DISTINCT entity_type FROM tombstones", logger: logger
+            ).decode(String.self) where !selected.contains(Projections.projection(for: type).name) {
+                keep.append(type)
+            }
+            try await connection.query(
+                "INSERT INTO tombstones__next SELECT * FROM tombstones WHERE entity_type = ANY(\(keep))", logger: logger)
+            try await connection.query("DROP VIEW IF EXISTS members", logger: logger)
+            for table in tables {
+                try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(table)"), logger: logger)
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: "ALTER TABLE \(table)__next RENAME TO \(table)"), logger: logger)
+            }
+            try await connection.query(
+                "CREATE VIEW members AS SELECT * FROM coworkers WHERE active = 1 AND archived = 0", logger: logger)
+            let now = Timestamp.now.description
+            for projection in projections {
+                try await connection.query("""
+                    UPDATE projections SET checkpoint = \(last), version = \(Int64(projection.version)),
+                        rebuilt_at = \(now), updated_at = \(now)
+                    WHERE name = \(projection.name)
+                    """, logger: logger)
+            }
+            return tail
+        }
+    }
+
+    /// Folds the deliveries logged after `cursor` into the `__next` tables, in batches committed
+    /// without a flush (as the bulk); returns the new cursor and how many were read.
+    nonisolated(nonsending) private static func foldArrived(
+        after cursor: Int64, selected: Set<String>, known: KnownVersions, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> (Int64, Int) {
+        var last = cursor
+        var count = 0
+        while true {
+            let batch = try await connection.withTransaction(logger: logger) { connection in
+                try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
+                let events = try await PostgresFolder.events(after: last, limit: 2000, on: connection, logger: logger)
+                try await PGBatchFolder(connection: connection, logger: logger, suffix: "__next", known: known)
+                    .fold(events, selected: selected)
+                return events
+            }
+            guard let end = batch.last?.seq else { return (last, count) }
+            last = end
+            count += batch.count
+        }
+    }
+
+    /// The other connections holding any lock on `relations` (granted: they are what the swap
+    /// queues behind), oldest transaction first.
+    nonisolated(nonsending) private static func lockHolders(
+        of relations: [String], on connection: PostgresConnection, logger: Logger
+    ) async throws -> [LockHolder] {
+        var holders: [LockHolder] = []
+        for try await (pid, name, state, since, seconds) in try await connection.query("""
+            SELECT a.pid::int8, coalesce(a.application_name, ''), coalesce(a.state, ''),
+                   to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                   extract(epoch FROM clock_timestamp() - a.xact_start)::float8
+            FROM pg_stat_activity a
+            WHERE a.pid <> pg_backend_pid() AND a.pid IN (
+                SELECT l.pid FROM pg_locks l
+                WHERE l.granted AND l.locktype = 'relation'
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND l.relation IN (SELECT to_regclass(r)::oid FROM unnest(\(relations)::text[]) AS r))
+            ORDER BY a.xact_start NULLS LAST, a.pid
+            """, logger: logger).decode((Int64, String, String, String?, Double?).self) {
+            holders.append(LockHolder(
+                pid: Int(pid), applicationName: name, state: state, transactionStart: since, transactionSeconds: seconds))
+        }
+        return holders
+    }
+}
