@@ -9,9 +9,14 @@ import PostgresNIO
 /// rolled back, so PostgreSQL itself refuses writes; transaction control is refused before.
 public final class PostgresReader: ReplicaReader {
     let store: PostgresStore
+    /// With `--as-of`: the one session that holds the replica as it stood then (TEMP relations
+    /// are seen by their own session only), which every read of this reader uses.
+    private let asOfSession: PostgresConnection?
 
     /// Opens without migrating: a database nexmirror never wrote to is refused, not changed.
-    public init(url: PostgresURL) async throws {
+    /// With `asOf`, reads see the replica as it stood at that instant, folded aside from the log
+    /// on a session of their own (`PGAsOfReplica`); the live replica is only read.
+    public init(url: PostgresURL, asOf: Timestamp? = nil) async throws {
         store = try await PostgresStore(url: url, logger: Logger(label: "nexmirror"), migrating: false)
         var isNexmirror = false
         for try await exists in try await store.client.query(
@@ -23,9 +28,42 @@ public final class PostgresReader: ReplicaReader {
             store.close()
             throw PostgresOpenError(description: "\(url) is not a nexmirror database (no event log in it); start `nexmirror serve` on it first")
         }
+        guard let asOf else {
+            asOfSession = nil
+            return
+        }
+        var quiet = store.logger
+        quiet.logLevel = .critical
+        let session: PostgresConnection
+        do {
+            session = try await PostgresConnection.connect(configuration: url.connectionConfiguration, id: 1, logger: quiet)
+        } catch {
+            store.close()
+            throw PostgresOpenError(description: "cannot connect to \(url): \(PostgresStore.connectReason(error))")
+        }
+        do {
+            _ = try await PGAsOfReplica.build(asOf: asOf, on: session, logger: store.logger)
+        } catch {
+            // Closing the session drops whatever TEMP relation was made.
+            try? await session.close()
+            store.close()
+            throw StoreError.opening("cannot build the replica as of \(asOf): \(PostgresStore.reason(error))")
+        }
+        asOfSession = session
     }
 
-    deinit { store.close() }
+    deinit {
+        // The as-of relations end with their session. The task keeps the connection until it is
+        // closed (postgres-nio requires that before it goes), or until the process exits.
+        if let asOfSession { Task { try? await asOfSession.close() } }
+        store.close()
+    }
+
+    /// Runs `body` on the as-of session when there is one, else on a pooled connection.
+    nonisolated(nonsending) func withReadConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        if let asOfSession { return try await body(asOfSession) }
+        return try await store.client.withConnection(body)
+    }
 
     public func query(_ sql: String, parameters: QueryParameters, into writer: inout some RowWriter) async throws {
         let keyword = QueryError.firstKeyword(of: sql)
@@ -105,11 +143,15 @@ public final class PostgresReader: ReplicaReader {
         _ query: PostgresQuery, keyword: String, sql: String, into writer: inout some RowWriter
     ) async throws {
         let rows: [PostgresRow]
+        var columns: [String]?
         do {
-            rows = try await store.client.withConnection { connection in
+            rows = try await withReadConnection { connection in
                 try await connection.query("BEGIN TRANSACTION READ ONLY", logger: store.logger)
                 do {
                     let rows = try await connection.query(query, logger: store.logger).collect()
+                    if rows.isEmpty, ["SELECT", "WITH", "VALUES", "TABLE"].contains(keyword) {
+                        columns = await Self.columnNames(of: query, on: connection, logger: store.logger)
+                    }
                     try await connection.query("ROLLBACK", logger: store.logger)
                     return rows
                 } catch {
@@ -126,10 +168,29 @@ public final class PostgresReader: ReplicaReader {
             default: throw QueryError.sql(message)
             }
         }
-        // Column names come with the rows; an empty result has none to name.
-        try writer.begin(columns: rows.first.map { $0.map(\.columnName) } ?? [])
+        // Column names come with the rows (an empty result's come from `columnNames`).
+        try writer.begin(columns: rows.first.map { $0.map(\.columnName) } ?? columns ?? [])
         for row in rows { try writer.write(row.map(Self.cell)) }
         try writer.end()
+    }
+
+    /// The column names of a query that returned no row, so its header is printed as on SQLite:
+    /// postgres-nio names columns only through rows, so the query is joined, as a subquery, to a
+    /// one-row relation, which gives one row of NULLs. nil when the statement cannot be a
+    /// subquery; the caller's transaction is rolled back after it either way.
+    nonisolated(nonsending) static func columnNames(
+        of query: PostgresQuery, on connection: PostgresConnection, logger: Logger
+    ) async -> [String]? {
+        var text = query.sql
+        while let last = text.last, last.isWhitespace || last == ";" { text.removeLast() }
+        // Newlines: a trailing `--` comment must not swallow the closing parenthesis.
+        let describe = PostgresQuery(unsafeSQL: """
+            SELECT nexmirror_described.* FROM (VALUES (1)) AS nexmirror_one (x) LEFT JOIN (
+            \(text)
+            ) AS nexmirror_described ON true LIMIT 1
+            """, binds: query.binds)
+        guard let rows = try? await connection.query(describe, logger: logger).collect() else { return nil }
+        return rows.first.map { $0.map(\.columnName) }
     }
 
     /// One value as the CLI prints it on SQLite: integers and booleans (0/1) as integers,
