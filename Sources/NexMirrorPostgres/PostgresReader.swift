@@ -9,9 +9,14 @@ import PostgresNIO
 /// rolled back, so PostgreSQL itself refuses writes; transaction control is refused before.
 public final class PostgresReader: ReplicaReader {
     let store: PostgresStore
+    /// With `--as-of`: the one session that holds the replica as it stood then (TEMP relations
+    /// are seen by their own session only), which every read of this reader uses.
+    private let asOfSession: PostgresConnection?
 
     /// Opens without migrating: a database nexmirror never wrote to is refused, not changed.
-    public init(url: PostgresURL) async throws {
+    /// With `asOf`, reads see the replica as it stood at that instant, folded aside from the log
+    /// on a session of their own (`PGAsOfReplica`); the live replica is only read.
+    public init(url: PostgresURL, asOf: Timestamp? = nil) async throws {
         store = try await PostgresStore(url: url, logger: Logger(label: "nexmirror"), migrating: false)
         var isNexmirror = false
         for try await exists in try await store.client.query(
@@ -23,9 +28,42 @@ public final class PostgresReader: ReplicaReader {
             store.close()
             throw PostgresOpenError(description: "\(url) is not a nexmirror database (no event log in it); start `nexmirror serve` on it first")
         }
+        guard let asOf else {
+            asOfSession = nil
+            return
+        }
+        var quiet = store.logger
+        quiet.logLevel = .critical
+        let session: PostgresConnection
+        do {
+            session = try await PostgresConnection.connect(configuration: url.connectionConfiguration, id: 1, logger: quiet)
+        } catch {
+            store.close()
+            throw PostgresOpenError(description: "cannot connect to \(url): \(PostgresStore.connectReason(error))")
+        }
+        do {
+            _ = try await PGAsOfReplica.build(asOf: asOf, on: session, logger: store.logger)
+        } catch {
+            // Closing the session drops whatever TEMP relation was made.
+            try? await session.close()
+            store.close()
+            throw StoreError.opening("cannot build the replica as of \(asOf): \(PostgresStore.reason(error))")
+        }
+        asOfSession = session
     }
 
-    deinit { store.close() }
+    deinit {
+        // The as-of relations end with their session. The task keeps the connection until it is
+        // closed (postgres-nio requires that before it goes), or until the process exits.
+        if let asOfSession { Task { try? await asOfSession.close() } }
+        store.close()
+    }
+
+    /// Runs `body` on the as-of session when there is one, else on a pooled connection.
+    nonisolated(nonsending) func withReadConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        if let asOfSession { return try await body(asOfSession) }
+        return try await store.client.withConnection(body)
+    }
 
     public func query(_ sql: String, parameters: QueryParameters, into writer: inout some RowWriter) async throws {
         let keyword = QueryError.firstKeyword(of: sql)
@@ -108,7 +146,7 @@ public final class PostgresReader: ReplicaReader {
     ) async throws {
         let columns: [String], rows: [PostgresRow]
         do {
-            (columns, rows) = try await store.client.withConnection { connection in
+            (columns, rows) = try await withReadConnection { connection in
                 try await connection.query("BEGIN TRANSACTION READ ONLY", logger: store.logger)
                 do {
                     let sequence = try await connection.query(query, logger: store.logger)

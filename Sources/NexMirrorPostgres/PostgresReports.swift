@@ -55,7 +55,7 @@ extension PostgresReader {
             binds.bind(filters.parameters[name] ?? .null)
         }
         let query = PostgresQuery(unsafeSQL: text, binds: binds)
-        try await store.client.withConnection { connection in
+        try await withReadConnection { connection in
             try await connection.query("BEGIN TRANSACTION READ ONLY", logger: store.logger)
             do {
                 for try await row in try await connection.query(query, logger: store.logger) {

@@ -30,8 +30,8 @@ struct Query: AsyncParsableCommand {
 
             --as-of T answers from the replica as it stood at T: the fold of every delivery whose \
             version time (its UpdatedOn; without one, its received_at) is at or before T, built \
-            aside in a scratch database (the live replica is only read); it costs about a rebuild \
-            of those deliveries. T is a date (the start of that day, UTC) or a timestamp.
+            aside in a scratch database (on PostgreSQL, in TEMP tables of the command's own \
+            session; the live replica is only read); it costs about a rebuild of those deliveries. T is a date (the start of that day, UTC) or a timestamp.
             """)
 
     @OptionGroup var database: DatabaseOptions

@@ -103,12 +103,12 @@ extension DatabaseOptions {
         "PostgreSQL is not supported yet by this command (serve, import, rebuild, query, events, export, status, history, check, sync and webhooks run on it); "
             + "--db (or NEXMIRROR_DB) must be a SQLite file path here")
 
-    /// The reader for `query`, `events`, `export`, `status` and `history`, which also run on PostgreSQL.
+    /// The reader for `query`, `events`, `export`, `status` and `history`, which also run on
+    /// PostgreSQL; with `asOf` (`query` and `export`), the replica as it stood then.
     func openLogReader(asOf: Timestamp? = nil) async throws -> any ReplicaReader {
         guard case .postgreSQL(let url) = location else { return try openReader(asOf: asOf) }
-        guard asOf == nil else { throw StoreError.unsupportedBackend("--as-of does not run on PostgreSQL yet") }
         do {
-            return try await PostgresReader(url: try Self.postgresURL(url))
+            return try await PostgresReader(url: try Self.postgresURL(url), asOf: asOf)
         } catch let error as PostgresURL.ParseError {
             throw error
         } catch let error as PostgresOpenError {

@@ -1,13 +1,12 @@
 import Foundation
+import NexMirrorStore
 import NexudusFixtures
 import Testing
 
 /// Every `export` report, under several filter sets, byte-identical on both backends for the
 /// same log (SPEC §6).
 @Suite struct ExportContractTests {
-    static let reports = [
-        "members", "bookings", "invoices", "checkins", "teams", "proposals", "contracts", "occupancy", "revenue", "membership",
-    ]
+    static let reports = ReportName.allCases.map(\.rawValue)
     static let filters: [[String]] = [
         [],
         ["--from", "2026-03-15", "--to", "2026-04-10"],

@@ -1,4 +1,5 @@
 import Foundation
+import NexMirrorStore
 import NexudusStandIn
 import Testing
 
@@ -93,7 +94,7 @@ struct PostgresSyncTests {
             #expect(rows(fromPostgres.output) == rows(fromSQLite.output), "\(sql)\n\(fromPostgres.output)\n---\n\(fromSQLite.output)", sourceLocation: sourceLocation)
             #expect(rows(fromPostgres.output).isEmpty || fromPostgres.output == fromSQLite.output, "\(sql)", sourceLocation: sourceLocation)
         }
-        for report in PostgresExportTests.reports {
+        for report in ReportName.allCases.map(\.rawValue) {
             let fromPostgres = try await CLI.run(["export", report, "--db", mirror.url])
             let fromSQLite = try await CLI.run(["export", report, "--db", mirror.sqlite])
             #expect(fromPostgres.status == 0, "\(report): \(fromPostgres.stderr)", sourceLocation: sourceLocation)
