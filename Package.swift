@@ -194,7 +194,7 @@ let package = Package(
         .testTarget(
             name: "PostgresTests",
             dependencies: [
-                "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorPostgres",
+                "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorPostgres",
                 "NexMirrorProjections", "NexudusFixtures", "NexudusStandIn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Subprocess", package: "swift-subprocess"),

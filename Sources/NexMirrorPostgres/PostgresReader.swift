@@ -36,10 +36,10 @@ public final class PostgresReader: ReplicaReader {
         quiet.logLevel = .critical
         let session: PostgresConnection
         do {
-            session = try await PostgresConnection.connect(configuration: url.connectionConfiguration, id: 1, logger: quiet)
+            session = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 1, logger: quiet)
         } catch {
             store.close()
-            throw PostgresOpenError(description: "cannot connect to \(url): \(PostgresStore.connectReason(error))")
+            throw PostgresOpenError(description: "cannot connect to \(url): \(PostgresStore.connectReason(error, url: url))")
         }
         do {
             _ = try await PGAsOfReplica.build(asOf: asOf, on: session, logger: store.logger)

@@ -47,7 +47,7 @@ struct PostgresAsOfTests {
                 #expect(fromPostgres.stdout == fromSQLite.stdout, "\(arguments)\n\(Self.firstDifference(fromPostgres.output, fromSQLite.output))")
                 if sql.hasPrefix("SELECT count(*) AS n") { coworkers[instant] = fromPostgres.output }
             }
-            for report in PostgresExportTests.reports {
+            for report in ReportName.allCases.map(\.rawValue) {
                 let arguments = ["export", report, "--as-of", instant]
                 let fromPostgres = try await CLI.run(arguments + ["--db", log.postgres])
                 let fromSQLite = try await CLI.run(arguments + ["--db", log.sqlite])

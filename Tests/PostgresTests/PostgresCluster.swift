@@ -120,3 +120,12 @@ enum PostgresCluster {
         return URL(fileURLWithPath: "/usr/bin/" + name)
     }
 }
+
+extension PostgresCluster {
+    /// Runs the sqlite3 shell with psql's unaligned format, for side-by-side comparisons.
+    static func sqlite(_ path: String, _ sql: String) throws -> String {
+        let result = try shell(["sqlite3", "-readonly", "-separator", "|", path, sql])
+        guard result.status == 0 else { throw PSQLFailed(message: result.stderr) }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
