@@ -104,14 +104,18 @@ public final class PostgresReader: ReplicaReader {
     private func read(
         _ query: PostgresQuery, keyword: String, sql: String, into writer: inout some RowWriter
     ) async throws {
+        let columns: [String]
         let rows: [PostgresRow]
         do {
-            rows = try await store.client.withConnection { connection in
+            (columns, rows) = try await store.client.withConnection { connection in
                 try await connection.query("BEGIN TRANSACTION READ ONLY", logger: store.logger)
                 do {
-                    let rows = try await connection.query(query, logger: store.logger).collect()
+                    let result = try await connection.query(query, logger: store.logger)
+                    // The names come from the RowDescription, so a result without rows still has them.
+                    let columns = result.columns.map(\.name)
+                    let rows = try await result.collect()
                     try await connection.query("ROLLBACK", logger: store.logger)
-                    return rows
+                    return (columns, rows)
                 } catch {
                     _ = try? await connection.query("ROLLBACK", logger: store.logger)
                     throw error
@@ -126,8 +130,7 @@ public final class PostgresReader: ReplicaReader {
             default: throw QueryError.sql(message)
             }
         }
-        // Column names come with the rows; an empty result has none to name.
-        try writer.begin(columns: rows.first.map { $0.map(\.columnName) } ?? [])
+        try writer.begin(columns: columns)
         for row in rows { try writer.write(row.map(Self.cell)) }
         try writer.end()
     }

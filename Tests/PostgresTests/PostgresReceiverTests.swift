@@ -241,6 +241,30 @@ struct PostgresReadingTests {
         #expect(fromPostgres.output == fromSQLite.output)
     }
 
+    @Test func anEmptyResultPrintsTheSameHeaderAsOnSQLiteInEveryFormat() async throws {
+        let (postgres, sqlite, scratch) = try await Self.bothBackends([NexudusFixtures.names[0]])
+        defer { withExtendedLifetime(scratch) {} }
+        let sql = "SELECT id, full_name, active, updated_on FROM coworkers WHERE id < 0 ORDER BY id"
+        for format in ["csv", "tsv", "json", "jsonl", "markdown", "table"] {
+            let fromPostgres = try await CLI.run(["query", "--db", postgres, "--format", format, sql])
+            let fromSQLite = try await CLI.run(["query", "--db", sqlite, "--format", format, sql])
+            #expect(fromPostgres.status == 0, "\(format): \(fromPostgres.stderr)")
+            #expect(fromSQLite.status == 0, "\(format): \(fromSQLite.stderr)")
+            #expect(fromPostgres.stdout == fromSQLite.stdout, "\(format)\n\(fromPostgres.output)---\n\(fromSQLite.output)")
+            if format != "json" && format != "jsonl" {
+                #expect(fromPostgres.output.contains("full_name"), "\(format): \(fromPostgres.output)")
+            }
+        }
+        let csv = try await CLI.run(["query", "--db", postgres, "--format", "csv", sql])
+        #expect(csv.output == "id,full_name,active,updated_on\r\n")
+        // `events` reads through the same path: a filter that matches nothing still names its columns.
+        let arguments = ["events", "--action", "TeamDeleted", "--format", "csv"]
+        let events = try await CLI.run(arguments + ["--db", postgres])
+        #expect(events.status == 0, "\(events.stderr)")
+        #expect(events.stdout == (try await CLI.run(arguments + ["--db", sqlite])).stdout)
+        #expect(events.output.hasPrefix("seq,received_at,action"), "\(events.output)")
+    }
+
     @Test func queryRefusesWritesInOneLine() async throws {
         let url = try PostgresCluster.makeDatabase()
         let scratch = Scratch()
