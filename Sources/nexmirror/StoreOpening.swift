@@ -85,14 +85,10 @@ extension DatabaseOptions {
         }
     }
 
-    static let postgreSQLUnsupported = StoreError.unsupportedBackend(
-        "PostgreSQL is not supported yet by this command (serve, import, rebuild, query, events, export, status, history, check, sync and webhooks run on it); "
-            + "--db (or NEXMIRROR_DB) must be a SQLite file path here")
-
     /// The reader for `query`, `events`, `export`, `status` and `history`, which also run on PostgreSQL.
     func openLogReader(asOf: Timestamp? = nil) async throws -> any ReplicaReader {
         guard case .postgreSQL(let url) = location else { return try openReader(asOf: asOf) }
-        guard asOf == nil else { throw StoreError.unsupportedBackend("--as-of does not run on PostgreSQL yet") }
+        guard asOf == nil else { throw PostgreSQLGaps.refusal("--as-of") }
         do {
             return try await PostgresReader(url: try PostgresURL(url))
         } catch let error as PostgresURL.ParseError {
@@ -108,7 +104,7 @@ extension DatabaseOptions {
         case .sqlite(let path):
             return try asOf.map { try SQLiteReader(path: path, asOf: $0) } ?? SQLiteReader(path: path)
         case .postgreSQL:
-            throw Self.postgreSQLUnsupported
+            throw PostgreSQLGaps.refusal("this command")
         }
     }
 }

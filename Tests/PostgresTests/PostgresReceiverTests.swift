@@ -72,6 +72,26 @@ struct PostgresReceiverTests {
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
+    @Test func signAndVerifyTakeTheSecretFromTheFileOrEnvironmentOnPostgreSQL() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let body = NexudusFixtures.body("CoworkerCreate")
+        // No file beside a PostgreSQL database to fall back on: the line says where a secret goes.
+        for arguments in [["sign"], ["verify", "--signature", String(repeating: "A", count: 64)]] {
+            let refused = try await CLI.run(arguments + ["--db", url], stdin: body)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("on PostgreSQL pass --secret-file"), "\(refused.stderr)")
+            #expect(!refused.stderr.contains("does not run on PostgreSQL"), "\(refused.stderr)")
+            #expect(refused.stderr.split(separator: "\n").count == 1)
+        }
+        let scratch = Scratch()
+        let signed = try await CLI.run(["sign", "--db", url, "--secret-file", scratch.secretFile()], stdin: body)
+        #expect(signed.status == 0, "\(signed.stderr)")
+        #expect(signed.output == NexudusFixtures.signature("CoworkerCreate") + "\n")
+        let fromEnvironment = try await CLI.run(
+            ["sign", "--db", url], stdin: body, environment: ["NEXMIRROR_SECRET": NexudusFixtures.secret])
+        #expect(fromEnvironment.output == signed.output, "\(fromEnvironment.stderr)")
+    }
+
     @Test func aRedeliveryToAnotherReceiverIsADuplicate() async throws {
         let url = try PostgresCluster.makeDatabase()
         let (first, _) = try await Self.serve(url)
@@ -263,6 +283,20 @@ struct PostgresReadingTests {
         #expect(events.status == 0, "\(events.stderr)")
         #expect(events.stdout == (try await CLI.run(arguments + ["--db", sqlite])).stdout)
         #expect(events.output.hasPrefix("seq,received_at,action"), "\(events.output)")
+    }
+
+    /// Built from the one list of what does not run on PostgreSQL yet; when `--as-of` lands there
+    /// this refusal goes with it.
+    @Test func asOfIsRefusedInOneLineNamingWhatDoesNotRunYet() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let scratch = Scratch()
+        await (try await RunningServer(arguments: ["--db", url, "--secret-file", scratch.secretFile()])).stop()
+        for arguments in [["query", "--as-of", "2026-01-01", "SELECT 1 AS one"], ["export", "members", "--as-of", "2026-01-01"]] {
+            let result = try await CLI.run(arguments + ["--db", url])
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("--as-of does not run on PostgreSQL yet (of all commands and options only backup and --as-of do not)"), "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1)
+        }
     }
 
     @Test func queryRefusesWritesInOneLine() async throws {
