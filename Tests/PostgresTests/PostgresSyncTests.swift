@@ -296,3 +296,23 @@ extension PostgresSyncTests {
         #expect(await server.stop() == 0)
     }
 }
+
+extension PostgresSyncTests {
+    @Test func aDatabaseErrorInTheLedgerIsOneLineWithPostgreSQLsReason() async throws {
+        let mirror = try await PostgresSyncMirror()
+        #expect(try await mirror.sync(["--entity", "coworkers"]).status == 0)
+        _ = try mirror.psql("ALTER TABLE sync_state RENAME TO sync_state_elsewhere")
+        let sync = try await mirror.sync(["--entity", "coworkers"])
+        #expect(sync.status != 0)
+        #expect(sync.stderr.contains(#"cannot record the start of the coworkers sync in sync_state: relation "sync_state" does not exist"#), "\(sync.stderr)")
+        #expect(!sync.stderr.contains("PSQLError"), "\(sync.stderr)")
+        #expect(sync.stderr.split(separator: "\n").count == 1, "\(sync.stderr)")
+
+        _ = try mirror.psql("ALTER TABLE nexudus_webhooks RENAME TO nexudus_webhooks_elsewhere")
+        let webhooks = try await mirror.run(["webhooks", "--token-file", mirror.tokenFile], password: false)
+        #expect(webhooks.status != 0)
+        #expect(webhooks.stderr.contains(#"cannot record the account's webhooks in nexudus_webhooks: relation "nexudus_webhooks" does not exist"#), "\(webhooks.stderr)")
+        #expect(!webhooks.stderr.contains("PSQLError"), "\(webhooks.stderr)")
+        #expect(webhooks.stderr.split(separator: "\n").count == 1, "\(webhooks.stderr)")
+    }
+}
