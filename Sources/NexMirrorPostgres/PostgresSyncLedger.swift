@@ -6,7 +6,6 @@ import PostgresNIO
 /// `sync_state`, `nexudus_webhooks` and the replica's versions on PostgreSQL, as on SQLite:
 /// timestamps as the same 7-digit text, figures as `integer`, `active` as 0/1.
 extension PostgresStore: SyncLedger {
-
     /// Read in a `READ ONLY` transaction, so a dry run writes nothing even to a store opened
     /// without migrating; a database not migrated yet holds nothing, as a missing SQLite file.
     public func heldVersions(of kind: HeldKind) async throws -> HeldVersions {
