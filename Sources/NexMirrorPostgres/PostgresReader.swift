@@ -136,9 +136,6 @@ public final class PostgresReader: ReplicaReader {
         return nil
     }
 
-    static func notYet(_ command: String) -> StoreError {
-        .unsupportedBackend("`\(command)` does not run on PostgreSQL yet (serve, import, rebuild, query, events, export, status, history, check, sync and webhooks do); use psql meanwhile")
-    }
 
     /// Runs `query` in a read-only transaction on one connection and streams its rows.
     private func read(

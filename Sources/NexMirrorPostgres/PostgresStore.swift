@@ -12,6 +12,12 @@ public struct PostgresOpenError: Error, CustomStringConvertible {
     public let description: String
 }
 
+/// A statement PostgreSQL refused, in one line: what was being read or recorded, and the server's
+/// reason (postgres-nio's own description of its errors hides it).
+public struct PostgresStatementError: Error, CustomStringConvertible {
+    public let description: String
+}
+
 /// The PostgreSQL backend (SPEC §6): any number of receivers append to one log, each append one
 /// statement serialized in the database (commit order is seq order); projectors are fenced by the
 /// checkpoint rows they lock, so each delivery is folded once whatever number of them run.
@@ -86,6 +92,16 @@ public final class PostgresStore: EventStore {
         if text.contains("Connection refused") { return "connection refused (is PostgreSQL running there?)" }
         if text.contains("No such file") { return "no PostgreSQL socket there (is it running, is host= the right directory?)" }
         return reason(error)
+    }
+
+    /// Runs `body`; a database error becomes a `PostgresStatementError` saying it could not `doing`,
+    /// and anything else (cancellation, a deadline) passes through as it is.
+    func statement<Result>(_ doing: String, _ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error where error is PSQLError || error is PostgresTransactionError {
+            throw PostgresStatementError(description: "cannot \(doing): \(Self.reason(error))")
+        }
     }
 
     /// One readable line for a PostgreSQL error (PSQLError hides the server's message by default).
@@ -214,10 +230,16 @@ public final class PostgresStore: EventStore {
     // MARK: Replica
 
     public func foldPending(limit: Int = 500) async throws -> Int {
-        try await PostgresFolder(client: client, logger: logger).foldPending(limit: limit)
+        try await statement("fold the log into the replica") {
+            try await PostgresFolder(client: client, logger: logger).foldPending(limit: limit)
+        }
     }
 
     public func progress() async throws -> (lastSeq: Int64, checkpoint: Int64) {
+        try await statement("read the log's end and the projections' checkpoints") { try await readProgress() }
+    }
+
+    private func readProgress() async throws -> (lastSeq: Int64, checkpoint: Int64) {
         for try await (last, checkpoint) in try await client.query("""
             SELECT (SELECT last_seq FROM log_head), (SELECT coalesce(min(checkpoint), 0) FROM projections)
             """).decode((Int64, Int64).self) {

@@ -10,7 +10,11 @@ extension PostgresStore: SyncLedger {
     /// without migrating; a database not migrated yet holds nothing, as a missing SQLite file.
     public func heldVersions(of kind: HeldKind) async throws -> HeldVersions {
         let table = try kind.checkedTable
-        return try await client.withConnection { [logger] connection in
+        return try await statement("read the replica's versions from \(table)") { try await heldVersions(table, kind) }
+    }
+
+    private func heldVersions(_ table: String, _ kind: HeldKind) async throws -> HeldVersions {
+        try await client.withConnection { [logger] connection in
             try await connection.query("BEGIN TRANSACTION READ ONLY", logger: logger)
             do {
                 var held = HeldVersions()
@@ -46,6 +50,10 @@ extension PostgresStore: SyncLedger {
     }
 
     public func syncStarted(kind: String, at time: Timestamp) async throws {
+        try await statement("record the start of the \(kind) sync in sync_state") { try await syncStarted(kind, time) }
+    }
+
+    private func syncStarted(_ kind: String, _ time: Timestamp) async throws {
         try await client.query("""
             INSERT INTO sync_state (kind, started_at, error) VALUES (\(kind), \(time.description), NULL)
             ON CONFLICT (kind) DO UPDATE SET started_at = excluded.started_at, error = NULL
@@ -53,6 +61,10 @@ extension PostgresStore: SyncLedger {
     }
 
     public func syncFinished(_ figures: SyncFigures, at time: Timestamp) async throws {
+        try await statement("record the \(figures.kind) sync's figures in sync_state") { try await syncFinished(figures, time) }
+    }
+
+    private func syncFinished(_ figures: SyncFigures, _ time: Timestamp) async throws {
         try await client.query("""
             UPDATE sync_state SET finished_at = \(time.description), error = NULL,
                 listed = \(Int32(clamping: figures.listed)), fetched = \(Int32(clamping: figures.fetched)),
@@ -63,6 +75,10 @@ extension PostgresStore: SyncLedger {
     }
 
     public func syncFailed(kind: String, error: String, at time: Timestamp) async throws {
+        try await statement("record why the \(kind) sync stopped in sync_state") { try await syncFailed(kind, error, time) }
+    }
+
+    private func syncFailed(_ kind: String, _ error: String, _ time: Timestamp) async throws {
         try await client.query("""
             INSERT INTO sync_state (kind, started_at, error) VALUES (\(kind), \(time.description), \(error))
             ON CONFLICT (kind) DO UPDATE SET error = excluded.error
@@ -70,6 +86,10 @@ extension PostgresStore: SyncLedger {
     }
 
     public func replaceWebhooks(_ webhooks: [WebhookRecord], seenAt time: Timestamp) async throws {
+        try await statement("record the account's webhooks in nexudus_webhooks") { try await replaceWebhooks(webhooks, time) }
+    }
+
+    private func replaceWebhooks(_ webhooks: [WebhookRecord], _ time: Timestamp) async throws {
         try await client.withTransaction(logger: logger) { [logger] connection in
             try await connection.query("DELETE FROM nexudus_webhooks", logger: logger)
             for webhook in webhooks {

@@ -36,9 +36,7 @@ struct DatabaseOptions: ParsableArguments {
     static func refusePostgreSQL(_ value: String) {
         let lowered = value.lowercased()
         guard lowered.hasPrefix("postgresql://") || lowered.hasPrefix("postgres://") else { return }
-        Terminal.printError(
-            "Error: PostgreSQL is not supported yet by this command (serve, import, rebuild, query, events, export, status, history, check, sync and webhooks run on it); "
-                + "--db (or NEXMIRROR_DB) must be a SQLite file path here")
+        Terminal.printError("Error: \(PostgreSQLGaps.refusal("this command"))")
         Self.exit(withError: ExitCode.failure)
     }
 }
@@ -68,10 +66,17 @@ struct SecretOptions: ParsableArguments {
         URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent("nexmirror.secret").path
     }
 
+    /// The default secret file for `--db`: beside a SQLite file; none for a PostgreSQL URL, which
+    /// has no directory beside it (the secret comes from `--secret-file` or the environment there).
+    static func defaultFile(for database: DatabaseOptions) -> String? {
+        guard case .sqlite(let path) = database.location else { return nil }
+        return defaultFile(besides: path)
+    }
+
     /// The secrets and where they came from; nil when none is configured anywhere.
-    /// `databasePath` is read only for the default file, so `--secret-file` and the environment
-    /// work whatever `--db` names (a PostgreSQL URL has no directory to look in).
-    func load(databasePath: @autoclosure () -> String) throws -> (secrets: [String], source: Source)? {
+    /// `database` is read only for the default file, so `--secret-file` and the environment
+    /// work whatever `--db` names.
+    func load(database: DatabaseOptions) throws -> (secrets: [String], source: Source)? {
         if let secretFile {
             return (try Self.read(file: secretFile), .file(secretFile))
         }
@@ -80,8 +85,7 @@ struct SecretOptions: ParsableArguments {
             guard !secrets.isEmpty else { throw SecretError.emptyEnvironment }
             return (secrets, .environment)
         }
-        let fallback = Self.defaultFile(besides: databasePath())
-        if FileManager.default.fileExists(atPath: fallback) {
+        if let fallback = Self.defaultFile(for: database), FileManager.default.fileExists(atPath: fallback) {
             return (try Self.read(file: fallback), .defaultFile(fallback))
         }
         return nil
@@ -103,9 +107,9 @@ struct SecretOptions: ParsableArguments {
     }
 
     /// The first secret, for commands that sign.
-    func signingSecret(databasePath: @autoclosure () -> String) throws -> String {
-        guard let first = try load(databasePath: databasePath())?.secrets.first else {
-            throw SecretError.noneToSign(defaultFile: Self.defaultFile(besides: databasePath()))
+    func signingSecret(database: DatabaseOptions) throws -> String {
+        guard let first = try load(database: database)?.secrets.first else {
+            throw SecretError.noneToSign(defaultFile: Self.defaultFile(for: database))
         }
         return first
     }

@@ -52,7 +52,7 @@ struct Send: AsyncParsableCommand {
         request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
         request.headers.add(name: "User-Agent", value: "nexmirror-send")
         if !unsigned {
-            let key = try secret.signingSecret(databasePath: database.path)
+            let key = try secret.signingSecret(database: database)
             request.headers.add(name: NexudusSignature.headerName, value: NexudusSignature.sign(body: bytes, secret: key))
         }
         request.body = .bytes(ByteBuffer(bytes: bytes))

@@ -121,7 +121,7 @@ struct Serve: AsyncParsableCommand {
         if insecureNoSignature {
             secrets = []
             logger.warning("signature checks are OFF (--insecure-no-signature): anyone can write to the log")
-        } else if let loaded = try secret.load(databasePath: database.path) {
+        } else if let loaded = try secret.load(database: database) {
             secrets = loaded.secrets
             logger.info("secret loaded", metadata: ["from": "\(loaded.source)", "count": "\(secrets.count)"])
         } else {

@@ -16,7 +16,7 @@ struct Sign: AsyncParsableCommand {
     @OptionGroup var secret: SecretOptions
 
     func run() async throws {
-        let key = try secret.signingSecret(databasePath: database.path)
+        let key = try secret.signingSecret(database: database)
         print(NexudusSignature.sign(body: Terminal.readAllStandardInput(), secret: key))
     }
 }

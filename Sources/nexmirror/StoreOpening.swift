@@ -99,10 +99,6 @@ extension DatabaseOptions {
         return ["nexmirror", command].compactMap { $0 }.joined(separator: " ")
     }()
 
-    static let postgreSQLUnsupported = StoreError.unsupportedBackend(
-        "PostgreSQL is not supported yet by this command (serve, import, rebuild, query, events, export, status, history, check, sync and webhooks run on it); "
-            + "--db (or NEXMIRROR_DB) must be a SQLite file path here")
-
     /// The reader for `query`, `events`, `export`, `status` and `history`, which also run on
     /// PostgreSQL; with `asOf` (`query` and `export`), the replica as it stood then.
     func openLogReader(asOf: Timestamp? = nil) async throws -> any ReplicaReader {
@@ -122,7 +118,7 @@ extension DatabaseOptions {
         case .sqlite(let path):
             return try asOf.map { try SQLiteReader(path: path, asOf: $0) } ?? SQLiteReader(path: path)
         case .postgreSQL:
-            throw Self.postgreSQLUnsupported
+            throw PostgreSQLGaps.refusal("this command")
         }
     }
 }

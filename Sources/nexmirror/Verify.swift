@@ -23,8 +23,8 @@ struct Verify: AsyncParsableCommand {
 
     func run() async throws {
         let bytes = try body.map(Terminal.readFile) ?? Terminal.readAllStandardInput()
-        guard let secrets = try secret.load(databasePath: database.path)?.secrets else {
-            throw SecretError.noneToVerify(defaultFile: SecretOptions.defaultFile(besides: database.path))
+        guard let secrets = try secret.load(database: database)?.secrets else {
+            throw SecretError.noneToVerify(defaultFile: SecretOptions.defaultFile(for: database))
         }
         let outcome = NexudusSignature.verify(header: signature, body: bytes, secrets: secrets)
         let which = secrets.count > 1 ? " (secret \(index(outcome) + 1) of \(secrets.count))" : ""

@@ -95,7 +95,7 @@ struct WebhooksSetup: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only this location (repeatable); default every location.", valueName: "id"))
     var business: [Int64] = []
 
-    @Flag(help: "Show what would change; change nothing.")
+    @Flag(help: "Show what would change; change nothing and write nothing (no database, no new token file).")
     var dryRun = false
 
     func validate() throws {
@@ -106,7 +106,7 @@ struct WebhooksSetup: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let session = try await WebhookSession(database: database, api: api)
+        let session = try await WebhookSession(database: database, api: api, recording: !dryRun)
         var businesses = try await session.businesses()
         if !business.isEmpty {
             let unknown = business.filter { id in !businesses.contains { $0.id == id } }
@@ -143,9 +143,12 @@ struct WebhooksSetup: AsyncParsableCommand {
 /// What both webhooks commands share: the client, the registry and the database they record in.
 struct WebhookSession {
     let registry: WebhookRegistry
-    let store: any SyncLedger
+    /// Nil when not `recording`: a dry run opens no database for writing, so none is created or migrated.
+    let store: (any SyncLedger)?
 
-    init(database: DatabaseOptions, api: NexudusOptions) async throws {
+    /// Without `recording` (`setup --dry-run`) nothing is written: no database, no schema, no new
+    /// token file (an existing one still gets the rotated token, as with `sync --dry-run`).
+    init(database: DatabaseOptions, api: NexudusOptions, recording: Bool = true) async throws {
         var logger = Logger(label: "nexmirror", factory: StandardErrorLogHandler.init)
         logger.logLevel = .warning
         let tokenPath = try api.tokenPath(for: database.location)
@@ -153,14 +156,15 @@ struct WebhookSession {
         if case .sqlite(let path) = database.location, FileManager.default.fileExists(atPath: path) {
             _ = try ReadOnlyDatabase.open(database)
         }
-        store = try await database.openSyncLedger(preparing: false)
-        registry = WebhookRegistry(client: try api.client(tokenPath: tokenPath, logger: logger))
+        store = recording ? try await database.openSyncLedger(preparing: false) : nil
+        registry = WebhookRegistry(client: try api.client(tokenPath: tokenPath, logger: logger, createsTokenFile: recording))
     }
 
-    /// The account's webhooks, recorded in `nexudus_webhooks` unless `record` is false.
+    /// The account's webhooks, recorded in `nexudus_webhooks` unless `record` is false or the
+    /// session does not record.
     func listed(record: Bool = true) async throws -> [NexudusWebhook] {
         let webhooks = try await registry.webhooks()
-        if record { try await store.replaceWebhooks(webhooks.map(\.record), seenAt: .now) }
+        if record, let store { try await store.replaceWebhooks(webhooks.map(\.record), seenAt: .now) }
         return webhooks
     }
 

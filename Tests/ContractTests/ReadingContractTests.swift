@@ -91,7 +91,16 @@ import Testing
                 ["query", "--format", format, "SELECT id, full_name, active, updated_on FROM coworkers ORDER BY id"])
             #expect(result.status == 0, "\(format): \(result.stderr)")
             CrossBackend.expectSame("query --format \(format)", result.stdout, on: backend)
+            // An empty result still names its columns, the same way on both backends.
+            let empty = try await database.run(
+                ["query", "--format", format, "SELECT id, full_name, active, updated_on FROM coworkers WHERE id < 0"])
+            #expect(empty.status == 0, "\(format): \(empty.stderr)")
+            CrossBackend.expectSame("empty query --format \(format)", empty.stdout, on: backend)
         }
+        let empty = try await database.run(["query", "--format", "csv", "SELECT id, full_name FROM coworkers WHERE id < 0"])
+        #expect(empty.output == "id,full_name\r\n")
+        let noEvents = try await database.run(["events", "--action", "TeamDeleted", "--format", "csv"])
+        #expect(noEvents.output.hasPrefix("seq,received_at,action"), "\(noEvents.output)")
     }
 
     /// `events` lists the log as on the other backend (each receiver's `received_at` aside) and

@@ -45,6 +45,27 @@ import Testing
         #expect(try mirror.count("SELECT count(*) FROM nexudus_webhooks WHERE active = 0") == 0)
     }
 
+    @Test func aDryRunCreatesNoDatabaseAndNoTokenFile() async throws {
+        let mirror = try await SyncMirror.start()
+        let disabled = mirror.account.addWebhook(business: 1, action: 6, url: "\(Self.base)/webhooks/BookingCreate", active: false)
+        let dry = try await mirror.run(["webhooks", "setup", "--url", Self.base, "--dry-run"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.output.contains("would re-enable BookingCreate for business 1"), "\(dry.output)")
+        #expect(dry.output.contains("would create CoworkerCreate for business 2"), "\(dry.output)")
+        #expect(!FileManager.default.fileExists(atPath: mirror.db))
+        #expect(!FileManager.default.fileExists(atPath: mirror.tokenFile))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mirror.scratch.url.path).isEmpty)
+        #expect(mirror.account.webhook(id: disabled)?["Active"] as? Bool == false)
+        #expect(mirror.account.ids("sys/webhooks").count == 1)
+
+        // On an existing database it leaves `nexudus_webhooks` as it was.
+        #expect(try await mirror.run(["webhooks"]).status == 0)
+        let recorded = try mirror.strings("SELECT action || ':' || active || ':' || seen_at FROM nexudus_webhooks")
+        mirror.account.addWebhook(business: 2, action: 6, url: "\(Self.base)/webhooks/BookingCreate", active: true)
+        #expect(try await mirror.run(["webhooks", "setup", "--url", Self.base, "--dry-run"], password: false).status == 0)
+        #expect(try mirror.strings("SELECT action || ':' || active || ':' || seen_at FROM nexudus_webhooks") == recorded)
+    }
+
     @Test func setupForOneLocationLeavesTheOthersAlone() async throws {
         let mirror = try await SyncMirror.start()
         let setup = try await mirror.run(["webhooks", "setup", "--url", Self.base + "/", "--business", "2", "--requests-per-minute", "600"])

@@ -21,6 +21,26 @@ struct PostgresReceiverTests {
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
+    @Test func signAndVerifyTakeTheSecretFromTheFileOrEnvironmentOnPostgreSQL() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let body = NexudusFixtures.body("CoworkerCreate")
+        // No file beside a PostgreSQL database to fall back on: the line says where a secret goes.
+        for arguments in [["sign"], ["verify", "--signature", String(repeating: "A", count: 64)]] {
+            let refused = try await CLI.run(arguments + ["--db", url], stdin: body)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("on PostgreSQL pass --secret-file"), "\(refused.stderr)")
+            #expect(!refused.stderr.contains("does not run on PostgreSQL"), "\(refused.stderr)")
+            #expect(refused.stderr.split(separator: "\n").count == 1)
+        }
+        let scratch = Scratch()
+        let signed = try await CLI.run(["sign", "--db", url, "--secret-file", scratch.secretFile()], stdin: body)
+        #expect(signed.status == 0, "\(signed.stderr)")
+        #expect(signed.output == NexudusFixtures.signature("CoworkerCreate") + "\n")
+        let fromEnvironment = try await CLI.run(
+            ["sign", "--db", url], stdin: body, environment: ["NEXMIRROR_SECRET": NexudusFixtures.secret])
+        #expect(fromEnvironment.output == signed.output, "\(fromEnvironment.stderr)")
+    }
+
     @Test func aRedeliveryToAnotherReceiverIsADuplicate() async throws {
         let url = try PostgresCluster.makeDatabase()
         let (first, _) = try await Self.serve(url)

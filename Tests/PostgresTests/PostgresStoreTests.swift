@@ -29,7 +29,7 @@ struct PostgresStoreTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(try await stores[0].appliedMigrations() == ["0001_pg_event_log", "0002_pg_replica", "0003_pg_append_batch"])
-        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM schema_migrations") == "2")
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM schema_migrations") == "3")
         for store in stores { store.close() }
     }
 

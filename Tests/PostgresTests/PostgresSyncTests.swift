@@ -89,10 +89,7 @@ struct PostgresSyncTests {
             let fromPostgres = try await CLI.run(["query", "--format", "csv", "--db", mirror.url, sql])
             let fromSQLite = try await CLI.run(["query", "--format", "csv", "--db", mirror.sqlite, sql])
             #expect(fromPostgres.status == 0, "\(sql): \(fromPostgres.stderr)", sourceLocation: sourceLocation)
-            // An empty result has no header row on PostgreSQL (README): compare the rows.
-            let rows = { (output: String) in output.split(separator: "\n").dropFirst() }
-            #expect(rows(fromPostgres.output) == rows(fromSQLite.output), "\(sql)\n\(fromPostgres.output)\n---\n\(fromSQLite.output)", sourceLocation: sourceLocation)
-            #expect(rows(fromPostgres.output).isEmpty || fromPostgres.output == fromSQLite.output, "\(sql)", sourceLocation: sourceLocation)
+            #expect(fromPostgres.output == fromSQLite.output, "\(sql)\n\(fromPostgres.output)\n---\n\(fromSQLite.output)", sourceLocation: sourceLocation)
         }
         for report in ReportName.allCases.map(\.rawValue) {
             let fromPostgres = try await CLI.run(["export", report, "--db", mirror.url])
@@ -298,5 +295,74 @@ extension PostgresSyncTests {
         let report = try #require(try JSONSerialization.jsonObject(with: status.stdout) as? [String: Any])
         #expect((report["sync"] as? [[String: Any]])?.first?["error"] as? String != nil, "\(status.output)")
         #expect(await server.stop() == 0)
+    }
+}
+
+extension PostgresSyncTests {
+    @Test func aDatabaseErrorInTheLedgerIsOneLineWithPostgreSQLsReason() async throws {
+        let mirror = try await PostgresSyncMirror()
+        #expect(try await mirror.sync(["--entity", "coworkers"]).status == 0)
+        _ = try mirror.psql("ALTER TABLE sync_state RENAME TO sync_state_elsewhere")
+        let sync = try await mirror.sync(["--entity", "coworkers"])
+        #expect(sync.status != 0)
+        #expect(sync.stderr.contains(#"cannot record the start of the coworkers sync in sync_state: relation "sync_state" does not exist"#), "\(sync.stderr)")
+        #expect(!sync.stderr.contains("PSQLError"), "\(sync.stderr)")
+        #expect(sync.stderr.split(separator: "\n").count == 1, "\(sync.stderr)")
+
+        _ = try mirror.psql("ALTER TABLE nexudus_webhooks RENAME TO nexudus_webhooks_elsewhere")
+        let webhooks = try await mirror.run(["webhooks", "--token-file", mirror.tokenFile], password: false)
+        #expect(webhooks.status != 0)
+        #expect(webhooks.stderr.contains(#"cannot record the account's webhooks in nexudus_webhooks: relation "nexudus_webhooks" does not exist"#), "\(webhooks.stderr)")
+        #expect(!webhooks.stderr.contains("PSQLError"), "\(webhooks.stderr)")
+        #expect(webhooks.stderr.split(separator: "\n").count == 1, "\(webhooks.stderr)")
+    }
+}
+
+/// `webhooks setup` on a PostgreSQL mirror, against the stand-in's `/sys/webhooks`.
+extension PostgresSyncTests {
+    static let base = "https://mirror.example.com"
+    /// The projected actions per location (SPEC §4.2 tables), as in WebhookSetupTests.
+    static let projected = 33
+
+    @Test func webhooksSetupCreatesAndReEnablesRecordsThemAndASecondRunChangesNothing() async throws {
+        let mirror = try await PostgresSyncMirror()
+        mirror.account.addWebhook(business: 1, action: 3, url: "\(Self.base)/webhooks/CoworkerCreate", active: true)
+        let disabled = mirror.account.addWebhook(
+            business: 1, action: 6, url: "\(Self.base)/webhooks/BookingCreate", active: false, errorCount: 10)
+        mirror.account.addWebhook(business: 1, action: 7, url: "https://elsewhere.example.com/hook", active: true)
+        let setup = ["webhooks", "setup", "--url", Self.base, "--requests-per-minute", "600", "--token-file", mirror.tokenFile]
+
+        // A dry run on a database nexmirror never opened: it says what it would do and writes nothing.
+        let dry = try await mirror.run(setup + ["--dry-run"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.output.contains("would re-enable BookingCreate for business 1"), "\(dry.output)")
+        #expect(dry.output.contains("dry run: \(2 * Self.projected - 1) to change, 1 already active"), "\(dry.output)")
+        #expect(mirror.account.ids("sys/webhooks").count == 3)
+        #expect(try mirror.count("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()") == 0)
+        #expect(!FileManager.default.fileExists(atPath: mirror.tokenFile))
+
+        let first = try await mirror.run(setup)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.output.contains("\(2 * Self.projected - 2) created, 1 re-enabled, 1 already active"), "\(first.output)")
+        #expect(first.output.contains("re-enabled BookingCreate for business 1 at \(Self.base)/webhooks/BookingCreate"))
+        #expect(mirror.account.webhook(id: disabled)?["Active"] as? Bool == true)
+        let total = 3 + 2 * Self.projected - 2
+        #expect(mirror.account.ids("sys/webhooks").count == total)
+        // What the API lists after the changes is recorded, the webhook pointing elsewhere too.
+        #expect(try mirror.count("SELECT count(*) FROM nexudus_webhooks") == total)
+        #expect(try mirror.count("SELECT count(*) FROM nexudus_webhooks WHERE active = 0") == 0)
+        #expect(try mirror.count("SELECT count(*) FROM nexudus_webhooks WHERE url = 'https://elsewhere.example.com/hook'") == 1)
+        #expect(try mirror.psql("SELECT action || ':' || business_id || ':' || active FROM nexudus_webhooks WHERE id = \(disabled)")
+            == "BookingCreate:1:1")
+
+        let coverage = try await mirror.run(["webhooks", "--url", Self.base, "--token-file", mirror.tokenFile], password: false)
+        #expect(coverage.status == 0, "\(coverage.stderr)")
+        let recorded = try mirror.psql("SELECT string_agg(id || ':' || action || ':' || active || ':' || url, ' ' ORDER BY id) FROM nexudus_webhooks")
+        let again = try await mirror.run(setup, password: false)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.output.contains("0 created, 0 re-enabled, \(2 * Self.projected) already active"), "\(again.output)")
+        #expect(mirror.account.ids("sys/webhooks").count == total)
+        #expect(try mirror.psql("SELECT string_agg(id || ':' || action || ':' || active || ':' || url, ' ' ORDER BY id) FROM nexudus_webhooks")
+            == recorded)
     }
 }
