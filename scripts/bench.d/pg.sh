@@ -138,8 +138,11 @@ sqlite3 -csv "$work/log.sqlite" "SELECT seq, received_at, action, action_id, ent
 psql -X -q -v ON_ERROR_STOP=1 "$(pg_url rebuild)" -c "UPDATE log_head SET last_seq = (SELECT max(seq) FROM events)" -c "VACUUM ANALYZE events"
 "$bin" rebuild --db "$work/log.sqlite" >/dev/null   # warm the file cache; the timed run is next
 timed() { local start end; start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N); echo "$end - $start" | bc; }
-s=$(timed "$bin" rebuild --db "$work/log.sqlite")
-p=$(timed "$bin" rebuild --db "$(pg_url rebuild)")
+# Wall seconds, with the command's peak RSS and CPU seconds (user+system) kept in $work/last.
+measured() { /usr/bin/time -f "%M %U %S" -o "$work/last" "$@" >/dev/null; }
+usage() { awk '{printf "peak RSS %d MiB, CPU %.2f s", $1 / 1024, $2 + $3}' "$work/last"; }
+s=$(timed measured "$bin" rebuild --db "$work/log.sqlite"); su=$(usage)
+p=$(timed measured "$bin" rebuild --db "$(pg_url rebuild)"); pu=$(usage)
 q=$(timed psql -X -q "$(pg_url rebuild)" -v ON_ERROR_STOP=1 <<'SQL'
 SET synchronous_commit = off;
 CREATE TABLE fold_limit AS
@@ -152,7 +155,7 @@ SQL
 )
 echo "rebuild log: $events deliveries, shape $shape"
 rate() { python3 -c "print(f'{$events / $1:8.0f}/s')"; }
-echo "rebuild $events events  SQLite $(printf %.2f "$s") s ($(rate "$s"))  PostgreSQL $(printf %.2f "$p") s ($(rate "$p"))  pure-SQL fold in PostgreSQL $(printf %.2f "$q") s ($(rate "$q"))"
+echo "rebuild $events events  SQLite $(printf %.2f "$s") s ($(rate "$s"); $su)  PostgreSQL $(printf %.2f "$p") s ($(rate "$p"); nexmirror's $pu)  pure-SQL fold in PostgreSQL $(printf %.2f "$q") s ($(rate "$q"))"
 # The two rebuilt replicas must hold the same rows (`check` below also compares each with a fold).
 for table in coworkers bookings invoices invoice_events teams team_members checkins proposals contracts entities tombstones; do
     a=$(sqlite3 "$work/log.sqlite" "SELECT count(*) FROM $table")
