@@ -136,7 +136,6 @@ public final class PostgresReader: ReplicaReader {
         return nil
     }
 
-
     /// Runs `query` in a read-only transaction on one connection and streams its rows.
     private func read(
         _ query: PostgresQuery, keyword: String, sql: String, into writer: inout some RowWriter
