@@ -136,20 +136,23 @@ public final class PostgresReader: ReplicaReader {
         return nil
     }
 
-    /// Runs `query` in a read-only transaction on one connection and streams its rows.
+    /// Runs `query` in a read-only transaction on one connection and streams its rows into
+    /// `writer` as they arrive (postgres-nio reads on only when the rows before were taken), so
+    /// memory stays flat however long the result. An error after some rows were written leaves
+    /// them to the writer, as on SQLite: what its buffer already flushed stays out, the rest is
+    /// dropped with the error; a refused write fails before its first row, so nothing is written.
     private func read(
         _ query: PostgresQuery, keyword: String, sql: String, into writer: inout some RowWriter
     ) async throws {
-        let columns: [String], rows: [PostgresRow]
         do {
-            (columns, rows) = try await withReadConnection { connection in
+            try await withReadConnection { connection in
                 try await connection.query("BEGIN TRANSACTION READ ONLY", logger: store.logger)
                 do {
-                    let sequence = try await connection.query(query, logger: store.logger)
-                    let rows = try await sequence.collect()
-                    try await connection.query("ROLLBACK", logger: store.logger)
+                    let rows = try await connection.query(query, logger: store.logger)
                     // From the row description, so an empty result still has its header, as on SQLite.
-                    return (sequence.columns.map(\.name), rows)
+                    try writer.begin(columns: rows.columns.map(\.name))
+                    for try await row in rows { try writer.write(row.map(Self.cell)) }
+                    try await connection.query("ROLLBACK", logger: store.logger)
                 } catch {
                     _ = try? await connection.query("ROLLBACK", logger: store.logger)
                     throw error
@@ -164,8 +167,6 @@ public final class PostgresReader: ReplicaReader {
             default: throw QueryError.sql(message)
             }
         }
-        try writer.begin(columns: columns)
-        for row in rows { try writer.write(row.map(Self.cell)) }
         try writer.end()
     }
 

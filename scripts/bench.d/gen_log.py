@@ -18,7 +18,10 @@ Two shapes (--shape):
                18.1 : 12.1 : 10.1 : 9.9 : 4), ~11 % of deliveries deletes (one tombstone each), so
                most deliveries insert a new row rather than replace one.
 
-usage: gen_log.py DB EVENTS [--shape versions|many-entity] [--seed S]
+  bookings     mostly new bookings (90 % of deliveries, 80 % of those a new booking) and the
+               coworkers who book them: long `export bookings` results.
+
+usage: gen_log.py DB EVENTS [--shape versions|many-entity|bookings] [--seed S]
 """
 
 import argparse
@@ -65,7 +68,13 @@ MANY_ENTITY = {
         "Checkin": (18.1, 8.1), "CoworkerContract": (12.1, 5.1), "Proposal": (10.1, 4.1), "Team": (9.9, 2.7),
         "CalendarEvent": (4.0, 3.6)}.items()
 }
-SHAPES = {"versions": TYPES, "many-entity": MANY_ENTITY}
+# The bookings shape: a log that is mostly new bookings (~72 % of deliveries create one), with
+# the coworkers who book them, for measuring long `export bookings` / `query` results.
+BOOKINGS = {
+    "Coworker": (10, 0.60, 0.02) + TYPES["Coworker"][3:],
+    "Booking": (90, 0.80, 0.05) + TYPES["Booking"][3:],
+}
+SHAPES = {"versions": TYPES, "many-entity": MANY_ENTITY, "bookings": BOOKINGS}
 
 
 class Generator:

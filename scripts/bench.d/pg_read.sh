@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Long reads on PostgreSQL for BENCHMARKS.md: peak RSS and wall time of `export bookings` and
+# `query 'SELECT * FROM bookings ORDER BY id'` (CSV, to a file) on a generated bookings-heavy log, for one
+# or more binaries (e.g. before and after a change), with SQLite's figures beside them. Every
+# binary's output must be byte-identical, and PostgreSQL's must equal SQLite's.
+#
+# The log is made by gen_log.py --shape bookings in a SQLite file, copied into PostgreSQL with
+# COPY as pg.sh does, and folded by `nexmirror rebuild` on each backend.
+#
+# usage: scripts/bench.d/pg_read.sh [--events 200000] [BINARY…]   (default: the debug binary)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+events=200000
+if [ "${1:-}" = --events ]; then events=$2; shift 2; fi
+bins=("$@")
+[ ${#bins[@]} -gt 0 ] || bins=(.build/debug/nexmirror)
+for tool in sqlite3 python3 psql /usr/bin/time; do command -v $tool >/dev/null || { echo "pg_read.sh: needs $tool" >&2; exit 1; }; done
+
+work=$(mktemp -d /tmp/nxpgread.XXXXXX)
+# shellcheck source=scripts/pg
+source scripts/pg
+trap 'rm -rf "$work"; pg_stop "$NEXMIRROR_PG_DIR"' EXIT
+pg=postgresql:///bench?host=$NEXMIRROR_PG_DIR
+psql -X -q "postgresql:///postgres?host=$NEXMIRROR_PG_DIR" -c "CREATE DATABASE bench"
+
+bin=${bins[0]}
+"$bin" import --db "$work/log.sqlite" /dev/null >/dev/null   # migrates
+python3 scripts/bench.d/gen_log.py --shape bookings "$work/log.sqlite" "$events" >/dev/null
+"$bin" import --db "$pg" /dev/null >/dev/null
+sqlite3 -csv "$work/log.sqlite" "SELECT seq, received_at, action, action_id, entity_type, entity_id, updated_on,
+    '\\x' || lower(hex(body)), body_sha256, source, signature, status, error FROM events ORDER BY seq" |
+    psql -X -q -v ON_ERROR_STOP=1 "$pg" -c "COPY events (seq, received_at, action, action_id, entity_type,
+        entity_id, updated_on, body, body_sha256, source, signature, status, error) FROM STDIN WITH (FORMAT csv)"
+psql -X -q -v ON_ERROR_STOP=1 "$pg" -c "UPDATE log_head SET last_seq = (SELECT max(seq) FROM events)" -c "VACUUM ANALYZE events"
+"$bin" rebuild --db "$work/log.sqlite" >/dev/null
+"$bin" rebuild --db "$pg" >/dev/null
+echo "log: $events deliveries (gen_log.py --shape bookings), $(sqlite3 "$work/log.sqlite" 'SELECT count(*) FROM bookings') bookings;" \
+    "$(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# Runs one read, prints "peak KiB, wall s, bytes, md5" of it.
+measure() {
+    /usr/bin/time -o "$work/time" -f '%M %e' "$@" >"$work/out"
+    read -r peak wall <"$work/time"
+    echo "$(printf '%7d MiB  %6.2f s' $((peak / 1024)) "$wall")  $(stat -c %s "$work/out") bytes  $(md5sum <"$work/out" | cut -c1-12)"
+}
+for what in "export bookings" "query SELECT * FROM bookings ORDER BY id"; do
+    if [ "${what%% *}" = export ]; then args=(export bookings); else args=(query --format csv "${what#query }"); fi
+    "$bin" "${args[@]}" --db "$work/log.sqlite" >/dev/null   # warm the file cache
+    echo "$what"
+    echo "  SQLite      $bin: $(measure "$bin" "${args[@]}" --db "$work/log.sqlite")"
+    for b in "${bins[@]}"; do
+        "$b" "${args[@]}" --db "$pg" >/dev/null
+        echo "  PostgreSQL  $b: $(measure "$b" "${args[@]}" --db "$pg")"
+    done
+done
