@@ -26,7 +26,7 @@ extension PostgresStore: ReplicaStore {
             ? Projections.all : Projections.all.filter { projectionNames!.contains($0.name) }
         let tables = projections.flatMap(\.ownedTables) + ["tombstones"]
         let logger = self.logger
-        return try await client.withConnection { connection in
+        return try await statement("rebuild the replica") { try await client.withConnection { connection in
             // One rebuild at a time: a second waits rather than dropping the first one's tables.
             try await connection.query("SELECT pg_advisory_lock(\(Self.rebuildLock))", logger: logger)
             do {
@@ -38,7 +38,7 @@ extension PostgresStore: ReplicaStore {
                 _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.rebuildLock))", logger: logger)
                 throw error
             }
-        }
+        } }
     }
 
     nonisolated(nonsending) private static func rebuild(
@@ -51,7 +51,12 @@ extension PostgresStore: ReplicaStore {
             for table in tables {
                 try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(table)__next"), logger: logger)
                 try await connection.query(
-                    PostgresQuery(unsafeSQL: "CREATE TABLE \(table)__next (LIKE \(table) INCLUDING ALL)"), logger: logger)
+                    // No autovacuum on them: its lock on a freshly filled table would make the
+                    // swap's renames wait (and time out); they are analyzed before the swap instead.
+                    PostgresQuery(unsafeSQL: """
+                        CREATE TABLE \(table)__next (LIKE \(table) INCLUDING ALL)
+                        WITH (autovacuum_enabled = false, toast.autovacuum_enabled = false)
+                        """), logger: logger)
             }
             var high: Int64 = 0
             for try await last in try await connection.query("SELECT last_seq FROM log_head", logger: logger).decode(Int64.self) {
@@ -73,6 +78,10 @@ extension PostgresStore: ReplicaStore {
                 folded = last
                 read += batch.count
                 progress?(RebuildProgress(eventsRead: read, eventsTotal: Int(high)))
+            }
+            // Planner statistics for the tables about to go live (autovacuum is off on them).
+            for table in tables {
+                try await connection.query(PostgresQuery(unsafeSQL: "ANALYZE \(table)__next"), logger: logger)
             }
             let tail = try await swap(
                 projections, tables: tables, after: folded, known: known, policy: policy, on: connection, logger: logger

@@ -83,8 +83,10 @@ extension PostgresStore {
                     "SELECT name FROM projections ORDER BY name FOR UPDATE", logger: logger
                 ).decode(String.self) {}
                 // Table names are the projections' own, never input.
+                // The `__next` tables too, so no rename below can wait on anyone.
+                let locked = tables + ["members"] + tables.map { $0 + "__next" }
                 try await connection.query(
-                    PostgresQuery(unsafeSQL: "LOCK TABLE \((tables + ["members"]).joined(separator: ", ")) IN ACCESS EXCLUSIVE MODE"),
+                    PostgresQuery(unsafeSQL: "LOCK TABLE \(locked.joined(separator: ", ")) IN ACCESS EXCLUSIVE MODE"),
                     logger: logger)
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" {
                 throw LocksNotGranted()
@@ -113,6 +115,9 @@ extension PostgresStore {
                 try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(table)"), logger: logger)
                 try await connection.query(
                     PostgresQuery(unsafeSQL: "ALTER TABLE \(table)__next RENAME TO \(table)"), logger: logger)
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: "ALTER TABLE \(table) RESET (autovacuum_enabled, toast.autovacuum_enabled)"),
+                    logger: logger)
             }
             try await connection.query(
                 "CREATE VIEW members AS SELECT * FROM coworkers WHERE active = 1 AND archived = 0", logger: logger)

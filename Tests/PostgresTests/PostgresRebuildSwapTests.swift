@@ -64,6 +64,41 @@ struct PostgresRebuildSwapTests {
         #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%\\_\\_next'") == "0")
     }
 
+    /// Autovacuum takes SHARE UPDATE EXCLUSIVE on a freshly filled table; on a rebuilt
+    /// `__next` table that lock used to make the swap's rename time out and fail the rebuild
+    /// (seen on a 1M-delivery log). The swap now locks the `__next` tables with the live ones, in
+    /// the attempt that may be retried; autovacuum is off on them until they go live, analyzed.
+    @Test func aLockOnARebuiltTableDelaysTheSwapWithoutFailingIt() async throws {
+        let log = try await SameLog(generated: 3000)
+        let url = log.postgres
+        // Waits for the rebuild to create coworkers__next, then holds autovacuum's lock on it.
+        let holder = Task {
+            try await CLI.run(
+                ["-X", "-q", "-v", "ON_ERROR_STOP=1", url + "&application_name=vacuum-like", "-c", """
+                    DO $$ BEGIN
+                        WHILE to_regclass('coworkers__next') IS NULL LOOP PERFORM pg_sleep(0.005); END LOOP;
+                    END $$;
+                    BEGIN; LOCK TABLE coworkers__next IN SHARE UPDATE EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;
+                    """],
+                executable: URL(fileURLWithPath: "/usr/bin/psql"))
+        }
+        let result = try await CLI.run(["rebuild", "--db", url, "--swap-wait", "60s"])
+        let held = try await holder.value
+        #expect(held.status == 0, "the lock was taken on the rebuilt table while the rebuild ran: \(held.stderr)")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("(vacuum-like, "), "\(result.stderr)")
+        // Live again: autovacuum back on, and statistics from the ANALYZE before the swap.
+        #expect(try PostgresCluster.psql(url, """
+            SELECT count(*) FROM pg_class WHERE relname IN ('coworkers', 'bookings', 'tombstones') AND reloptions IS NOT NULL
+            """) == "0")
+        #expect(try PostgresCluster.psql(url, "SELECT reltuples > 0 FROM pg_class WHERE relname = 'coworkers'") == "t")
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%\\_\\_next'") == "0")
+        let live = try PostgresStoreTests.replicaDump(url)
+        let again = try await CLI.run(["rebuild", "--db", url])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try PostgresStoreTests.replicaDump(url) == live)
+    }
+
     @Test func aSwapWaitShorterThanTheReaderFailsInOneLineAndLeavesTheReplica() async throws {
         let url = try PostgresCluster.makeDatabase()
         let (server, _) = try await PostgresReceiverTests.serve(url)
