@@ -38,7 +38,7 @@ extension PostgresStore {
                     projections, tables: tables, after: cursor, known: known, lockTimeout: timeout,
                     on: connection, logger: logger))
             } catch let error where isLockTimeout(error) {
-                let holders = (try? await lockHolders(of: tables + ["members"], on: connection, logger: logger)) ?? []
+                let holders = (try? await lockHolders(of: lockedBySwap(tables), on: connection, logger: logger)) ?? []
                 let waited = clock.now - started
                 guard waited < policy.totalWait else {
                     for table in tables {
@@ -59,6 +59,12 @@ extension PostgresStore {
     /// written yet, so the attempt can be repeated (a timeout after the fold began could not be,
     /// since `known` would remember versions the rollback took back).
     private struct LocksNotGranted: Error {}
+
+    /// What a swap locks before it writes: the live tables, the view, and the rebuilt tables
+    /// (which autovacuum, or a curious operator, may hold).
+    private static func lockedBySwap(_ tables: [String]) -> [String] {
+        tables + ["members"] + tables.map { $0 + "__next" }
+    }
 
     private static func isLockTimeout(_ error: any Error) -> Bool {
         if error is LocksNotGranted { return true }
@@ -84,9 +90,8 @@ extension PostgresStore {
                 ).decode(String.self) {}
                 // Table names are the projections' own, never input.
                 // The `__next` tables too, so no rename below can wait on anyone.
-                let locked = tables + ["members"] + tables.map { $0 + "__next" }
                 try await connection.query(
-                    PostgresQuery(unsafeSQL: "LOCK TABLE \(locked.joined(separator: ", ")) IN ACCESS EXCLUSIVE MODE"),
+                    PostgresQuery(unsafeSQL: "LOCK TABLE \(lockedBySwap(tables).joined(separator: ", ")) IN ACCESS EXCLUSIVE MODE"),
                     logger: logger)
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55P03" {
                 throw LocksNotGranted()

@@ -69,24 +69,32 @@ struct PostgresRebuildSwapTests {
     /// (seen on a 1M-delivery log). The swap now locks the `__next` tables with the live ones, in
     /// the attempt that may be retried; autovacuum is off on them until they go live, analyzed.
     @Test func aLockOnARebuiltTableDelaysTheSwapWithoutFailingIt() async throws {
-        let log = try await SameLog(generated: 3000)
-        let url = log.postgres
-        // Waits for the rebuild to create coworkers__next, then holds autovacuum's lock on it.
-        let holder = Task {
-            try await CLI.run(
-                ["-X", "-q", "-v", "ON_ERROR_STOP=1", url + "&application_name=vacuum-like", "-c", """
-                    DO $$ BEGIN
-                        WHILE to_regclass('coworkers__next') IS NULL LOOP PERFORM pg_sleep(0.005); END LOOP;
-                    END $$;
-                    BEGIN; LOCK TABLE coworkers__next IN SHARE UPDATE EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;
-                    """],
-                executable: URL(fileURLWithPath: "/usr/bin/psql"))
+        let url = try PostgresCluster.makeDatabase()
+        let (server, _) = try await PostgresReceiverTests.serve(url)
+        for name in NexudusFixtures.names { #expect(try await HTTP.deliver(name, to: server).status == 200) }
+        try await waitUntilFolded(url)
+        await server.stop()
+        // A reader of the live table keeps the swap waiting, with the rebuilt tables in place
+        // and analyzed, long enough for a second session to take autovacuum's lock on one of
+        // them (once the swap is queued for its locks) and keep it after the reader has gone.
+        let reader = try await Self.holdCoworkers(url, seconds: 3)
+        let vacuum = Task {
+            try await CLI.run(["-c", """
+                for _ in $(seq 1000); do
+                    [ "$(psql -X -At "$1" -c "SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+                        WHERE NOT l.granted AND a.application_name = 'nexmirror rebuild'")" = t ] && break
+                    sleep 0.01
+                done
+                psql -X -q -v ON_ERROR_STOP=1 "$1&application_name=vacuum-like" \\
+                    -c "BEGIN; LOCK TABLE coworkers__next IN SHARE UPDATE EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT"
+                """, "vacuum-like", url], executable: URL(fileURLWithPath: "/bin/bash"))
         }
         let result = try await CLI.run(["rebuild", "--db", url, "--swap-wait", "60s"])
-        let held = try await holder.value
-        #expect(held.status == 0, "the lock was taken on the rebuilt table while the rebuild ran: \(held.stderr)")
+        #expect(try await reader.value.status == 0)
+        let held = try await vacuum.value
+        #expect(held.status == 0, "the lock was taken on the rebuilt table while the rebuild waited: \(held.stderr)")
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stderr.contains("(vacuum-like, "), "\(result.stderr)")
+        #expect(result.stderr.contains("(vacuum-like, "), "rebuild: \(result.output) \(result.stderr) / holder: \(held.output) \(held.stderr)")
         // Live again: autovacuum back on, and statistics from the ANALYZE before the swap.
         #expect(try PostgresCluster.psql(url, """
             SELECT count(*) FROM pg_class WHERE relname IN ('coworkers', 'bookings', 'tombstones') AND reloptions IS NOT NULL
