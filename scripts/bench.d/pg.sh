@@ -2,7 +2,9 @@
 # PostgreSQL figures for BENCHMARKS.md (issue 11), all in one run on this machine:
 #   ingest   wrk POSTing signed unique deliveries at 64 connections for DURATION s to
 #            1 receiver on SQLite, 1 receiver on PostgreSQL, and 3 receivers on one PostgreSQL
-#            database (3 wrk, 22+21+21 connections, each its own deliveries)
+#            database (3 wrk, 22+21+21 connections, each its own deliveries); each run REPEAT
+#            times on a fresh database after a CHECKPOINT (so no run pays for an earlier one's
+#            WAL), reported run by run and as the median
 #   rebuild  `nexmirror rebuild` of a generated log of EVENTS deliveries on SQLite and on
 #            PostgreSQL, against the limit: a pure-SQL fold inside PostgreSQL (one INSERT … SELECT
 #            DISTINCT ON over the log: latest version per entity, body parsed as jsonb)
@@ -12,11 +14,12 @@
 #   check    `nexmirror check` of that log on both backends (after the rebuilds)
 #
 # usage: scripts/bench.d/pg.sh [--duration 20] [--events 100000] [--shape many-entity|versions]
-#                              [--bin .build/release/nexmirror] [--rebuild-only]
+#                              [--bin .build/release/nexmirror] [--repeat 3] [--rebuild-only]
 #   --shape         the generated log's shape (gen_log.py): many entities with ~2 versions each, as
 #                   real accounts have (default), or few entities with long histories
 #   --rebuild-only  skip the ingest runs (no wrk needed)
 #   --ingest-only   skip the rebuild and check runs
+#   --repeat        ingest runs per configuration (default 3; the median is reported)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,6 +27,7 @@ duration=20
 rebuild_only=0
 ingest_only=0
 events=100000
+repeat=3
 shape=many-entity
 bin=.build/release/nexmirror
 [ -x "$bin" ] || bin=.build/debug/nexmirror
@@ -33,9 +37,10 @@ while [ $# -gt 0 ]; do
         --events) events=$2; shift 2 ;;
         --shape) shape=$2; shift 2 ;;
         --bin) bin=$2; shift 2 ;;
+        --repeat) repeat=$2; shift 2 ;;
         --rebuild-only) rebuild_only=1; shift ;;
         --ingest-only) ingest_only=1; shift ;;
-        *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+        *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
     esac
 done
 tools="sqlite3 python3"
@@ -59,9 +64,9 @@ createdb_() { psql -X -q "$(pg_url postgres)" -c "CREATE DATABASE $1"; }
 echo "binary: $bin ($(git rev-parse --short HEAD)); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 secret="bench-secret"
 echo "$secret" >"$work/secret"
-# Enough unique deliveries for the fastest run (SQLite, ~10k/s): a body sent twice would be a
-# cheap duplicate and inflate the rate.
-per_thread=$((duration * 12500))
+# Enough unique deliveries for the fastest run (SQLite, up to ~13k/s): a body sent twice would be
+# a cheap duplicate and inflate the rate.
+per_thread=$((duration * 20000))
 python3 scripts/bench.d/gen_ingest.py "$work/data" --secret "$secret" --per-thread "$per_thread" --threads 3 >/dev/null
 # post.lua's one thread (-t1) reads bodies.1.tsv in its data dir: each wrk gets its own deliveries.
 for i in 1 2 3; do
@@ -108,28 +113,51 @@ print(f"ingest {name:<28} {rate:8.0f}/s  p50 {p50:6.2f} ms  p99 {p99:7.2f} ms  2
 PY
 }
 
+# Each run's line goes to $work/runs.NAME too; median() prints the configuration's median run.
+median() { # NAME
+    python3 - "$work/runs.$1" "$1" <<'PY'
+import re, sys
+runs = [l.rstrip("\n") for l in open(sys.argv[1])]
+rates = sorted(runs, key=lambda l: float(re.search(r"\s(\d+)/s", l).group(1)))
+lo, hi = (re.search(r"\s(\d+)/s", l).group(1) for l in (rates[0], rates[-1]))
+print(rates[len(rates) // 2].replace("ingest ", "median ", 1) + f"  (runs {lo}-{hi}/s)")
+PY
+}
+checkpoint() { psql -X -q "$(pg_url postgres)" -c CHECKPOINT; sync; }
 if [ "$rebuild_only" = 0 ]; then
-port=$(serve --db "$work/ingest.sqlite")
-load 64 "$port" "$work/d1" "$work/s.json"
-stop_servers
-summary "SQLite, 1 receiver" "$work/s.json" "$(sqlite3 "$work/ingest.sqlite" 'SELECT count(*) FROM events')"
+for r in $(seq "$repeat"); do
+    rm -f "$work/ingest.sqlite"*
+    sync
+    port=$(serve --db "$work/ingest.sqlite")
+    load 64 "$port" "$work/d1" "$work/s.json"
+    stop_servers
+    summary "SQLite, 1 receiver" "$work/s.json" "$(sqlite3 "$work/ingest.sqlite" 'SELECT count(*) FROM events')" |
+        tee -a "$work/runs.sqlite1"
 
-createdb_ ingest1
-port=$(serve --db "$(pg_url ingest1)")
-load 64 "$port" "$work/d1" "$work/p1.json"
-stop_servers
-summary "PostgreSQL, 1 receiver" "$work/p1.json" "$(psql -X -At "$(pg_url ingest1)" -c 'SELECT count(*) FROM events')"
+    createdb_ ingest1_$r
+    checkpoint
+    port=$(serve --db "$(pg_url ingest1_$r)")
+    load 64 "$port" "$work/d1" "$work/p1.json"
+    stop_servers
+    summary "PostgreSQL, 1 receiver" "$work/p1.json" "$(psql -X -At "$(pg_url ingest1_$r)" -c 'SELECT count(*) FROM events')" |
+        tee -a "$work/runs.pg1"
+    psql -X -q "$(pg_url postgres)" -c "DROP DATABASE ingest1_$r"
 
-createdb_ ingest3
-ports=()
-for _ in 1 2 3; do ports+=("$(serve --db "$(pg_url ingest3)")"); done
-load 22 "${ports[0]}" "$work/d1" "$work/p3a.json" &
-load 21 "${ports[1]}" "$work/d2" "$work/p3b.json" &
-load 21 "${ports[2]}" "$work/d3" "$work/p3c.json" &
-wait %1 %2 %3 2>/dev/null || wait
-stop_servers
-summary "PostgreSQL, 3 receivers" "$work/p3a.json" "$work/p3b.json" "$work/p3c.json" \
-    "$(psql -X -At "$(pg_url ingest3)" -c 'SELECT count(*) FROM events')"
+    createdb_ ingest3_$r
+    checkpoint
+    ports=()
+    for _ in 1 2 3; do ports+=("$(serve --db "$(pg_url ingest3_$r)")"); done
+    load 22 "${ports[0]}" "$work/d1" "$work/p3a.json" &
+    load 21 "${ports[1]}" "$work/d2" "$work/p3b.json" &
+    load 21 "${ports[2]}" "$work/d3" "$work/p3c.json" &
+    wait %1 %2 %3 2>/dev/null || wait
+    stop_servers
+    summary "PostgreSQL, 3 receivers" "$work/p3a.json" "$work/p3b.json" "$work/p3c.json" \
+        "$(psql -X -At "$(pg_url ingest3_$r)" -c 'SELECT count(*) FROM events')" | tee -a "$work/runs.pg3"
+    psql -X -q "$(pg_url postgres)" -c "DROP DATABASE ingest3_$r"
+done
+echo "load after the ingest runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+for name in sqlite1 pg1 pg3; do median "$name"; done
 fi
 
 [ "$ingest_only" = 1 ] && exit 0
