@@ -58,12 +58,11 @@ enum PGAsOfReplica {
             head = last
         }
         let instant = asOf.description
-        let known = KnownVersions()
         var cursor: Int64 = 0
         var folded = 0
         var lastFolded: Int64 = 0
         try await connection.withTransaction(logger: logger) { connection in
-            let folder = PGBatchFolder(connection: connection, logger: logger, suffix: "", known: known)
+            let folder = PGBatchFolder(connection: connection, logger: logger, suffix: "")
             while true {
                 var binds = PostgresBindings()
                 binds.append(cursor)

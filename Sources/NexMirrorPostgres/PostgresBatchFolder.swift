@@ -4,21 +4,49 @@ import NexMirrorProjections
 import NexMirrorStore
 import PostgresNIO
 
-/// Folds a batch of deliveries into tables only its caller writes (a rebuild's `__next` tables,
-/// `check`'s TEMP ones): each delivery is decided in memory by the shared `FoldRule` against the
-/// versions written so far (`KnownVersions`), and only each entity's state at the end of the
-/// batch is written, with multi-row statements: a few round trips per batch instead of 2–4 per
-/// delivery. The result is the per-delivery fold's: the last decision on a key is its state.
+/// Folds a batch of deliveries into one set of replica tables (the live ones, a rebuild's
+/// `__next` ones, `check`'s or an as-of read's TEMP ones) in a few round trips: the versions the
+/// tables hold for the batch's entities are read in one statement per table and entity type,
+/// every delivery is decided in memory by the shared `FoldRule` against them and the batch's
+/// earlier decisions, and only each entity's state at the end of the batch is written, with
+/// multi-row statements. The result is the per-delivery fold's: the last decision on a key is its
+/// state. Memory is bounded by the batch, whatever the number of entities in the log.
 struct PGBatchFolder {
     let connection: PostgresConnection
     let logger: Logger
     let suffix: String
-    let known: KnownVersions
+
+    /// A replica row: projections keyed by entity type hold one row per (entity type, id), the
+    /// others one per id.
+    private struct RowKey: Hashable {
+        let projection: String
+        let entityType: String
+        let id: Int64
+
+        init(_ plan: FoldPlan) {
+            projection = plan.projection.name
+            entityType = plan.projection.keyedByEntityType ? plan.entityType : ""
+            id = plan.entityId
+        }
+
+        init(projection: String, entityType: String, id: Int64) {
+            self.projection = projection
+            self.entityType = entityType
+            self.id = id
+        }
+    }
+
+    private struct TombstoneKey: Hashable {
+        let entityType: String
+        let id: Int64
+    }
 
     /// A row key's state at the end of the batch.
     private enum RowState {
         case upsert(FoldPlan)
         case delete(FoldPlan)
+
+        var plan: FoldPlan { switch self { case .upsert(let plan), .delete(let plan): plan } }
     }
 
     /// PostgreSQL binds at most 65,535 parameters per statement; rows are sent in chunks below it.
@@ -28,14 +56,9 @@ struct PGBatchFolder {
         _ events: [PGLoggedEvent], selected: Set<String>? = nil,
         when shouldFold: (PGLoggedEvent, any Projection) -> Bool = { _, _ in true }
     ) async throws {
-        var rows: [String: RowState] = [:]
-        var rowOrder: [String] = []
-        var tombstones: [String: FoldPlan] = [:]
-        var tombstoneOrder: [String] = []
-        var histories: [String: [[SQLValue]]] = [:]
-        var projections: [String: any Projection] = [:]
+        var plans: [FoldPlan] = []
+        plans.reserveCapacity(events.count)
         for event in events {
-            let plan: FoldPlan
             switch FoldPreparation.of(
                 seq: event.seq, action: event.action, entityType: event.entityType, body: event.body, status: event.status,
                 signature: event.signature, selected: selected, shouldFold: { shouldFold(event, $0) })
@@ -44,20 +67,30 @@ struct PGBatchFolder {
             case .quarantine(let reason):
                 try await connection.query(
                     "UPDATE events SET status = 'quarantined', error = \(reason) WHERE seq = \(event.seq)", logger: logger)
-                continue
-            case .fold(let prepared): plan = prepared
+            case .fold(let plan): plans.append(plan)
             }
+        }
+        guard !plans.isEmpty else { return }
+
+        var (rowVersions, tombstoneVersions) = try await storedVersions(of: plans)
+        var rows: [RowKey: RowState] = [:]
+        var rowOrder: [RowKey] = []
+        var tombstones: [TombstoneKey: FoldPlan] = [:]
+        var tombstoneOrder: [TombstoneKey] = []
+        var histories: [String: [[SQLValue]]] = [:]
+        var projections: [String: any Projection] = [:]
+        for plan in plans {
             let projection = plan.projection
             projections[projection.name] = projection
-            let rowKey = "\(projection.name)|\(plan.entityType)|\(plan.entityId)"
-            let tombstoneKey = "\(plan.entityType)|\(plan.entityId)"
-            let (row, tombstone) = known.versions(row: rowKey, tombstone: tombstoneKey)
-            let changes = FoldRule.changes(incoming: plan.version, row: row, tombstone: tombstone)
-            known.record(changes, plan.version, row: rowKey, tombstone: tombstoneKey)
+            let rowKey = RowKey(plan)
+            let tombstoneKey = TombstoneKey(entityType: plan.entityType, id: plan.entityId)
+            let changes = FoldRule.changes(
+                incoming: plan.version, row: rowVersions[rowKey], tombstone: tombstoneVersions[tombstoneKey])
             if changes.contains(.insertHistory), let history = plan.history, projection.historyTable != nil {
-                histories[projection.name, default: []].append([.integer(event.seq)] + history)
+                histories[projection.name, default: []].append([.integer(plan.version.seq)] + history)
             }
             if changes.contains(.writeTombstone) {
+                tombstoneVersions[tombstoneKey] = plan.version
                 if tombstones[tombstoneKey] == nil { tombstoneOrder.append(tombstoneKey) }
                 tombstones[tombstoneKey] = plan
             }
@@ -68,6 +101,8 @@ struct PGBatchFolder {
             } else {
                 nil
             }
+            if changes.contains(.upsertRow) { rowVersions[rowKey] = plan.version }
+            if changes.contains(.deleteRow) { rowVersions[rowKey] = nil }
             if let state {
                 if rows[rowKey] == nil { rowOrder.append(rowKey) }
                 rows[rowKey] = state
@@ -92,7 +127,7 @@ struct PGBatchFolder {
         // Per projection: rows deleted, children of every touched entity cleared, rows upserted
         // with their children (each key once, so one ON CONFLICT DO UPDATE never meets it twice).
         var byProjection: [String: [RowState]] = [:]
-        for key in rowOrder { byProjection[String(key.prefix { $0 != "|" }), default: []].append(rows[key]!) }
+        for key in rowOrder { byProjection[key.projection, default: []].append(rows[key]!) }
         for (name, states) in byProjection.sorted(by: { $0.key < $1.key }) {
             let projection = projections[name]!
             let table = projection.table + suffix
@@ -109,7 +144,7 @@ struct PGBatchFolder {
                         "DELETE FROM \(unescaped: table) WHERE id = ANY(\(deleted.map(\.entityId)))", logger: logger)
                 }
             }
-            let parents = states.map { switch $0 { case .delete(let plan), .upsert(let plan): plan.entityId } }
+            let parents = states.map(\.plan.entityId)
             for child in projection.childTables {
                 try await connection.query(
                     "DELETE FROM \(unescaped: child.name + suffix) WHERE \(unescaped: child.parentColumn) = ANY(\(parents))",
@@ -130,6 +165,46 @@ struct PGBatchFolder {
                     conflict: "DO NOTHING")
             }
         }
+    }
+
+    /// The row and tombstone versions the tables hold for the entities in `plans`: one indexed
+    /// read per table and entity type (`= ANY` on the key, which the primary key serves).
+    private func storedVersions(of plans: [FoldPlan]) async throws
+        -> ([RowKey: FoldVersion], [TombstoneKey: FoldVersion])
+    {
+        var idsByRowTable: [RowKey: Set<Int64>] = [:]  // keyed by (projection, entity type or "", 0)
+        var idsByTombstoneType: [String: Set<Int64>] = [:]
+        var projections: [String: any Projection] = [:]
+        for plan in plans {
+            projections[plan.projection.name] = plan.projection
+            let key = RowKey(plan)
+            idsByRowTable[RowKey(projection: key.projection, entityType: key.entityType, id: 0), default: []].insert(plan.entityId)
+            idsByTombstoneType[plan.entityType, default: []].insert(plan.entityId)
+        }
+        var rows: [RowKey: FoldVersion] = [:]
+        for (group, ids) in idsByRowTable {
+            let table = projections[group.projection]!.table + suffix
+            let query: PostgresQuery = group.entityType.isEmpty
+                ? "SELECT id, updated_on, seq FROM \(unescaped: table) WHERE id = ANY(\(Array(ids)))"
+                : "SELECT id, updated_on, seq FROM \(unescaped: table) WHERE entity_type = \(group.entityType) AND id = ANY(\(Array(ids)))"
+            for try await (id, updatedOn, seq) in try await connection.query(query, logger: logger)
+                .decode((Int64, String?, Int64).self)
+            {
+                rows[RowKey(projection: group.projection, entityType: group.entityType, id: id)] =
+                    FoldVersion(updatedOn: updatedOn, isDelete: false, seq: seq)
+            }
+        }
+        var tombstones: [TombstoneKey: FoldVersion] = [:]
+        for (entityType, ids) in idsByTombstoneType {
+            for try await (id, updatedOn, seq) in try await connection.query("""
+                SELECT id, updated_on, seq FROM \(unescaped: "tombstones" + suffix)
+                WHERE entity_type = \(entityType) AND id = ANY(\(Array(ids)))
+                """, logger: logger).decode((Int64, String?, Int64).self)
+            {
+                tombstones[TombstoneKey(entityType: entityType, id: id)] = FoldVersion(updatedOn: updatedOn, isDelete: true, seq: seq)
+            }
+        }
+        return (rows, tombstones)
     }
 
     /// `INSERT … VALUES (…), (…) ON CONFLICT …` in chunks under the parameter limit.

@@ -98,8 +98,7 @@ extension PostgresReader: StoreMaintenance {
         ).decode(Int64.self) {
             total = Int(count)
         }
-        let known = KnownVersions()
-        let folder = PGBatchFolder(connection: connection, logger: logger, suffix: "__check", known: known)
+        let folder = PGBatchFolder(connection: connection, logger: logger, suffix: "__check")
         var previous: Int64 = 0  // the log starts at 1, so a missing first delivery is a hole too
         var cursor = Int64.min
         var read = 0

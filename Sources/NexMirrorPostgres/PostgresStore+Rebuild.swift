@@ -47,7 +47,6 @@ extension PostgresStore: ReplicaStore {
     ) async throws -> RebuildSummary {
             let started = ContinuousClock.now
             let selected = Set(projections.map(\.name))
-            let known = KnownVersions()
             for table in tables {
                 try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(table)__next"), logger: logger)
                 try await connection.query(
@@ -63,20 +62,9 @@ extension PostgresStore: ReplicaStore {
                 high = last
             }
             // Bulk of the log, in batches that need no flush: a crash just means rebuilding again.
-            var folded: Int64 = 0
-            var read = 0
-            while folded < high {
-                let batch = try await connection.withTransaction(logger: logger) { connection in
-                    try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
-                    let events = try await PostgresFolder.events(after: folded, limit: 2000, on: connection, logger: logger)
-                    let batch = events.filter { $0.seq <= high }
-                    try await PGBatchFolder(connection: connection, logger: logger, suffix: "__next", known: known)
-                        .fold(batch, selected: selected)
-                    return batch
-                }
-                guard let last = batch.last?.seq else { break }
-                folded = last
-                read += batch.count
+            let (folded, read) = try await foldArrived(
+                after: 0, through: high, selected: selected, on: connection, logger: logger
+            ) { read in
                 progress?(RebuildProgress(eventsRead: read, eventsTotal: Int(high)))
             }
             // Planner statistics for the tables about to go live (autovacuum is off on them).
@@ -84,7 +72,7 @@ extension PostgresStore: ReplicaStore {
                 try await connection.query(PostgresQuery(unsafeSQL: "ANALYZE \(table)__next"), logger: logger)
             }
             let tail = try await swap(
-                projections, tables: tables, after: folded, known: known, policy: policy, on: connection, logger: logger
+                projections, tables: tables, after: folded, policy: policy, on: connection, logger: logger
             ) { [read] waited in
                 progress?(RebuildProgress(eventsRead: read, eventsTotal: Int(high), swapWait: waited))
             }

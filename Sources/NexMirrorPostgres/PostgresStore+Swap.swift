@@ -16,7 +16,7 @@ extension PostgresStore {
     /// a growing pause, until `totalWait` has passed. Then the rebuilt tables are dropped and
     /// `SwapTimedOut` names the holders: the live replica is untouched.
     nonisolated(nonsending) static func swap(
-        _ projections: [any Projection], tables: [String], after folded: Int64, known: KnownVersions,
+        _ projections: [any Projection], tables: [String], after folded: Int64,
         policy: SwapPolicy, on connection: PostgresConnection, logger: Logger, report: (SwapWait) -> Void
     ) async throws -> Int {
         let selected = Set(projections.map(\.name))
@@ -28,14 +28,14 @@ extension PostgresStore {
         var attempt = 0
         while true {
             attempt += 1
-            let (caughtUp, count) = try await foldArrived(after: cursor, selected: selected, known: known, on: connection, logger: logger)
+            let (caughtUp, count) = try await foldArrived(after: cursor, selected: selected, on: connection, logger: logger)
             cursor = caughtUp
             tail += count
             let left = policy.totalWait - (clock.now - started)
             let timeout = max(min(policy.attemptTimeout, left), .milliseconds(50))
             do {
                 return tail + (try await attemptSwap(
-                    projections, tables: tables, after: cursor, known: known, lockTimeout: timeout,
+                    projections, tables: tables, after: cursor, lockTimeout: timeout,
                     on: connection, logger: logger))
             } catch let error where isLockTimeout(error) {
                 let holders = (try? await lockHolders(of: lockedBySwap(tables), on: connection, logger: logger)) ?? []
@@ -56,8 +56,8 @@ extension PostgresStore {
     }
 
     /// Raised inside the swap transaction when its locks were not granted in time: nothing was
-    /// written yet, so the attempt can be repeated (a timeout after the fold began could not be,
-    /// since `known` would remember versions the rollback took back).
+    /// written yet, so the attempt can be repeated. Only the lock statements are bounded by
+    /// `lock_timeout`: once the locks are held, the tail and the renames wait for nobody.
     private struct LocksNotGranted: Error {}
 
     /// What a swap locks before it writes: the live tables, the view, and the rebuilt tables
@@ -76,7 +76,7 @@ extension PostgresStore {
     /// and the view, all within `lockTimeout`; then the tail, the renames, the view and the
     /// checkpoints, which wait for nobody. Returns how many deliveries the tail held.
     nonisolated(nonsending) private static func attemptSwap(
-        _ projections: [any Projection], tables: [String], after cursor: Int64, known: KnownVersions,
+        _ projections: [any Projection], tables: [String], after cursor: Int64,
         lockTimeout: Duration, on connection: PostgresConnection, logger: Logger
     ) async throws -> Int {
         let selected = Set(projections.map(\.name))
@@ -101,7 +101,7 @@ extension PostgresStore {
             while true {
                 let events = try await PostgresFolder.events(after: last, limit: 2000, on: connection, logger: logger)
                 guard let end = events.last?.seq else { break }
-                try await PGBatchFolder(connection: connection, logger: logger, suffix: "__next", known: known)
+                try await PGBatchFolder(connection: connection, logger: logger, suffix: "__next")
                     .fold(events, selected: selected)
                 tail += events.count
                 last = end
@@ -138,26 +138,30 @@ extension PostgresStore {
         }
     }
 
-    /// Folds the deliveries logged after `cursor` into the `__next` tables, in batches committed
-    /// without a flush (as the bulk); returns the new cursor and how many were read.
-    nonisolated(nonsending) private static func foldArrived(
-        after cursor: Int64, selected: Set<String>, known: KnownVersions, on connection: PostgresConnection,
-        logger: Logger
+    /// Folds the deliveries logged after `cursor` (up to `high`, if given) into the `__next`
+    /// tables, in batches committed without a flush: a crash just means rebuilding again. Returns
+    /// the new cursor and how many were read; `progress` hears the running count after each batch.
+    nonisolated(nonsending) static func foldArrived(
+        after cursor: Int64, through high: Int64 = .max, selected: Set<String>, on connection: PostgresConnection,
+        logger: Logger, progress: (Int) -> Void = { _ in }
     ) async throws -> (Int64, Int) {
         var last = cursor
         var count = 0
-        while true {
+        while last < high {
             let batch = try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
                 let events = try await PostgresFolder.events(after: last, limit: 2000, on: connection, logger: logger)
-                try await PGBatchFolder(connection: connection, logger: logger, suffix: "__next", known: known)
+                    .filter { $0.seq <= high }
+                try await PGBatchFolder(connection: connection, logger: logger, suffix: "__next")
                     .fold(events, selected: selected)
                 return events
             }
-            guard let end = batch.last?.seq else { return (last, count) }
+            guard let end = batch.last?.seq else { break }
             last = end
             count += batch.count
+            progress(count)
         }
+        return (last, count)
     }
 
     /// The other connections holding any lock on `relations` (granted: they are what the swap
