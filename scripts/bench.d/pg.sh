@@ -123,6 +123,27 @@ lo, hi = (re.search(r"\s(\d+)/s", l).group(1) for l in (rates[0], rates[-1]))
 print(rates[len(rates) // 2].replace("ingest ", "median ", 1) + f"  (runs {lo}-{hi}/s)")
 PY
 }
+# How far the replica was behind the log when the load stopped, and how long the receivers took to
+# fold that backlog (at most 10 min): the replica's lag at that ingest rate. Args: a command that
+# runs one SQL statement and prints its single value.
+catch_up() {
+    local sql="SELECT (SELECT coalesce(max(seq), 0) FROM events) - (SELECT min(checkpoint) FROM projections)"
+    local start behind first=""
+    start=$(date +%s.%N)
+    while :; do
+        behind=$("$@" "$sql")
+        [ -n "$first" ] || first=$behind
+        [ "$behind" -le 0 ] && break
+        if [ "$(echo "$(date +%s.%N) - $start > 600" | bc)" = 1 ]; then
+            echo "replica $first behind at the end, still $behind behind after 600 s"; return
+        fi
+        sleep 0.2
+    done
+    printf 'replica %s behind at the end, caught up in %.1f s\n' "$first" "$(echo "$(date +%s.%N) - $start" | bc)"
+}
+sq() { sqlite3 "$work/ingest.sqlite" "$1"; }
+pq1() { psql -X -At "$(pg_url "ingest1_$r")" -c "$1"; }
+pq3() { psql -X -At "$(pg_url "ingest3_$r")" -c "$1"; }
 checkpoint() { psql -X -q "$(pg_url postgres)" -c CHECKPOINT; sync; }
 if [ "$rebuild_only" = 0 ]; then
 for r in $(seq "$repeat"); do
@@ -130,17 +151,21 @@ for r in $(seq "$repeat"); do
     sync
     port=$(serve --db "$work/ingest.sqlite")
     load 64 "$port" "$work/d1" "$work/s.json"
+    lag=$(catch_up sq)
     stop_servers
     summary "SQLite, 1 receiver" "$work/s.json" "$(sqlite3 "$work/ingest.sqlite" 'SELECT count(*) FROM events')" |
         tee -a "$work/runs.sqlite1"
+    echo "  $lag"
 
     createdb_ ingest1_$r
     checkpoint
     port=$(serve --db "$(pg_url ingest1_$r)")
     load 64 "$port" "$work/d1" "$work/p1.json"
+    lag=$(catch_up pq1)
     stop_servers
     summary "PostgreSQL, 1 receiver" "$work/p1.json" "$(psql -X -At "$(pg_url ingest1_$r)" -c 'SELECT count(*) FROM events')" |
         tee -a "$work/runs.pg1"
+    echo "  $lag"
     psql -X -q "$(pg_url postgres)" -c "DROP DATABASE ingest1_$r"
 
     createdb_ ingest3_$r
@@ -151,9 +176,11 @@ for r in $(seq "$repeat"); do
     load 21 "${ports[1]}" "$work/d2" "$work/p3b.json" &
     load 21 "${ports[2]}" "$work/d3" "$work/p3c.json" &
     wait %1 %2 %3 2>/dev/null || wait
+    lag=$(catch_up pq3)
     stop_servers
     summary "PostgreSQL, 3 receivers" "$work/p3a.json" "$work/p3b.json" "$work/p3c.json" \
         "$(psql -X -At "$(pg_url ingest3_$r)" -c 'SELECT count(*) FROM events')" | tee -a "$work/runs.pg3"
+    echo "  $lag"
     psql -X -q "$(pg_url postgres)" -c "DROP DATABASE ingest3_$r"
 done
 echo "load after the ingest runs: $(cut -d' ' -f1-3 /proc/loadavg)"
