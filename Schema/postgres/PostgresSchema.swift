@@ -5,6 +5,8 @@ public enum PostgresSchema {
         Schema.Migration(identifier: "0001_pg_event_log", sql: text(PackageResources._001_pg_event_log_sql)),
         Schema.Migration(identifier: "0002_pg_replica", sql: text(PackageResources._002_pg_replica_sql)),
         Schema.Migration(identifier: "0003_pg_append_batch", sql: text(PackageResources._003_pg_append_batch_sql)),
+        Schema.Migration(
+            identifier: "0004_pg_append_on_conflict", sql: text(PackageResources._004_pg_append_on_conflict_sql)),
     ]
 
     private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

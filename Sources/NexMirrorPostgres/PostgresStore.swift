@@ -201,7 +201,7 @@ public final class PostgresStore: EventStore {
         let addresses = rejections.map { $0.remoteAddress ?? "" }
         let reasons = rejections.map(\.reason)
         // Diagnostics, not deliveries: no need to wait for the flush.
-        try await withDeadline(deadline, "record rejections") { [client] in
+        _ = try await withDeadline(deadline, "record rejections") { [client] in
             try await client.query("""
                 WITH added AS (
                     INSERT INTO rejections (received_at, action, size, body_sha256, remote_address, reason)
@@ -228,6 +228,11 @@ public final class PostgresStore: EventStore {
     }
 
     // MARK: Replica
+
+    /// A fold never blocks an append here (they lock different rows), and each batch costs a
+    /// dozen round trips whatever its size: large batches let a projector that fell behind under
+    /// load catch up, where 100 a batch left it further behind the longer the load lasted.
+    public var foldBatchSize: Int { 1000 }
 
     public func foldPending(limit: Int = 500) async throws -> Int {
         try await statement("fold the log into the replica") {

@@ -179,6 +179,10 @@ public final class SQLiteStore: EventStore {
 
     // MARK: Replica
 
+    /// Small enough that a fold transaction holds the single writer for only a few ms, so log
+    /// commits queued behind it keep a low p99.
+    public var foldBatchSize: Int { 100 }
+
     public func foldPending(limit: Int = 500) async throws -> Int {
         try await pool.writeWithoutTransaction { db in
             // The replica can always be refolded from the log, so its commits skip the fsync;

@@ -25,10 +25,6 @@ public struct Projector: Service {
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    // Small enough that a fold transaction holds the single writer for only a few ms, so log
-    // commits queued behind it keep a low p99.
-    static let batchSize = 100
-
     /// Asks for a fold soon; cheap and safe to call after every commit.
     public func nudge() { wake.yield() }
 
@@ -68,7 +64,8 @@ public struct Projector: Service {
     private func foldAll() async {
         do {
             // A short batch means the log is folded: no extra transaction to find nothing.
-            while try await store.foldPending(limit: Self.batchSize) == Self.batchSize {}
+            let batchSize = store.foldBatchSize
+            while try await store.foldPending(limit: batchSize) == batchSize {}
         } catch is CancellationError {
             // Cancelled (the server failed to start, or was stopped hard): the next start folds on.
         } catch {

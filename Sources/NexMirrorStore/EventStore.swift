@@ -18,6 +18,9 @@ public protocol EventStore: Sendable {
     /// returns how many were read.
     func foldPending(limit: Int) async throws -> Int
 
+    /// How many deliveries the projector folds per transaction on this store.
+    var foldBatchSize: Int { get }
+
     /// The last log position and the lowest projection checkpoint.
     func progress() async throws -> (lastSeq: Int64, checkpoint: Int64)
 

@@ -37,6 +37,7 @@ final class RecordingStore: EventStore {
 
     func isWritable() async -> Bool { true }
     func foldPending(limit: Int) async throws -> Int { 0 }
+    var foldBatchSize: Int { 100 }
     func progress() async throws -> (lastSeq: Int64, checkpoint: Int64) { (0, 0) }
 }
 

@@ -28,8 +28,10 @@ struct PostgresStoreTests {
             for _ in 0..<4 { group.addTask { try await Self.open(url) } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        #expect(try await stores[0].appliedMigrations() == ["0001_pg_event_log", "0002_pg_replica", "0003_pg_append_batch"])
-        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM schema_migrations") == "3")
+        #expect(try await stores[0].appliedMigrations() == [
+            "0001_pg_event_log", "0002_pg_replica", "0003_pg_append_batch", "0004_pg_append_on_conflict",
+        ])
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM schema_migrations") == "4")
         for store in stores { store.close() }
     }
 
@@ -48,6 +50,45 @@ struct PostgresStoreTests {
         // A batch with the same delivery twice appends it once.
         let batch = try await first.append([Self.delivery("BookingCreate"), Self.delivery("BookingCreate")])
         #expect(batch == [AppendResult(seq: 2, duplicate: false), AppendResult(seq: 2, duplicate: true)])
+    }
+
+    /// Appending never reads the log to find duplicates: the unique index does it. On a new
+    /// database (no statistics yet) the look-up the append used to plan once per session read
+    /// every earlier delivery of the action through `events_activity`, so each append got slower
+    /// as the log grew.
+    @Test func appendsOnANewDatabaseDoNotReadTheLog() async throws {
+        let url = try PostgresCluster.makeDatabase()
+        let store = try await Self.open(url)
+        let body = NexudusFixtures.body("CoworkerUpdate")
+        for call in 0..<40 {
+            // Distinct bytes, the same action: trailing spaces keep the JSON valid.
+            let batch = (0..<5).map { index in
+                NewDelivery(
+                    action: ActionCatalog.action(named: "CoworkerUpdate")!,
+                    body: body + Array(repeating: UInt8(ascii: " "), count: call * 5 + index + 1),
+                    source: .webhook, signature: "raw", receivedAt: .now)
+            }
+            #expect(try await store.append(batch).allSatisfy { !$0.duplicate })
+        }
+        store.close()
+        // A backend reports its statistics when it exits: wait until every append's look-up is in.
+        var reads = ""
+        for _ in 0..<300 {
+            reads = try PostgresCluster.psql(url, """
+                SELECT (SELECT sum(idx_scan) FROM pg_stat_user_indexes
+                        WHERE indexrelname IN ('events_activity', 'events_delivery')) >= 200,
+                       -- Building each index of the log read it once (the migrations); nothing else may.
+                       (SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'events')
+                           = (SELECT count(*) FROM pg_index WHERE indrelid = 'events'::regclass),
+                       (SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'events_activity'),
+                       (SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'events_delivery')
+                """)
+            if reads.hasPrefix("t") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        // One probe of the unique index per delivery (the insert's conflict check), no other read.
+        #expect(reads == "t|t|0|200")
+        #expect(try PostgresCluster.psql(url, "SELECT count(*), max(seq) FROM events") == "200|200")
     }
 
     @Test func concurrentAppendsFromSeveralStoresGetContiguousSeqsInCommitOrder() async throws {
