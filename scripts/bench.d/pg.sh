@@ -141,6 +141,30 @@ catch_up() {
     done
     printf 'replica %s behind at the end, caught up in %.1f s\n' "$first" "$(echo "$(date +%s.%N) - $start" | bc)"
 }
+# CPU ticks of the running receivers and of PostgreSQL's processes, and the cluster's WAL flushes
+# so far; costs() turns two samples around a load into what each delivery cost and how many
+# deliveries shared a WAL flush (the group commit).
+ticks() { local total=0 pid; for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done; echo $total; }
+counters() {
+    local flushes
+    flushes=$(psql -X -At "$(pg_url postgres)" -c 'SELECT wal_sync FROM pg_stat_wal')
+    # shellcheck disable=SC2046
+    echo "$(ticks $(cat "$work/serve.pids")) $(ticks $(pgrep -u postgres)) $flushes"
+}
+costs() { # BEFORE AFTER POSTGRESQL(0|1) WRK-JSON…
+    python3 - "$@" <<'PY'
+import json, sys
+a, b = ([float(x) for x in s.split()] for s in sys.argv[1:3])
+rs = [json.load(open(f)) for f in sys.argv[4:]]
+n = sum(r["requests"] for r in rs); secs = max(r["duration_us"] for r in rs) / 1e6
+hz = 100
+line = f"  per delivery: nexmirror {(b[0] - a[0]) / hz / n * 1e6:.0f} us CPU"
+if sys.argv[3] == "1":
+    flushes = b[2] - a[2]
+    line += f", PostgreSQL {(b[1] - a[1]) / hz / n * 1e6:.0f} us CPU; WAL flushes {flushes / secs:.0f}/s, {n / max(flushes, 1):.1f} deliveries each"
+print(line)
+PY
+}
 sq() { sqlite3 "$work/ingest.sqlite" "$1"; }
 pq1() { psql -X -At "$(pg_url "ingest1_$r")" -c "$1"; }
 pq3() { psql -X -At "$(pg_url "ingest3_$r")" -c "$1"; }
@@ -150,37 +174,43 @@ for r in $(seq "$repeat"); do
     rm -f "$work/ingest.sqlite"*
     sync
     port=$(serve --db "$work/ingest.sqlite")
+    before=$(counters)
     load 64 "$port" "$work/d1" "$work/s.json"
+    cost=$(costs "$before" "$(counters)" 0 "$work/s.json")
     lag=$(catch_up sq)
     stop_servers
     summary "SQLite, 1 receiver" "$work/s.json" "$(sqlite3 "$work/ingest.sqlite" 'SELECT count(*) FROM events')" |
         tee -a "$work/runs.sqlite1"
-    echo "  $lag"
+    echo "$cost"; echo "  $lag"
 
     createdb_ ingest1_$r
     checkpoint
     port=$(serve --db "$(pg_url ingest1_$r)")
+    before=$(counters)
     load 64 "$port" "$work/d1" "$work/p1.json"
+    cost=$(costs "$before" "$(counters)" 1 "$work/p1.json")
     lag=$(catch_up pq1)
     stop_servers
     summary "PostgreSQL, 1 receiver" "$work/p1.json" "$(psql -X -At "$(pg_url ingest1_$r)" -c 'SELECT count(*) FROM events')" |
         tee -a "$work/runs.pg1"
-    echo "  $lag"
+    echo "$cost"; echo "  $lag"
     psql -X -q "$(pg_url postgres)" -c "DROP DATABASE ingest1_$r"
 
     createdb_ ingest3_$r
     checkpoint
     ports=()
     for _ in 1 2 3; do ports+=("$(serve --db "$(pg_url ingest3_$r)")"); done
+    before=$(counters)
     load 22 "${ports[0]}" "$work/d1" "$work/p3a.json" &
     load 21 "${ports[1]}" "$work/d2" "$work/p3b.json" &
     load 21 "${ports[2]}" "$work/d3" "$work/p3c.json" &
     wait %1 %2 %3 2>/dev/null || wait
+    cost=$(costs "$before" "$(counters)" 1 "$work/p3a.json" "$work/p3b.json" "$work/p3c.json")
     lag=$(catch_up pq3)
     stop_servers
     summary "PostgreSQL, 3 receivers" "$work/p3a.json" "$work/p3b.json" "$work/p3c.json" \
         "$(psql -X -At "$(pg_url ingest3_$r)" -c 'SELECT count(*) FROM events')" | tee -a "$work/runs.pg3"
-    echo "  $lag"
+    echo "$cost"; echo "  $lag"
     psql -X -q "$(pg_url postgres)" -c "DROP DATABASE ingest3_$r"
 done
 echo "load after the ingest runs: $(cut -d' ' -f1-3 /proc/loadavg)"
