@@ -77,7 +77,9 @@ struct PostgresRebuildSwapTests {
         // A reader of the live table keeps the swap waiting, with the rebuilt tables in place
         // and analyzed, long enough for a second session to take autovacuum's lock on one of
         // them (once the swap is queued for its locks) and keep it after the reader has gone.
-        let reader = try await Self.holdCoworkers(url, seconds: 3)
+        // 8 s: the rebuild process must start, fold and queue for its locks before the reader
+        // lets go, also on a machine busy with the rest of the suite.
+        let reader = try await Self.holdCoworkers(url, seconds: 8)
         let vacuum = Task {
             try await CLI.run(["-c", """
                 for _ in $(seq 1000); do
