@@ -45,6 +45,7 @@ let package = Package(
                 .embedInCode("postgres/0002_pg_replica.sql"),
                 .embedInCode("postgres/0003_pg_append_batch.sql"),
                 .embedInCode("postgres/0004_pg_append_on_conflict.sql"),
+                .embedInCode("postgres/0005_pg_replica_index_names.sql"),
             ]
         ),
         // The projection modules: what each delivery means for the replica's tables.

@@ -7,6 +7,8 @@ public enum PostgresSchema {
         Schema.Migration(identifier: "0003_pg_append_batch", sql: text(PackageResources._003_pg_append_batch_sql)),
         Schema.Migration(
             identifier: "0004_pg_append_on_conflict", sql: text(PackageResources._004_pg_append_on_conflict_sql)),
+        Schema.Migration(
+            identifier: "0005_pg_replica_index_names", sql: text(PackageResources._005_pg_replica_index_names_sql)),
     ]
 
     private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

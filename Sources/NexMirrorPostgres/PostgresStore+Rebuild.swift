@@ -47,15 +47,19 @@ extension PostgresStore: ReplicaStore {
     ) async throws -> RebuildSummary {
             let started = ContinuousClock.now
             let selected = Set(projections.map(\.name))
+            let indexes = try await RebuiltIndex.of(tables, on: connection, logger: logger)
             for table in tables {
                 try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(table)__next"), logger: logger)
                 try await connection.query(
                     // No autovacuum on them: its lock on a freshly filled table would make the
                     // swap's renames wait (and time out); they are analyzed before the swap instead.
                     PostgresQuery(unsafeSQL: """
-                        CREATE TABLE \(table)__next (LIKE \(table) INCLUDING ALL)
+                        CREATE TABLE \(table)__next (LIKE \(table) INCLUDING ALL EXCLUDING INDEXES)
                         WITH (autovacuum_enabled = false, toast.autovacuum_enabled = false)
                         """), logger: logger)
+            }
+            for index in indexes where index.isNeededByTheFold {
+                try await index.create(on: connection, logger: logger)
             }
             var high: Int64 = 0
             for try await last in try await connection.query("SELECT last_seq FROM log_head", logger: logger).decode(Int64.self) {
@@ -67,12 +71,16 @@ extension PostgresStore: ReplicaStore {
             ) { read in
                 progress?(RebuildProgress(eventsRead: read, eventsTotal: Int(high)))
             }
+            for index in indexes where !index.isNeededByTheFold {
+                try await index.create(on: connection, logger: logger)
+            }
             // Planner statistics for the tables about to go live (autovacuum is off on them).
             for table in tables {
                 try await connection.query(PostgresQuery(unsafeSQL: "ANALYZE \(table)__next"), logger: logger)
             }
             let tail = try await swap(
-                projections, tables: tables, after: folded, policy: policy, on: connection, logger: logger
+                projections, tables: tables, indexes: indexes, after: folded, policy: policy, on: connection,
+                logger: logger
             ) { [read] waited in
                 progress?(RebuildProgress(eventsRead: read, eventsTotal: Int(high), swapWait: waited))
             }

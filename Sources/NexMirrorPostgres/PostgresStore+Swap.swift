@@ -16,7 +16,7 @@ extension PostgresStore {
     /// a growing pause, until `totalWait` has passed. Then the rebuilt tables are dropped and
     /// `SwapTimedOut` names the holders: the live replica is untouched.
     nonisolated(nonsending) static func swap(
-        _ projections: [any Projection], tables: [String], after folded: Int64,
+        _ projections: [any Projection], tables: [String], indexes: [RebuiltIndex], after folded: Int64,
         policy: SwapPolicy, on connection: PostgresConnection, logger: Logger, report: (SwapWait) -> Void
     ) async throws -> Int {
         let selected = Set(projections.map(\.name))
@@ -35,7 +35,7 @@ extension PostgresStore {
             let timeout = max(min(policy.attemptTimeout, left), .milliseconds(50))
             do {
                 return tail + (try await attemptSwap(
-                    projections, tables: tables, after: cursor, lockTimeout: timeout,
+                    projections, tables: tables, indexes: indexes, after: cursor, lockTimeout: timeout,
                     on: connection, logger: logger))
             } catch let error where isLockTimeout(error) {
                 let holders = (try? await lockHolders(of: lockedBySwap(tables), on: connection, logger: logger)) ?? []
@@ -76,7 +76,7 @@ extension PostgresStore {
     /// and the view, all within `lockTimeout`; then the tail, the renames, the view and the
     /// checkpoints, which wait for nobody. Returns how many deliveries the tail held.
     nonisolated(nonsending) private static func attemptSwap(
-        _ projections: [any Projection], tables: [String], after cursor: Int64,
+        _ projections: [any Projection], tables: [String], indexes: [RebuiltIndex], after cursor: Int64,
         lockTimeout: Duration, on connection: PostgresConnection, logger: Logger
     ) async throws -> Int {
         let selected = Set(projections.map(\.name))
@@ -124,6 +124,8 @@ extension PostgresStore {
                     PostgresQuery(unsafeSQL: "ALTER TABLE \(table) RESET (autovacuum_enabled, toast.autovacuum_enabled)"),
                     logger: logger)
             }
+            // The live tables' indexes are gone with them: the rebuilt ones take their names.
+            for index in indexes { try await index.rename(on: connection, logger: logger) }
             try await connection.query(
                 "CREATE VIEW members AS SELECT * FROM coworkers WHERE active = 1 AND archived = 0", logger: logger)
             let now = Timestamp.now.description

@@ -84,7 +84,8 @@ struct PostgresRebuildSwapTests {
             try await CLI.run(["-c", """
                 for _ in $(seq 1000); do
                     [ "$(psql -X -At "$1" -c "SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-                        WHERE NOT l.granted AND a.application_name = 'nexmirror rebuild'")" = t ] && break
+                        WHERE NOT l.granted AND a.application_name = 'nexmirror rebuild'
+                          AND a.datname = current_database()")" = t ] && break
                     sleep 0.01
                 done
                 psql -X -q -v ON_ERROR_STOP=1 "$1&application_name=vacuum-like" \\

@@ -30,8 +30,9 @@ struct PostgresStoreTests {
         }
         #expect(try await stores[0].appliedMigrations() == [
             "0001_pg_event_log", "0002_pg_replica", "0003_pg_append_batch", "0004_pg_append_on_conflict",
+            "0005_pg_replica_index_names",
         ])
-        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM schema_migrations") == "4")
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM schema_migrations") == "5")
         for store in stores { store.close() }
     }
 

@@ -13,12 +13,15 @@ import Testing
 struct PostgresUpgradeTests {
     static let released = NexudusFixtures.packageRoot
         .appendingPathComponent("Tests/Fixtures/upgrade/release-567ea28.postgres.sql")
+    /// The same database after that release's own `rebuild`, which renamed the replica's indexes.
+    static let rebuiltByRelease = NexudusFixtures.packageRoot
+        .appendingPathComponent("Tests/Fixtures/upgrade/release-567ea28-rebuilt.postgres.sql")
 
-    /// A new database restored from the kept dump; its URL.
-    static func restored() throws -> String {
+    /// A new database restored from a kept dump; its URL.
+    static func restored(_ dump: URL = released) throws -> String {
         let url = try PostgresCluster.makeDatabase()
         let result = try PostgresCluster.shell(
-            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-f", released.path])
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-f", dump.path])
         try #require(result.status == 0, "restoring the released dump: \(result.stderr)")
         return url
     }
@@ -35,7 +38,7 @@ struct PostgresUpgradeTests {
         let store = try await PostgresStore(url: try PostgresURL(url), logger: Logger(label: "test"))
         defer { store.close() }
         try await store.prepareProjections(progress: nil)
-        #expect(try await store.appliedMigrations().count == 4)
+        #expect(try await store.appliedMigrations().count == 5)
         #expect(try PostgresCluster.psql(url, Self.log) == before)
         #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM coworkers") == "2")
 
@@ -68,9 +71,31 @@ struct PostgresUpgradeTests {
                 UNION ALL SELECT 'tombstone ' || entity_type || ':' || id FROM tombstones) AS t
             """
         let folded = try PostgresCluster.psql(url, replica)
+        let indexes = try PostgresCluster.psql(url, Self.indexes)
         #expect(folded.contains("tombstone "))
         _ = try await store.rebuild(projectionNames: nil, progress: nil)
         #expect(try PostgresCluster.psql(url, replica) == folded)
+        // Each index is rebuilt under its own name, with its own definition.
+        #expect(try PostgresCluster.psql(url, Self.indexes) == indexes)
+    }
+
+    /// Every index of the database's own schema, as `CREATE INDEX` text (names included).
+    static let indexes = """
+        SELECT string_agg(indexdef, E'\\n' ORDER BY indexname) FROM pg_indexes WHERE schemaname = current_schema()
+        """
+
+    @Test func aDatabaseRebuiltByTheReleaseGetsItsIndexNamesBack() async throws {
+        let fresh = try PostgresCluster.makeDatabase()
+        try await PostgresStore(url: try PostgresURL(fresh), logger: Logger(label: "test")).close()
+        let url = try Self.restored(Self.rebuiltByRelease)
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM pg_indexes WHERE indexname LIKE '%\\_\\_next%'") == "20")
+
+        let store = try await PostgresStore(url: try PostgresURL(url), logger: Logger(label: "test"))
+        defer { store.close() }
+        #expect(try PostgresCluster.psql(url, Self.indexes) == PostgresCluster.psql(fresh, Self.indexes))
+        _ = try await store.rebuild(projectionNames: nil, progress: nil)
+        #expect(try PostgresCluster.psql(url, Self.indexes) == PostgresCluster.psql(fresh, Self.indexes))
+        #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM coworkers") == "2")
     }
 
     /// The action and exact body of a logged delivery.
