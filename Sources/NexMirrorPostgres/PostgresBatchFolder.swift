@@ -52,24 +52,51 @@ struct PGBatchFolder {
     /// PostgreSQL binds at most 65,535 parameters per statement; rows are sent in chunks below it.
     static let parametersPerStatement = 30_000
 
-    func fold(
+    /// A batch decoded and projected, ready to be written: no database work went into it, so it
+    /// can be prepared while the previous batch is being written.
+    struct Prepared: Sendable {
+        let plans: [FoldPlan]
+        /// Deliveries that cannot be folded: seq and reason, marked in the log when written.
+        let quarantined: [(seq: Int64, reason: String)]
+        let count: Int
+        let lastSeq: Int64?
+    }
+
+    /// Decodes and projects `events` with the shared preparation (`FoldPreparation`).
+    static func prepare(
         _ events: [PGLoggedEvent], selected: Set<String>? = nil,
         when shouldFold: (PGLoggedEvent, any Projection) -> Bool = { _, _ in true }
-    ) async throws {
+    ) -> Prepared {
         var plans: [FoldPlan] = []
         plans.reserveCapacity(events.count)
+        var quarantined: [(seq: Int64, reason: String)] = []
         for event in events {
             switch FoldPreparation.of(
                 seq: event.seq, action: event.action, entityType: event.entityType, body: event.body, status: event.status,
                 signature: event.signature, selected: selected, shouldFold: { shouldFold(event, $0) })
             {
             case .skip: continue
-            case .quarantine(let reason):
-                try await connection.query(
-                    "UPDATE events SET status = 'quarantined', error = \(reason) WHERE seq = \(event.seq)", logger: logger)
+            case .quarantine(let reason): quarantined.append((event.seq, reason))
             case .fold(let plan): plans.append(plan)
             }
         }
+        return Prepared(plans: plans, quarantined: quarantined, count: events.count, lastSeq: events.last?.seq)
+    }
+
+    func fold(
+        _ events: [PGLoggedEvent], selected: Set<String>? = nil,
+        when shouldFold: (PGLoggedEvent, any Projection) -> Bool = { _, _ in true }
+    ) async throws {
+        try await write(Self.prepare(events, selected: selected, when: shouldFold))
+    }
+
+    /// Reads the stored versions of the batch's entities, decides each delivery, writes the end states.
+    func write(_ batch: Prepared) async throws {
+        for (seq, reason) in batch.quarantined {
+            try await connection.query(
+                "UPDATE events SET status = 'quarantined', error = \(reason) WHERE seq = \(seq)", logger: logger)
+        }
+        let plans = batch.plans
         guard !plans.isEmpty else { return }
 
         var (rowVersions, tombstoneVersions) = try await storedVersions(of: plans)

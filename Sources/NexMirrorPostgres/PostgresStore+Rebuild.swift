@@ -31,7 +31,8 @@ extension PostgresStore: ReplicaStore {
             try await connection.query("SELECT pg_advisory_lock(\(Self.rebuildLock))", logger: logger)
             do {
                 let summary = try await Self.rebuild(
-                    projections, tables: tables, swap: swap, on: connection, logger: logger, progress: progress)
+                    projections, tables: tables, swap: swap, readAhead: client, on: connection, logger: logger,
+                    progress: progress)
                 try await connection.query("SELECT pg_advisory_unlock(\(Self.rebuildLock))", logger: logger)
                 return summary
             } catch {
@@ -42,8 +43,8 @@ extension PostgresStore: ReplicaStore {
     }
 
     nonisolated(nonsending) private static func rebuild(
-        _ projections: [any Projection], tables: [String], swap policy: SwapPolicy, on connection: PostgresConnection,
-        logger: Logger, progress: ((RebuildProgress) -> Void)?
+        _ projections: [any Projection], tables: [String], swap policy: SwapPolicy, readAhead: PostgresClient,
+        on connection: PostgresConnection, logger: Logger, progress: ((RebuildProgress) -> Void)?
     ) async throws -> RebuildSummary {
             let started = ContinuousClock.now
             let selected = Set(projections.map(\.name))
@@ -67,7 +68,7 @@ extension PostgresStore: ReplicaStore {
             }
             // Bulk of the log, in batches that need no flush: a crash just means rebuilding again.
             let (folded, read) = try await foldArrived(
-                after: 0, through: high, selected: selected, on: connection, logger: logger
+                after: 0, through: high, selected: selected, readAhead: readAhead, on: connection, logger: logger
             ) { read in
                 progress?(RebuildProgress(eventsRead: read, eventsTotal: Int(high)))
             }
@@ -79,8 +80,8 @@ extension PostgresStore: ReplicaStore {
                 try await connection.query(PostgresQuery(unsafeSQL: "ANALYZE \(table)__next"), logger: logger)
             }
             let tail = try await swap(
-                projections, tables: tables, indexes: indexes, after: folded, policy: policy, on: connection,
-                logger: logger
+                projections, tables: tables, indexes: indexes, after: folded, policy: policy, readAhead: readAhead,
+                on: connection, logger: logger
             ) { [read] waited in
                 progress?(RebuildProgress(eventsRead: read, eventsTotal: Int(high), swapWait: waited))
             }

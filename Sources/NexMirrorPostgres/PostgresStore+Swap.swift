@@ -17,7 +17,7 @@ extension PostgresStore {
     /// `SwapTimedOut` names the holders: the live replica is untouched.
     nonisolated(nonsending) static func swap(
         _ projections: [any Projection], tables: [String], indexes: [RebuiltIndex], after folded: Int64,
-        policy: SwapPolicy, on connection: PostgresConnection, logger: Logger, report: (SwapWait) -> Void
+        policy: SwapPolicy, readAhead: PostgresClient, on connection: PostgresConnection, logger: Logger, report: (SwapWait) -> Void
     ) async throws -> Int {
         let selected = Set(projections.map(\.name))
         let clock = ContinuousClock()
@@ -28,7 +28,8 @@ extension PostgresStore {
         var attempt = 0
         while true {
             attempt += 1
-            let (caughtUp, count) = try await foldArrived(after: cursor, selected: selected, on: connection, logger: logger)
+            let (caughtUp, count) = try await foldArrived(
+                after: cursor, selected: selected, readAhead: readAhead, on: connection, logger: logger)
             cursor = caughtUp
             tail += count
             let left = policy.totalWait - (clock.now - started)
@@ -143,22 +144,35 @@ extension PostgresStore {
     /// Folds the deliveries logged after `cursor` (up to `high`, if given) into the `__next`
     /// tables, in batches committed without a flush: a crash just means rebuilding again. Returns
     /// the new cursor and how many were read; `progress` hears the running count after each batch.
+    ///
+    /// Pipelined: the next batch is read (on another connection of `readAhead`) and decoded while
+    /// this one is written, so nexmirror and PostgreSQL work at the same time instead of in turns
+    /// (a profile of the unpipelined rebuild found the 2 cores idle half of the time).
     nonisolated(nonsending) static func foldArrived(
-        after cursor: Int64, through high: Int64 = .max, selected: Set<String>, on connection: PostgresConnection,
-        logger: Logger, progress: (Int) -> Void = { _ in }
+        after cursor: Int64, through high: Int64 = .max, selected: Set<String>, readAhead: PostgresClient,
+        on connection: PostgresConnection, logger: Logger, progress: (Int) -> Void = { _ in }
     ) async throws -> (Int64, Int) {
+        // Every seq up to the log's head is committed (appends commit in seq order), so another
+        // connection reads the same deliveries this one would.
+        @Sendable func prepared(after seq: Int64) async throws -> PGBatchFolder.Prepared {
+            let events = try await readAhead.withConnection { connection in
+                try await PostgresFolder.events(after: seq, limit: 2000, on: connection, logger: logger)
+            }.filter { $0.seq <= high }
+            return PGBatchFolder.prepare(events, selected: selected)
+        }
         var last = cursor
         var count = 0
-        while last < high {
-            let batch = try await connection.withTransaction(logger: logger) { connection in
+        guard last < high else { return (last, count) }
+        var next: Task<PGBatchFolder.Prepared, any Error>? = Task { try await prepared(after: cursor) }
+        defer { next?.cancel() }
+        while let reading = next {
+            let batch = try await reading.value
+            guard let end = batch.lastSeq else { break }
+            next = end < high ? Task { try await prepared(after: end) } : nil
+            try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
-                let events = try await PostgresFolder.events(after: last, limit: 2000, on: connection, logger: logger)
-                    .filter { $0.seq <= high }
-                try await PGBatchFolder(connection: connection, logger: logger, suffix: "__next")
-                    .fold(events, selected: selected)
-                return events
+                try await PGBatchFolder(connection: connection, logger: logger, suffix: "__next").write(batch)
             }
-            guard let end = batch.last?.seq else { break }
             last = end
             count += batch.count
             progress(count)
