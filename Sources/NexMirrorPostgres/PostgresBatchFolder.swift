@@ -16,22 +16,27 @@ struct PGBatchFolder {
     let logger: Logger
     let suffix: String
 
+    /// The rows of one projection's table that one read covers: those of one entity type where
+    /// the projection is keyed by entity type, all of them ("") otherwise.
+    private struct RowGroup: Hashable {
+        let projection: String
+        let entityType: String
+    }
+
     /// A replica row: projections keyed by entity type hold one row per (entity type, id), the
     /// others one per id.
     private struct RowKey: Hashable {
-        let projection: String
-        let entityType: String
+        let group: RowGroup
         let id: Int64
 
         init(_ plan: FoldPlan) {
-            projection = plan.projection.name
-            entityType = plan.projection.keyedByEntityType ? plan.entityType : ""
+            group = RowGroup(
+                projection: plan.projection.name, entityType: plan.projection.keyedByEntityType ? plan.entityType : "")
             id = plan.entityId
         }
 
-        init(projection: String, entityType: String, id: Int64) {
-            self.projection = projection
-            self.entityType = entityType
+        init(_ group: RowGroup, id: Int64) {
+            self.group = group
             self.id = id
         }
     }
@@ -99,16 +104,16 @@ struct PGBatchFolder {
         let plans = batch.plans
         guard !plans.isEmpty else { return }
 
-        var (rowVersions, tombstoneVersions) = try await storedVersions(of: plans)
+        var projections: [String: any Projection] = [:]
+        for plan in plans { projections[plan.projection.name] = plan.projection }
+        var (rowVersions, tombstoneVersions) = try await storedVersions(of: plans, projections: projections)
         var rows: [RowKey: RowState] = [:]
         var rowOrder: [RowKey] = []
         var tombstones: [TombstoneKey: FoldPlan] = [:]
         var tombstoneOrder: [TombstoneKey] = []
         var histories: [String: [[SQLValue]]] = [:]
-        var projections: [String: any Projection] = [:]
         for plan in plans {
             let projection = plan.projection
-            projections[projection.name] = projection
             let rowKey = RowKey(plan)
             let tombstoneKey = TombstoneKey(entityType: plan.entityType, id: plan.entityId)
             let changes = FoldRule.changes(
@@ -154,7 +159,7 @@ struct PGBatchFolder {
         // Per projection: rows deleted, children of every touched entity cleared, rows upserted
         // with their children (each key once, so one ON CONFLICT DO UPDATE never meets it twice).
         var byProjection: [String: [RowState]] = [:]
-        for key in rowOrder { byProjection[key.projection, default: []].append(rows[key]!) }
+        for key in rowOrder { byProjection[key.group.projection, default: []].append(rows[key]!) }
         for (name, states) in byProjection.sorted(by: { $0.key < $1.key }) {
             let projection = projections[name]!
             let table = projection.table + suffix
@@ -196,20 +201,17 @@ struct PGBatchFolder {
 
     /// The row and tombstone versions the tables hold for the entities in `plans`: one indexed
     /// read per table and entity type (`= ANY` on the key, which the primary key serves).
-    private func storedVersions(of plans: [FoldPlan]) async throws
+    private func storedVersions(of plans: [FoldPlan], projections: [String: any Projection]) async throws
         -> ([RowKey: FoldVersion], [TombstoneKey: FoldVersion])
     {
-        var idsByRowTable: [RowKey: Set<Int64>] = [:]  // keyed by (projection, entity type or "", 0)
+        var idsByRowGroup: [RowGroup: Set<Int64>] = [:]
         var idsByTombstoneType: [String: Set<Int64>] = [:]
-        var projections: [String: any Projection] = [:]
         for plan in plans {
-            projections[plan.projection.name] = plan.projection
-            let key = RowKey(plan)
-            idsByRowTable[RowKey(projection: key.projection, entityType: key.entityType, id: 0), default: []].insert(plan.entityId)
+            idsByRowGroup[RowKey(plan).group, default: []].insert(plan.entityId)
             idsByTombstoneType[plan.entityType, default: []].insert(plan.entityId)
         }
         var rows: [RowKey: FoldVersion] = [:]
-        for (group, ids) in idsByRowTable {
+        for (group, ids) in idsByRowGroup {
             let table = projections[group.projection]!.table + suffix
             let query: PostgresQuery = group.entityType.isEmpty
                 ? "SELECT id, updated_on, seq FROM \(unescaped: table) WHERE id = ANY(\(Array(ids)))"
@@ -217,8 +219,7 @@ struct PGBatchFolder {
             for try await (id, updatedOn, seq) in try await connection.query(query, logger: logger)
                 .decode((Int64, String?, Int64).self)
             {
-                rows[RowKey(projection: group.projection, entityType: group.entityType, id: id)] =
-                    FoldVersion(updatedOn: updatedOn, isDelete: false, seq: seq)
+                rows[RowKey(group, id: id)] = FoldVersion(updatedOn: updatedOn, isDelete: false, seq: seq)
             }
         }
         var tombstones: [TombstoneKey: FoldVersion] = [:]

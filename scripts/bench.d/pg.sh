@@ -166,9 +166,28 @@ print(line)
 PY
 }
 sq() { sqlite3 "$work/ingest.sqlite" "$1"; }
-pq1() { psql -X -At "$(pg_url "ingest1_$r")" -c "$1"; }
-pq3() { psql -X -At "$(pg_url "ingest3_$r")" -c "$1"; }
+pq() { psql -X -At "$(pg_url "$1")" -c "$2"; }  # DATABASE SQL
 checkpoint() { psql -X -q "$(pg_url postgres)" -c CHECKPOINT; sync; }
+# One PostgreSQL run of round $r: N receivers on a fresh database, the 64 connections split among
+# them (22+21+21 for 3), each wrk with its own deliveries.
+pg_run() { # N LABEL
+    local n=$1 db="ingest$1_$r" i ports=() files=()
+    createdb_ "$db"
+    checkpoint
+    for i in $(seq "$n"); do ports+=("$(serve --db "$(pg_url "$db")")"); done
+    before=$(counters)
+    for i in $(seq "$n"); do
+        files+=("$work/p$n.$i.json")
+        load $((64 / n + (i == 1 ? 64 % n : 0))) "${ports[$((i - 1))]}" "$work/d$i" "$work/p$n.$i.json" &
+    done
+    wait  # the loads (the receivers are not this shell's children)
+    cost=$(costs "$before" "$(counters)" 1 "${files[@]}")
+    lag=$(catch_up pq "$db")
+    stop_servers
+    summary "$2" "${files[@]}" "$(pq "$db" 'SELECT count(*) FROM events')" | tee -a "$work/runs.pg$n"
+    echo "$cost"; echo "  $lag"
+    psql -X -q "$(pg_url postgres)" -c "DROP DATABASE $db"
+}
 if [ "$rebuild_only" = 0 ]; then
 for r in $(seq "$repeat"); do
     rm -f "$work/ingest.sqlite"*
@@ -183,35 +202,8 @@ for r in $(seq "$repeat"); do
         tee -a "$work/runs.sqlite1"
     echo "$cost"; echo "  $lag"
 
-    createdb_ ingest1_$r
-    checkpoint
-    port=$(serve --db "$(pg_url ingest1_$r)")
-    before=$(counters)
-    load 64 "$port" "$work/d1" "$work/p1.json"
-    cost=$(costs "$before" "$(counters)" 1 "$work/p1.json")
-    lag=$(catch_up pq1)
-    stop_servers
-    summary "PostgreSQL, 1 receiver" "$work/p1.json" "$(psql -X -At "$(pg_url ingest1_$r)" -c 'SELECT count(*) FROM events')" |
-        tee -a "$work/runs.pg1"
-    echo "$cost"; echo "  $lag"
-    psql -X -q "$(pg_url postgres)" -c "DROP DATABASE ingest1_$r"
-
-    createdb_ ingest3_$r
-    checkpoint
-    ports=()
-    for _ in 1 2 3; do ports+=("$(serve --db "$(pg_url ingest3_$r)")"); done
-    before=$(counters)
-    load 22 "${ports[0]}" "$work/d1" "$work/p3a.json" &
-    load 21 "${ports[1]}" "$work/d2" "$work/p3b.json" &
-    load 21 "${ports[2]}" "$work/d3" "$work/p3c.json" &
-    wait %1 %2 %3 2>/dev/null || wait
-    cost=$(costs "$before" "$(counters)" 1 "$work/p3a.json" "$work/p3b.json" "$work/p3c.json")
-    lag=$(catch_up pq3)
-    stop_servers
-    summary "PostgreSQL, 3 receivers" "$work/p3a.json" "$work/p3b.json" "$work/p3c.json" \
-        "$(psql -X -At "$(pg_url ingest3_$r)" -c 'SELECT count(*) FROM events')" | tee -a "$work/runs.pg3"
-    echo "$cost"; echo "  $lag"
-    psql -X -q "$(pg_url postgres)" -c "DROP DATABASE ingest3_$r"
+    pg_run 1 "PostgreSQL, 1 receiver"
+    pg_run 3 "PostgreSQL, 3 receivers"
 done
 echo "load after the ingest runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 for name in sqlite1 pg1 pg3; do median "$name"; done
