@@ -218,7 +218,9 @@ public final class PostgresStore: EventStore {
     /// lock. postgres-nio sends one statement per query, so each file runs through `EXECUTE`,
     /// which takes several.
     func migrate() async throws {
-        try await withDeadline(.seconds(30), "migrate") { [client, logger] in
+        // Generous: a migration that builds an index over a large log takes its time, and
+        // receivers started together wait here for the first one's.
+        try await withDeadline(.seconds(900), "migrate") { [client, logger] in
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
                 try await connection.query(

@@ -55,7 +55,7 @@ final class ContractDatabase {
     func openStore() async throws -> any ReplicaStore {
         switch backend {
         case .sqlite: return try SQLiteStore(path: db)
-        case .postgresql: return try await PostgresStore(url: try PostgresURL(db), logger: Logger(label: "contract"))
+        case .postgresql: return try await PostgresStore(url: try PostgresURL(db), deadline: testDeadline, logger: Logger(label: "contract"))
         }
     }
 

@@ -179,3 +179,8 @@ enum HTTP {
             headers: [("X-Nexudus-Hook-Signature", NexudusFixtures.signature(fixture))])
     }
 }
+
+/// How long a store opened by a test may wait for PostgreSQL. A receiver answers 503 after
+/// `--lock-timeout` (5 s); a test that calls the store itself wants its answer, however busy the
+/// machine is.
+let testDeadline: Duration = .seconds(300)

@@ -71,7 +71,7 @@ struct PostgresReceiverTests {
 }
 
 /// Polls `condition` until it holds or `timeout` seconds pass.
-func poll(timeout: Double = 30, _ condition: () async throws -> Bool) async throws {
+func poll(timeout: Double = 180, _ condition: () async throws -> Bool) async throws {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if (try? await condition()) == true { return }

@@ -13,7 +13,7 @@ struct PostgresStoreTests {
     static let logger = Logger(label: "test")
 
     static func open(_ url: String) async throws -> PostgresStore {
-        try await PostgresStore(url: try PostgresURL(url), logger: logger)
+        try await PostgresStore(url: try PostgresURL(url), deadline: testDeadline, logger: logger)
     }
 
     static func delivery(_ fixture: String, receivedAt: Timestamp = .now) -> NewDelivery {

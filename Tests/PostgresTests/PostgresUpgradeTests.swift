@@ -35,7 +35,7 @@ struct PostgresUpgradeTests {
         #expect(try PostgresCluster.psql(url, "SELECT identifier FROM schema_migrations ORDER BY 1")
             == "0001_pg_event_log\n0002_pg_replica\n0003_pg_append_batch")
 
-        let store = try await PostgresStore(url: try PostgresURL(url), logger: Logger(label: "test"))
+        let store = try await PostgresStore(url: try PostgresURL(url), deadline: testDeadline, logger: Logger(label: "test"))
         defer { store.close() }
         try await store.prepareProjections(progress: nil)
         #expect(try await store.appliedMigrations().count == 5)
@@ -60,7 +60,7 @@ struct PostgresUpgradeTests {
 
     @Test func releasedDatabaseRebuildsToTheSameReplica() async throws {
         let url = try Self.restored()
-        let store = try await PostgresStore(url: try PostgresURL(url), logger: Logger(label: "test"))
+        let store = try await PostgresStore(url: try PostgresURL(url), deadline: testDeadline, logger: Logger(label: "test"))
         defer { store.close() }
         try await store.prepareProjections(progress: nil)
         let replica = """
@@ -86,11 +86,11 @@ struct PostgresUpgradeTests {
 
     @Test func aDatabaseRebuiltByTheReleaseGetsItsIndexNamesBack() async throws {
         let fresh = try PostgresCluster.makeDatabase()
-        try await PostgresStore(url: try PostgresURL(fresh), logger: Logger(label: "test")).close()
+        try await PostgresStore(url: try PostgresURL(fresh), deadline: testDeadline, logger: Logger(label: "test")).close()
         let url = try Self.restored(Self.rebuiltByRelease)
         #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM pg_indexes WHERE indexname LIKE '%\\_\\_next%'") == "20")
 
-        let store = try await PostgresStore(url: try PostgresURL(url), logger: Logger(label: "test"))
+        let store = try await PostgresStore(url: try PostgresURL(url), deadline: testDeadline, logger: Logger(label: "test"))
         defer { store.close() }
         #expect(try PostgresCluster.psql(url, Self.indexes) == PostgresCluster.psql(fresh, Self.indexes))
         _ = try await store.rebuild(projectionNames: nil, progress: nil)
