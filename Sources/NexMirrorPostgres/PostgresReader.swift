@@ -36,7 +36,8 @@ public final class PostgresReader: ReplicaReader {
         quiet.logLevel = .critical
         let session: PostgresConnection
         do {
-            session = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 1, logger: quiet)
+            session = try await PostgresConnection.connect(
+                configuration: try url.connectionConfiguration(store.endpoint), id: 1, logger: quiet)
         } catch {
             store.close()
             throw PostgresOpenError(description: "cannot connect to \(url): \(PostgresStore.connectReason(error, url: url))")

@@ -8,7 +8,7 @@ extension PostgresStore {
     /// since notifications sent while nobody listened are lost; the projector polls as well.
     public func commitsElsewhere() -> AsyncStream<Void>? {
         // The store opened with this configuration, so it builds again.
-        guard let configuration = try? url.connectionConfiguration() else { return nil }
+        guard (try? url.connectionConfiguration(endpoint)) != nil else { return nil }
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         var quiet = logger
         quiet.logLevel = .critical
@@ -17,6 +17,8 @@ extension PostgresStore {
             while !Task.isCancelled {
                 attempt += 1
                 do {
+                    // The host the pool uses now, which a failover may have changed.
+                    let configuration = try url.connectionConfiguration(endpoint)
                     let connection = try await PostgresConnection.connect(
                         configuration: configuration, id: attempt, logger: quiet)
                     defer { Task { try? await connection.close() } }
@@ -25,7 +27,11 @@ extension PostgresStore {
                         for try await _ in notifications { continuation.yield() }
                     }
                 } catch {
-                    // PostgreSQL is down or restarting: the poll keeps folding once it is back.
+                    // PostgreSQL is down, restarting or failing over: the poll keeps folding once
+                    // it is back. This connection is the first to notice a server gone (the
+                    // pool only finds out when a statement waits for it), so it starts the
+                    // search for the host to use now.
+                    if !Task.isCancelled { recover(.connection) }
                 }
                 try? await Task.sleep(for: .seconds(1))
             }

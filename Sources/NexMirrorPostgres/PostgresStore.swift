@@ -6,6 +6,7 @@ import NexMirrorProjections
 import NexMirrorSchema
 import NexMirrorStore
 import PostgresNIO
+import Synchronization
 
 /// Why a PostgreSQL store could not be opened: one line for the operator.
 public struct PostgresOpenError: Error, CustomStringConvertible {
@@ -23,11 +24,26 @@ public struct PostgresStatementError: Error, CustomStringConvertible {
 /// checkpoint rows they lock, so each delivery is folded once whatever number of them run.
 public final class PostgresStore: EventStore {
     public let url: PostgresURL
-    let client: PostgresClient
     let logger: Logger
     /// How long an append or probe may wait for PostgreSQL before the receiver answers 503.
     let deadline: Duration
-    private let running: Task<Void, Never>
+    /// The connection pool to the server chosen among the URL's hosts; replaced when that
+    /// server goes away or turns read-only (see `recover`).
+    private let pool: Mutex<Pool>
+    /// The search for a server to replace the pool's, while one runs.
+    private let recovery = Mutex<Task<Void, Never>?>(nil)
+    private let closed = Mutex(false)
+
+    struct Pool: Sendable {
+        let client: PostgresClient
+        let endpoint: PostgresURL.Endpoint
+        let running: Task<Void, Never>
+    }
+
+    /// The pool statements run on now.
+    var client: PostgresClient { pool.withLock { $0.client } }
+    /// The host the pool connects to now.
+    var endpoint: PostgresURL.Endpoint { pool.withLock { $0.endpoint } }
 
     static let rejectionsKept = 1000
     /// `pg_advisory_xact_lock` key under which migrations run: concurrent starts apply each once.
@@ -38,39 +54,119 @@ public final class PostgresStore: EventStore {
         self.url = url
         self.deadline = deadline
         self.logger = logger
-        var quiet = logger
-        // The pool logs every failed reconnect; the receiver's 503s and /readyz already say it.
-        quiet.logLevel = .critical
-        var configuration: PostgresClient.Configuration
-        // One direct attempt first: the pool would retry a wrong address, a missing database or
-        // a certificate that fails verification silently until the deadline, and the operator
-        // should hear at once.
+        // One direct attempt per host first: the pool would retry a wrong address, a missing
+        // database or a certificate that fails verification silently until the deadline, and
+        // the operator should hear at once. It also picks the host target_session_attrs wants.
+        let pool: Pool
         do {
-            configuration = try url.clientConfiguration()
-            let direct = try url.connectionConfiguration()
-            let probe = try await withDeadline(.seconds(10), "accept a connection") { [quiet] in
-                try await PostgresConnection.connect(configuration: direct, id: 0, logger: quiet)
-            }
+            let (probe, endpoint) = try await url.connectToTarget(id: 0, logger: Self.quiet(logger))
             try? await probe.close()
+            pool = try Self.startPool(url, endpoint, logger: logger)
         } catch {
             throw PostgresOpenError(description: "cannot connect to \(url): \(Self.connectReason(error, url: url))")
         }
-        configuration.options.maximumConnections = 40
-        let client = PostgresClient(configuration: configuration, backgroundLogger: quiet)
-        self.client = client
-        running = Task { await client.run() }
+        self.pool = Mutex(pool)
         do {
             if migrating { try await migrate() }
         } catch {
-            running.cancel()
+            close()
             throw PostgresOpenError(description: "cannot open \(url): \(Self.reason(error))")
         }
     }
 
-    deinit { running.cancel() }
+    deinit { close() }
 
-    /// Stops the connection pool.
-    public func close() { running.cancel() }
+    /// Stops the connection pool, and any search for another server.
+    public func close() {
+        closed.withLock { $0 = true }
+        recovery.withLock { $0?.cancel() }
+        pool.withLock { $0.running.cancel() }
+    }
+
+    // The pool logs every failed reconnect; the receiver's 503s and /readyz already say it.
+    static func quiet(_ logger: Logger) -> Logger {
+        var quiet = logger
+        quiet.logLevel = .critical
+        return quiet
+    }
+
+    private static func startPool(_ url: PostgresURL, _ endpoint: PostgresURL.Endpoint, logger: Logger) throws -> Pool {
+        var configuration = try url.clientConfiguration(endpoint)
+        configuration.options.maximumConnections = 40
+        let client = PostgresClient(configuration: configuration, backgroundLogger: quiet(logger))
+        return Pool(client: client, endpoint: endpoint, running: Task { await client.run() })
+    }
+
+    // MARK: Failover
+
+    /// Called with every failure to reach PostgreSQL. A connection that dropped, a server that
+    /// turned read-only (SQLSTATE 25006: demoted, or a proxy still pointing at it) or a
+    /// deadline passed starts one search, in the background, for the host
+    /// `target_session_attrs` wants; what failed has already failed (503, never 200). The
+    /// pool is replaced rather than left to reconnect: postgres-nio's backs off up to 60 s,
+    /// and its connections to a demoted server would stay read-only.
+    func recover(after error: any Error) {
+        if let cause = Self.failoverCause(error) { recover(cause) }
+    }
+
+    func recover(_ cause: FailoverCause) {
+        recovery.withLock { search in
+            guard search == nil, !closed.withLock({ $0 }) else { return }
+            search = Task { [weak self] in
+                await self?.findServer(replacingSameHost: cause != .deadline)
+                self?.recovery.withLock { $0 = nil }
+            }
+        }
+    }
+
+    enum FailoverCause { case readOnly, connection, deadline }
+
+    static func failoverCause(_ error: any Error) -> FailoverCause? {
+        if error is DeadlineExceeded { return .deadline }
+        if let error = error as? PostgresTransactionError {
+            return (error.closureError ?? error.commitError ?? error.beginError).flatMap(failoverCause)
+        }
+        guard let error = error as? PSQLError else { return nil }
+        if let state = error.serverInfo?[.sqlState] {
+            // 25006 read_only_sql_transaction; 57P01–03 the server is shutting down or starting.
+            if state == "25006" { return .readOnly }
+            return state.hasPrefix("57P") || state.hasPrefix("08") ? .connection : nil
+        }
+        switch error.code {
+        // Not clientClosedConnection or poolClosed: those are a replaced pool going away.
+        case .serverClosedConnection, .connectionError, .uncleanShutdown:
+            return .connection
+        default:
+            return nil
+        }
+    }
+
+    /// Tries the hosts until one fits, then swaps the pool. After a deadline alone the pool is
+    /// kept if the same host still fits: a slow server is not a lost one.
+    private func findServer(replacingSameHost: Bool) async {
+        var attempt = 0
+        while !Task.isCancelled {
+            attempt += 1
+            do {
+                let (probe, endpoint) = try await url.connectToTarget(id: attempt, logger: Self.quiet(logger))
+                try? await probe.close()
+                if !replacingSameHost, endpoint == self.endpoint { return }
+                let fresh = try Self.startPool(url, endpoint, logger: logger)
+                let old = pool.withLock { pool in
+                    defer { pool = fresh }
+                    return pool
+                }
+                old.running.cancel()
+                logger.notice("PostgreSQL: connected to \(endpoint) after a failure")
+                return
+            } catch {
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+    }
+
+    /// True while a search for another server runs: the receiver is not ready meanwhile.
+    var isRecovering: Bool { recovery.withLock { $0 != nil } }
 
     /// Why a first connection failed, in the words an operator searches for.
     static func connectReason(_ error: any Error, url: PostgresURL) -> String {
@@ -100,6 +196,7 @@ public final class PostgresStore: EventStore {
         do {
             return try await body()
         } catch let error where error is PSQLError || error is PostgresTransactionError {
+            recover(after: error)
             throw PostgresStatementError(description: "cannot \(doing): \(Self.reason(error))")
         }
     }
@@ -188,6 +285,7 @@ public final class PostgresStore: EventStore {
                 return results
             }
         } catch {
+            recover(after: error)
             throw StoreError.unavailable(Self.reason(error))
         }
     }
@@ -215,16 +313,24 @@ public final class PostgresStore: EventStore {
     }
 
     public func isWritable() async -> Bool {
+        guard !isRecovering else { return false }
+        let writable: Bool
         do {
-            return try await withDeadline(.seconds(2), "answer the readiness probe") { [client] in
-                for try await readOnly in try await client.query("SELECT pg_is_in_recovery()").decode(Bool.self) {
-                    return !readOnly
+            writable = try await withDeadline(.seconds(2), "answer the readiness probe") { [client] in
+                for try await (inRecovery, readOnly) in try await client.query(
+                    "SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on'"
+                ).decode((Bool, Bool).self) {
+                    return !inRecovery && !readOnly
                 }
                 return false
             }
         } catch {
+            recover(after: error)
             return false
         }
+        // Reached, but a standby now (demoted, or a proxy that still points at it).
+        if !writable { recover(.readOnly) }
+        return writable
     }
 
     // MARK: Replica

@@ -12,18 +12,24 @@ public struct ConnectionLimits: Sendable {
     public var readTimeout: TimeAmount
     /// Time a kept-alive connection may sit without a request.
     public var idleTimeout: TimeAmount
-    /// After an early answer (before the request body ended), how long the rest of the body is
-    /// read and dropped so the client sees the answer rather than a reset.
+    /// After an early answer (before the request body ended), how long at most the rest of the
+    /// body is read and dropped, so that a client which writes its whole body before reading
+    /// (Python's `http.client`) gets to read the answer instead of a reset. nginx's
+    /// `lingering_time` is the same 30 s. A client that stops sending is still cut after
+    /// `readTimeout` without a byte.
     public var lingerTimeout: TimeAmount
+    /// How many body bytes at most are read and dropped after an early answer.
+    public var lingerBytes: Int
 
     public init(
         headerBytes: Int = 16 * 1024, readTimeout: TimeAmount = .seconds(30), idleTimeout: TimeAmount = .seconds(75),
-        lingerTimeout: TimeAmount = .seconds(5)
+        lingerTimeout: TimeAmount = .seconds(30), lingerBytes: Int = 128 << 20
     ) {
         self.headerBytes = headerBytes
         self.readTimeout = readTimeout
         self.idleTimeout = idleTimeout
         self.lingerTimeout = lingerTimeout
+        self.lingerBytes = lingerBytes
     }
 }
 
@@ -34,8 +40,10 @@ public struct ConnectionLimits: Sendable {
 ///
 /// An early answer (404, 413, …) is sent with `Connection: close`: the client may or may not
 /// send the body it announced, so the connection cannot be reused. The rest of the body is
-/// dropped as it arrives instead of being queued for the router, which would stop reading and
-/// leave a client that writes its whole body before reading blocked forever.
+/// dropped as it arrives instead of being queued for the router, and this handler asks for
+/// every read itself meanwhile: the router no longer consumes the request (with `Connection:
+/// close` the server stops reading it at once), so its backpressure would stop reading the
+/// socket and leave a client that writes its whole body before reading blocked until reset.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -56,6 +64,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// The current request was answered early: its remaining body parts are dropped.
     private var dropping = false
     private var earlyAnswerEnded = false
+    /// Body bytes dropped after the early answer, bounded by `limits.lingerBytes`.
+    private var dropped = 0
+    /// While lingering: when it ends at the latest, and when the client last sent something.
+    private var lingerEnd = NIODeadline.distantFuture
+    private var lastRead = NIODeadline.now()
     private var timer: (kind: Timer, task: Scheduled<Void>)?
 
     init(limits: ConnectionLimits, answeredFromHead: @escaping @Sendable (HTTPRequest) -> Bool) {
@@ -72,13 +85,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             unanswered += 1
             dropping = false
             earlyAnswerEnded = false
+            dropped = 0
             arm(.body, after: limits.readTimeout, context: context)
             if request.headerFields[.expect]?.lowercased() == "100-continue", !answeredFromHead(request) {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
             }
             context.fireChannelRead(data)
-        case .body:
-            if !dropping { context.fireChannelRead(data) }
+        case .body(let part):
+            guard dropping else { return context.fireChannelRead(data) }
+            dropped += part.readableBytes
+            lastRead = .now()
+            if dropped > limits.lingerBytes { context.close(promise: nil) }
         case .end:
             requestOpen = false
             disarm(.body)
@@ -95,6 +112,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             arm(.head, after: limits.readTimeout, context: context)
         }
         context.fireChannelReadComplete()
+        if dropping, requestOpen { context.read() }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -127,6 +145,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 disarm(.body)
                 response.headerFields[.connection] = "close"
                 context.write(wrapOutboundOut(.head(response)), promise: promise)
+                // Reading may have stopped while the body waited for the router.
+                context.read()
             } else {
                 context.write(data, promise: promise)
             }
@@ -144,7 +164,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                     // what it still sends is read and dropped so its socket is not reset
                     // before it has read the answer.
                     context.close(mode: .output, promise: nil)
-                    arm(.linger, after: limits.lingerTimeout, context: context)
+                    lingerEnd = .now() + limits.lingerTimeout
+                    lastRead = .now()
+                    arm(.linger, after: min(limits.lingerTimeout, limits.readTimeout), context: context)
                 }
             }
         case .end:
@@ -180,7 +202,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             // The router is still waiting for this body; no answer can be written under it.
             context.close(promise: nil)
         case .linger:
-            context.close(promise: nil)
+            // One timer for both bounds, re-armed rather than moved on every read.
+            let now = NIODeadline.now()
+            let end = min(lingerEnd, lastRead + limits.readTimeout)
+            if now >= end {
+                context.close(promise: nil)
+            } else {
+                arm(.linger, after: end - now, context: context)
+            }
         default:
             break
         }

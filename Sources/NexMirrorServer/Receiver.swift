@@ -192,7 +192,10 @@ public func buildApplication(
     let router = buildRouter(
         configuration: configuration, store: store, committer: committer, rejections: rejections, metrics: metrics,
         logger: logger)
-    let limits = configuration.limits
+    var lingering = configuration.limits
+    // A client sending a body at the limit's scale gets to finish it and read the answer.
+    lingering.lingerBytes = max(lingering.lingerBytes, 4 * configuration.maxBodyBytes)
+    let limits = lingering
     let answersFromHead = configuration.answersFromHead
     let http1 = HTTP1Channel.Configuration(
         additionalChannelHandlers: [ConnectionGuard(limits: limits, answeredFromHead: answersFromHead)],

@@ -87,7 +87,7 @@ import Testing
         }
         try await ingest.value
         let queue = try DatabaseQueue(path: database)
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = Date().addingTimeInterval(60)
         var folded = 0
         while Date() < deadline {
             folded = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM bookings") ?? 0 }

@@ -155,7 +155,7 @@ final class Injection {
         // Polled until every thread of the process names strace as its tracer: a thread not
         // attached yet would write unharmed.
         let tracer = process.pid
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, !Self.everyThread(of: pid, tracedBy: tracer) {
             Thread.sleep(forTimeInterval: 0.02)
         }

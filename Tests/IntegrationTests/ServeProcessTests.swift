@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NexudusFixtures
+import Synchronization
 import Testing
 
 /// What only the real `nexmirror serve` process shows: the secret it creates at first start, the
@@ -79,6 +80,74 @@ import Testing
         let written = try await DatabaseQueue(path: database).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM rejections") }
         #expect(written == 200)
     }
+
+    /// A thousand clients at once, each writing a body over the limit whole before reading (as
+    /// urllib does, `Connection: close`): each reads its 413, signed deliveries keep going
+    /// through meanwhile, and the server's memory does not grow with the bytes it drops.
+    @Test func aThousandOversizedUploadsGetTheir413WhileDeliveriesGoOn() async throws {
+        let python = try await Tools.require("python3", debianPackage: "python3")
+        let scratch = Scratch()
+        let server = try await RunningServer(arguments: [
+            "--db", scratch.path("mirror.sqlite"), "--secret-file", scratch.secretFile(), "--max-body-bytes", "65536",
+        ])
+        let clients = 1000, size = 1 << 20
+        let finished = Mutex(false)
+        let port = server.port
+        let flood = Task {
+            defer { finished.withLock { $0 = true } }
+            return try await CLI.run(["-c", Self.oversizedUploads, "\(port)", "\(clients)", "\(size)"],
+                executable: URL(fileURLWithPath: python))
+        }
+        var delivered: [Int] = []
+        while !finished.withLock({ $0 }) {
+            for fixture in ["CoworkerCreate", "BookingCreate", "TeamCreated"] {
+                delivered.append(try await HTTP.deliver(fixture, to: server).status)
+            }
+        }
+        let result = try await flood.value
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.output == "HTTP/1.1 413 Payload Too Large: \(clients)\n", "\(result.output)")
+        #expect(!delivered.isEmpty && delivered.allSatisfy { $0 == 200 }, "\(delivered)")
+        // A gigabyte was sent and dropped; the server holds a few buffers per connection.
+        let status = try String(contentsOfFile: "/proc/\(server.process.pid)/status", encoding: .utf8)
+        let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+            .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? 0
+        #expect(peak > 0 && peak < 256 << 10, "peak resident set \(peak) KiB")
+        await server.stop()
+    }
+
+    /// Python's asyncio: N connections at once, each writing its head, then its whole body, then
+    /// reading to the end; prints how many ended with each first line (or error).
+    static let oversizedUploads = """
+        import asyncio, collections, resource, sys
+        port, clients, size = (int(a) for a in sys.argv[1:4])
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * clients)), hard))
+        head = ("POST /webhooks/CoworkerUpdate HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\n"
+                "X-Nexudus-Hook-Signature: AB\\r\\nConnection: close\\r\\n"
+                f"Content-Length: {size}\\r\\n\\r\\n").encode()
+        piece = b" " * 65536
+        async def upload():
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(head)
+                await writer.drain()
+                left = size
+                while left > 0:
+                    writer.write(piece[:min(left, len(piece))])
+                    await writer.drain()
+                    left -= len(piece)
+                answer = await asyncio.wait_for(reader.read(), 60)
+                writer.close()
+                return answer.split(b"\\r\\n", 1)[0].decode()
+            except Exception as error:
+                return type(error).__name__
+        async def main():
+            outcomes = await asyncio.gather(*(upload() for _ in range(clients)))
+            for outcome, count in sorted(collections.Counter(outcomes).items()):
+                print(f"{outcome}: {count}")
+        asyncio.run(main())
+        """
 
     @Test func anInvalidTrustedProxyIsOneClearError() async throws {
         let result = try await CLI.run(["serve", "--trusted-proxy", "localhost", "--insecure-no-signature"])

@@ -129,7 +129,7 @@ import Testing
             let body = String(decoding: account.body("spaces/bookings", id: id)!, as: UTF8.self)
             return "\(id) " + body.components(separatedBy: "\"UpdatedOn\":\"")[1].prefix(19) + "Z"
         }
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)
         var got: [String?] = []
         while Date() < deadline {
             got = try mirror.strings("SELECT id || ' ' || substr(updated_on, 1, 19) || 'Z' FROM bookings ORDER BY id")
@@ -328,17 +328,14 @@ import Testing
         let mirror = try await SyncMirror.start()
         // A budget of 3 an hour: the token grant, the tariffs list and its record. Then the
         // resources list must wait for the first of them to leave the hour.
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = [
-            "sync", "--entity", "tariffs", "--entity", "resources", "--requests-per-minute", "600", "--requests-per-hour", "3",
-        ]
-        process.environment = ProcessInfo.processInfo.environment.merging(mirror.environment()) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { process.terminate() }
-        let deadline = Date().addingTimeInterval(10)
+        // A child of its own rather than Foundation's Process, whose launch can crash the test
+        // process (see ChildProcess).
+        let process = try ChildProcess(
+            CLI.binary.path,
+            ["sync", "--entity", "tariffs", "--entity", "resources", "--requests-per-minute", "600", "--requests-per-hour", "3"],
+            environment: mirror.environment().mapValues { $0 })
+        defer { process.signal(SIGTERM); process.exitBlocking() }
+        let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, mirror.account.requests.count < 3 {
             try await Task.sleep(for: .milliseconds(50))
         }

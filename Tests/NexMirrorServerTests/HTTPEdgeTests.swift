@@ -155,6 +155,95 @@ import Testing
         }
     }
 
+    /// What Python's `http.client` (urllib) does: the head in one write, then the whole body,
+    /// and only then a read. Bodies far over the socket buffers, so the client's writes finish
+    /// only if the server keeps reading after its early 413, `Connection: close` included.
+    @Test(arguments: [5 << 20, 64 << 20], [true, false])
+    func aClientWritingItsWholeBodyBeforeReadingGetsIts413(size: Int, connectionClose: Bool) async throws {
+        let receiver = try Receiver()
+        try await receiver.serving { port in
+            for chunked in [false, true] {
+                let framing = chunked ? "Transfer-Encoding: chunked" : "Content-Length: \(size)"
+                let (text, sent, closed) = try await offThread { () -> (String, Bool, Bool) in
+                    let socket = try RawSocket(port: port)
+                    try socket.send(
+                        "POST /webhooks/CoworkerUpdate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            + "X-Nexudus-Hook-Signature: AB\r\n\(connectionClose ? "Connection: close\r\n" : "")"
+                            + "\(framing)\r\n\r\n")
+                    let sent = Self.sendBody(size: size, chunked: chunked, on: socket)
+                    let closed = socket.receiveUntilClosed(timeout: 30)
+                    return (socket.text, sent, closed)
+                }
+                let label = "\(size >> 20) MiB, \(framing), Connection: close \(connectionClose)"
+                #expect(sent, "\(label): the body could not be written whole")
+                #expect(statusLines(text) == ["HTTP/1.1 413 Payload Too Large"], "\(label)")
+                #expect(text.contains("--max-body-bytes"), "\(label)")
+                #expect(closed, "\(label): the connection must end once the body is in")
+            }
+            #expect(try await Self.deliver("CoworkerCreate", port: port) == "HTTP/1.1 200 OK")
+        }
+    }
+
+    /// Writes `size` bytes of body (in 64 KiB chunks when `chunked`); false if a write failed.
+    static func sendBody(size: Int, chunked: Bool, on socket: RawSocket) -> Bool {
+        let piece = [UInt8](repeating: 0x20, count: 1 << 16)
+        do {
+            var left = size
+            while left > 0 {
+                let count = min(piece.count, left)
+                if chunked { try socket.send(String(count, radix: 16) + "\r\n") }
+                try socket.send(count == piece.count ? piece : Array(piece[..<count]))
+                if chunked { try socket.send("\r\n") }
+                left -= count
+            }
+            if chunked { try socket.send("0\r\n\r\n") }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// The drain after an early answer is bounded: a client that keeps sending past
+    /// `lingerBytes`, or stops sending, is cut; the answer was still sent before.
+    @Test func theDrainAfterAnEarlyAnswerEndsAtItsBounds() async throws {
+        let receiver = try Receiver {
+            $0.maxBodyBytes = 100_000
+            $0.limits.lingerBytes = 1 << 20
+            $0.limits.readTimeout = .seconds(1)
+        }
+        try await receiver.serving { port in
+            // Declares 1 GiB and sends it: cut once 1 MiB past the answer has been dropped.
+            let (endless, sentWhole) = try await offThread { () -> (String, Bool) in
+                let socket = try RawSocket(port: port)
+                try socket.send("POST /webhooks/CoworkerUpdate HTTP/1.1\r\nHost: x\r\nContent-Length: \(1 << 30)\r\n\r\n")
+                let sent = Self.sendBody(size: 1 << 30, chunked: false, on: socket)
+                socket.receiveUntilClosed(timeout: 10)
+                return (socket.text, sent)
+            }
+            #expect(!sentWhole, "a gigabyte was read and dropped")
+            #expect(statusLines(endless) == ["HTTP/1.1 413 Payload Too Large"])
+            // Declares more than it sends, then goes quiet: cut after --read-timeout (1 s), long
+            // before the drain's 30 s. The half-close after the answer reads as an end, so the
+            // cut shows only to a write: a probe every 4 s (a byte, which the drain reads, then
+            // another, which fails once the server has reset the connection).
+            let (quiet, cut) = try await offThread { () -> (String, Bool) in
+                let socket = try RawSocket(port: port)
+                try socket.send("POST /webhooks/CoworkerUpdate HTTP/1.1\r\nHost: x\r\nContent-Length: 500000\r\n\r\n")
+                _ = Self.sendBody(size: 200_000, chunked: false, on: socket)
+                socket.receiveUntilClosed(timeout: 10)
+                for _ in 0..<5 {
+                    Thread.sleep(forTimeInterval: 4)
+                    guard (try? socket.send([0x20])) != nil else { return (socket.text, true) }
+                    Thread.sleep(forTimeInterval: 0.2)
+                    guard (try? socket.send([0x20])) != nil else { return (socket.text, true) }
+                }
+                return (socket.text, false)
+            }
+            #expect(statusLines(quiet) == ["HTTP/1.1 413 Payload Too Large"])
+            #expect(cut, "a client that stopped sending was never cut")
+        }
+    }
+
     @Test func slowClientsAreCutAndHoldUpNoOne() async throws {
         let timeout = 4.0
         let receiver = try Receiver { $0.limits.readTimeout = .seconds(Int64(timeout)) }
