@@ -129,8 +129,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            plugins: ["BuildCommit"]
         ),
+        // Stamps the commit a binary is built from into `nexmirror --version`.
+        .plugin(name: "BuildCommit", capability: .buildTool()),
         // The Nexudus fixtures, and what every test target shares: polling, child processes.
         .target(name: "NexudusFixtures", path: "Tests/FixtureSupport"),
         // A stand-in of the Nexudus REST API (from nexudus/REST-API.md) for tests and benchmarks.

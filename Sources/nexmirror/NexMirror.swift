@@ -13,7 +13,8 @@ struct NexMirror: AsyncParsableCommand {
             Try a delivery:    nexmirror send CoworkerCreate
             See the replica:   nexmirror query "SELECT full_name, email FROM members"
             """,
-        version: "0.1.0",
+        // buildCommit is generated at build time by Plugins/BuildCommit.
+        version: "\(nexmirrorVersion) (commit \(buildCommit))",
         subcommands: [
             Serve.self, Rebuild.self, Query.self, Export.self, Events.self, Status.self, Import.self,
             Send.self, Sign.self, Verify.self, Actions.self, Sync.self, Webhooks.self, History.self, Backup.self,
