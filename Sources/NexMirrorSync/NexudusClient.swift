@@ -14,7 +14,7 @@ public actor NexudusClient {
     public let baseURL: String
     let credentials: NexudusCredentials?
     let tokenFile: TokenFile
-    let pacer: RequestPacer
+    public let pacer: RequestPacer
     let logger: Logger
     let http: HTTPClient
     /// Attempts for a 5xx or network error, and the first backoff (doubled each time).
