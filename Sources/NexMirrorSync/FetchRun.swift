@@ -89,8 +89,11 @@ struct FetchRun {
     }
 
     /// The batch form was given up: what is left is `ids` single GETs, then the deletion checks.
-    mutating func replan(idsLeft ids: Int) async {
-        planned = await requestsDone() + ids + deletionChecks
+    /// The fetch's new estimate: the time spent so far and the pace's for the rest.
+    mutating func replan(idsLeft ids: Int) async -> Double {
+        let done = await requestsDone()
+        planned = done + ids + deletionChecks
+        return (ContinuousClock.now - started).seconds + (await client.pacer.secondsFor(planned - done))
     }
 
     /// One more request than planned (an id a batch answer lacked).

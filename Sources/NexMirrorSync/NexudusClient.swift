@@ -122,13 +122,13 @@ public actor NexudusClient {
         var current: [Int64] = []
         var length = fixed
         for id in ids {
-            let added = String(id).utf8.count + (current.isEmpty ? 0 : 1)
-            if !current.isEmpty && (length + added >= Self.maximumURLLength || current.count == Self.maximumBatch) {
+            let digits = String(id).utf8.count
+            if !current.isEmpty && (length + 1 + digits >= Self.maximumURLLength || current.count == Self.maximumBatch) {
                 batches.append(current)
                 current = []
                 length = fixed
             }
-            length += String(id).utf8.count + (current.isEmpty ? 0 : 1)
+            length += digits + (current.isEmpty ? 0 : 1)  // and a comma after the first
             current.append(id)
         }
         if !current.isEmpty { batches.append(current) }
@@ -167,8 +167,8 @@ public actor NexudusClient {
             let answer: Answer
             do {
                 answer = try await exchange(
-                    method, url: encodedQuery.map { "\(baseURL)/\(path)?\($0)" } ?? url(path, query), body: body, contentType: contentType,
-                    headers: [("Authorization", "Bearer \(accessToken ?? "")")])
+                    method, url: encodedQuery.map { "\(baseURL)/\(path)?\($0)" } ?? url(path, query), body: body,
+                    contentType: contentType, headers: [("Authorization", "Bearer \(accessToken ?? "")")])
             } catch let error as SyncError {
                 throw error
             } catch {
@@ -263,7 +263,8 @@ public actor NexudusClient {
             stored?.refreshToken = nil
         }
         guard let credentials, let password = credentials.password else {
-            let missing = credentials == nil ? "set NEXUDUS_USERNAME and NEXUDUS_PASSWORD" : "NEXUDUS_USERNAME is set: set NEXUDUS_PASSWORD"
+            let missing = credentials == nil
+                ? "set NEXUDUS_USERNAME and NEXUDUS_PASSWORD" : "NEXUDUS_USERNAME is set: set NEXUDUS_PASSWORD"
             throw .configuration(
                 "no Nexudus token in \(tokenFile.path) yet and no password: \(missing) (or pass --credentials-file) "
                     + "for the first sign-in; after it the token file is enough")

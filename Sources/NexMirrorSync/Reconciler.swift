@@ -15,7 +15,8 @@ public struct KindReport: Sendable, CustomStringConvertible {
     public var unchanged = 0
     public var requests = 0
     public var seconds = 0.0
-    /// The remaining time predicted once the list was read, and the time it then took.
+    /// The remaining time predicted once the list was read (made again when the batch form is
+    /// given up midway, from the time spent until then), and the time it then took.
     public var predictedSeconds: Double?
     public var remainingSeconds: Double?
     /// A dry run: the requests a sync would make now (list pages, fetches, deletion checks).
@@ -226,7 +227,7 @@ public struct Reconciler: Sendable {
             state = .single
             report.notice = Self.singleNotice(kind, why)
             try await store.recordFetchMode(FetchMode(form: .single, note: why, checkedAt: .now), kind: kind.name)
-            await fetch.replan(idsLeft: idsLeft)
+            report.predictedSeconds = await fetch.replan(idsLeft: idsLeft)
         }
         for (index, batch) in batches.enumerated() {
             let left = batches[index...].reduce(0) { $0 + $1.count }
