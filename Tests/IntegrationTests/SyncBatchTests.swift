@@ -235,13 +235,7 @@ import Testing
         let mirror = try await SyncBatchTests.start(scale: 30)
         // A budget of 4 an hour: the token, the bookings list, the first batch and one of the
         // check's single GETs; the rest waits for the hour.
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = ["sync", "--entity", "bookings", "--requests-per-minute", "600", "--requests-per-hour", "4"]
-        process.environment = ProcessInfo.processInfo.environment.merging(mirror.environment()) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try mirror.start(["sync", "--entity", "bookings", "--requests-per-minute", "600", "--requests-per-hour", "4"])
         defer { process.terminate() }
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline, mirror.account.requests.count < 4 {
