@@ -148,6 +148,24 @@ import Testing
         #expect(try mirror.count("SELECT count(*) FROM events") == events)
     }
 
+    @Test func anIdABatchAnswerLeavesOutIsFetchedSingly() async throws {
+        let mirror = try await Self.start(scale: 10)
+        mirror.account.leaveOutOfBatches(200_007)
+        let result = try await mirror.sync(["--entity", "bookings"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.output.contains("bookings: listed 32, fetched 32, new 32, changed 0, deleted 0, unchanged 0"), "\(result.output)")
+        #expect(!result.output.contains("one record per request"))
+        #expect(mirror.account.requests.filter { $0.path == "spaces/bookings/200007" }.map(\.status) == [200])
+        try Self.expectMirrors(mirror, only: ["spaces/bookings"])
+        // One of the ids the check compares (the first batch's first) left out: the form is not
+        // trusted for the kind.
+        mirror.account.leaveOutOfBatches(101)
+        let coworkers = try await mirror.sync(["--entity", "coworkers"])
+        #expect(coworkers.output.contains("coworkers: fetching one record per request (GET …/{id}), not in batches: the batch answer left out records that GET …/{id} returns"), "\(coworkers.output)")
+        #expect(coworkers.output.contains("coworkers: listed 23, fetched 23, new 23"), "\(coworkers.output)")
+        try Self.expectMirrors(mirror, only: ["spaces/bookings", "spaces/coworkers"])
+    }
+
     @Test func aDryRunSaysHowManyRequestsTheSyncWillMake() async throws {
         let mirror = try await Self.start(scale: 120)
         let dry = try await mirror.sync(["--dry-run"])

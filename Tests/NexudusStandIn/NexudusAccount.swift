@@ -48,6 +48,8 @@ public final class NexudusAccount: Sendable {
         var batchForm = BatchForm.whole
         /// Records deleted as the first batch request of their path arrives (deleted meanwhile).
         var deleteOnBatch: [(path: String, id: Int64)] = []
+        /// Ids batch answers leave out although they exist (a server capping its answers).
+        var leftOutOfBatches: Set<Int64> = []
     }
 
     /// How `GET …/?id=[a,b,…]` answers: as documented (an array of whole records, as
@@ -84,6 +86,9 @@ public final class NexudusAccount: Sendable {
         state.withLock { $0.deleteOnBatch.append((path, id)) }
     }
 
+    /// Leaves `id` out of every batch answer, though `GET …/{id}` still answers it.
+    public func leaveOutOfBatches(_ id: Int64) { state.withLock { _ = $0.leftOutOfBatches.insert(id) } }
+
     /// `GET …/?id=[a,b,…]`: the records of the ids that exist, in the order asked.
     func batch(_ path: String, ids: [Int64]) -> (Int, String) {
         let (form, records) = state.withLock { state -> (BatchForm, [Record]) in
@@ -91,7 +96,7 @@ public final class NexudusAccount: Sendable {
                 state.records[path]?.removeValue(forKey: doomed.id)
             }
             state.deleteOnBatch.removeAll { $0.path == path }
-            return (state.batchForm, ids.compactMap { state.records[path]?[$0] })
+            return (state.batchForm, ids.filter { !state.leftOutOfBatches.contains($0) }.compactMap { state.records[path]?[$0] })
         }
         switch form {
         case .refused: return (400, #"{"Message":"The request is invalid."}"#)
