@@ -9,6 +9,8 @@ public enum PostgresSchema {
             identifier: "0004_pg_append_on_conflict", sql: text(PackageResources._004_pg_append_on_conflict_sql)),
         Schema.Migration(
             identifier: "0005_pg_replica_index_names", sql: text(PackageResources._005_pg_replica_index_names_sql)),
+        Schema.Migration(
+            identifier: "0006_pg_sync_fetch_mode", sql: text(PackageResources._006_pg_sync_fetch_mode_sql)),
     ]
 
     private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

@@ -111,14 +111,15 @@ private struct Snapshot {
             lastVerifiedAt: lastVerifiedAt)
         report.hint = StatusReport.hint(report.rejections)
         report.sync = try await rows("""
-            SELECT kind, started_at, finished_at, error, listed, fetched, new, changed, deleted, unchanged
-            FROM sync_state ORDER BY kind COLLATE "C"
+            SELECT kind, started_at, finished_at, error, listed, fetched, new, changed, deleted, unchanged,
+                to_jsonb(s) ->> 'fetch_mode', to_jsonb(s) ->> 'fetch_note'
+            FROM sync_state s ORDER BY kind COLLATE "C"
             """).map { row in
             let new = row[6].int, changed = row[7].int, deleted = row[8].int
             return StatusReport.SyncKind(
                 kind: row[0].text ?? "", startedAt: row[1].text, finishedAt: row[2].text, error: row[3].text,
                 listed: row[4].int, fetched: row[5].int, new: new, changed: changed, deleted: deleted,
-                unchanged: row[9].int, drift: new + changed + deleted)
+                unchanged: row[9].int, drift: new + changed + deleted, fetchMode: row[10].text, fetchNote: row[11].text)
         }
 
         let oldestWaiting = try await rows(

@@ -85,6 +85,45 @@ extension PostgresStore: SyncLedger {
             """, logger: logger)
     }
 
+    public func recordFetchMode(_ mode: FetchMode, kind: String) async throws {
+        try await statement("record how the \(kind) sync fetches in sync_state") { try await recordFetchMode(mode, kind) }
+    }
+
+    private func recordFetchMode(_ mode: FetchMode, _ kind: String) async throws {
+        try await client.query("""
+            INSERT INTO sync_state (kind, fetch_mode, fetch_note, fetch_checked_at)
+            VALUES (\(kind), \(mode.form.rawValue), \(mode.note), \(mode.checkedAt.description))
+            ON CONFLICT (kind) DO UPDATE SET fetch_mode = excluded.fetch_mode, fetch_note = excluded.fetch_note,
+                fetch_checked_at = excluded.fetch_checked_at
+            """, logger: logger)
+    }
+
+    /// Read through `to_jsonb`, so a database not migrated yet (a dry run's) reads no mode
+    /// instead of failing on a missing column.
+    public func fetchModes() async throws -> [String: FetchMode] {
+        try await statement("read how each kind was fetched from sync_state") { try await readFetchModes() }
+    }
+
+    private func readFetchModes() async throws -> [String: FetchMode] {
+        var exists = false
+        for try await found in try await client.query("SELECT to_regclass('sync_state') IS NOT NULL", logger: logger)
+            .decode(Bool.self)
+        {
+            exists = found
+        }
+        guard exists else { return [:] }
+        var modes: [String: FetchMode] = [:]
+        for try await (kind, mode, note, checked) in try await client.query("""
+            SELECT kind, to_jsonb(s) ->> 'fetch_mode', to_jsonb(s) ->> 'fetch_note', to_jsonb(s) ->> 'fetch_checked_at'
+            FROM sync_state s
+            """, logger: logger).decode((String, String?, String?, String?).self) {
+            guard let form = mode.flatMap(FetchMode.Form.init(rawValue:)), let checkedAt = checked.flatMap({ Timestamp(parsing: $0) })
+            else { continue }
+            modes[kind] = FetchMode(form: form, note: note, checkedAt: checkedAt)
+        }
+        return modes
+    }
+
     public func replaceWebhooks(_ webhooks: [WebhookRecord], seenAt time: Timestamp) async throws {
         try await statement("record the account's webhooks in nexudus_webhooks") { try await replaceWebhooks(webhooks, time) }
     }

@@ -70,11 +70,11 @@ enum Dashboard {
         html += section("sync", "Last sync and drift") {
             if report.sync.isEmpty { return "<p>No sync yet (<code>nexmirror sync</code>).</p>" }
             return table(
-                ["kind", "last finished", "listed", "drift", "new", "changed", "deleted", "error"],
+                ["kind", "last finished", "listed", "drift", "new", "changed", "deleted", "error", "fetch"],
                 numeric: [2, 3, 4, 5, 6],
                 report.sync.map {
                     [escape($0.kind), escape($0.finishedAt ?? "—"), String($0.listed), String($0.drift), String($0.new),
-                     String($0.changed), String($0.deleted), escape($0.error ?? "")]
+                     String($0.changed), String($0.deleted), escape($0.error ?? ""), escape($0.fetch)]
                 })
         }
         html += "</body>\n</html>\n"

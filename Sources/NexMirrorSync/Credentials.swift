@@ -4,12 +4,15 @@ import Foundation
 /// the password itself).
 public struct NexudusCredentials: Sendable {
     public let username: String
-    public let password: String
+    /// nil when only `NEXUDUS_USERNAME` is set: the token file then signs in, and the password
+    /// is asked for only if its refresh token is refused (a cron or systemd unit may keep the
+    /// user name in its environment and the password nowhere).
+    public let password: String?
     /// A current two-factor code, needed only for a first sign-in of a 2FA user.
     public let totp: String?
     public let source: String
 
-    public init(username: String, password: String, totp: String?, source: String) {
+    public init(username: String, password: String?, totp: String?, source: String) {
         self.username = username
         self.password = password
         self.totp = totp
@@ -17,7 +20,8 @@ public struct NexudusCredentials: Sendable {
     }
 
     /// `--credentials-file F` (user on line 1, password on line 2), else `NEXUDUS_USERNAME` and
-    /// `NEXUDUS_PASSWORD`; `NEXUDUS_TOTP` either way. nil when neither is set.
+    /// `NEXUDUS_PASSWORD` (the password may be missing); `NEXUDUS_TOTP` either way. nil when
+    /// neither is set.
     public static func load(file: String?, environment: [String: String]) throws(SyncError) -> NexudusCredentials? {
         let totp = environment["NEXUDUS_TOTP"].flatMap { $0.isEmpty ? nil : $0 }
         if let file {
@@ -32,9 +36,7 @@ public struct NexudusCredentials: Sendable {
             return NexudusCredentials(username: lines[0], password: lines[1], totp: totp, source: "--credentials-file \(file)")
         }
         guard let username = environment["NEXUDUS_USERNAME"], !username.isEmpty else { return nil }
-        guard let password = environment["NEXUDUS_PASSWORD"], !password.isEmpty else {
-            throw .configuration("NEXUDUS_USERNAME is set but NEXUDUS_PASSWORD is not")
-        }
+        let password = environment["NEXUDUS_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         return NexudusCredentials(username: username, password: password, totp: totp, source: "NEXUDUS_USERNAME/NEXUDUS_PASSWORD")
     }
 }

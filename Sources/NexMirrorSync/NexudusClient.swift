@@ -14,7 +14,7 @@ public actor NexudusClient {
     public let baseURL: String
     let credentials: NexudusCredentials?
     let tokenFile: TokenFile
-    let pacer: RequestPacer
+    public let pacer: RequestPacer
     let logger: Logger
     let http: HTTPClient
     /// Attempts for a 5xx or network error, and the first backoff (doubled each time).
@@ -79,6 +79,67 @@ public actor NexudusClient {
         return answer.body
     }
 
+    /// Full records of `ids` in one request, `GET …/?id=[a,b,…]` (`ids` from `batches`, so the
+    /// URL stays under 2,000 characters). A server that answers with the paging envelope is
+    /// paged through while pages bring asked ids. A 4xx is an answer here, not an error: the
+    /// caller falls back to `GET …/{id}`.
+    public func records(_ path: String, ids: [Int64]) async throws(SyncError) -> BatchAnswer {
+        let wanted = Set(ids)
+        var found: [Int64: [UInt8]] = [:]
+        var page = 1
+        while true {
+            let answer = try await send(
+                .GET, "\(path)/", encodedQuery: Self.batchQuery(ids) + (page > 1 ? "&page=\(page)" : ""))
+            if (400..<500).contains(answer.status) { return .refused(status: answer.status) }
+            guard answer.status == 200 else { throw unexpected(answer, "GET \(path)/?id=[…]") }
+            let parsed: BatchPage
+            do {
+                parsed = try BatchPage(answer.body)
+            } catch {
+                return .unreadable(error.description)
+            }
+            let before = found.count
+            for record in parsed.records where wanted.contains(record.id) && found[record.id] == nil {
+                found[record.id] = record.bytes
+            }
+            guard parsed.hasMore, found.count > before, found.count < wanted.count, page < ids.count else { break }
+            page += 1
+        }
+        return .records(found)
+    }
+
+    /// The URL's length limit for a batch (Nexudus documents none; 2,000 is what every client
+    /// and proxy on the way accepts).
+    public static let maximumURLLength = 2000
+    /// Ids per batch at most, whatever the URL would allow: keeps an answer to a few hundred KB.
+    public static let maximumBatch = 200
+
+    /// `ids` cut into batches whose URL, a second page's parameter included, stays under
+    /// `maximumURLLength` characters.
+    public nonisolated func batches(_ ids: [Int64], path: String) -> [[Int64]] {
+        let fixed = "\(baseURL)/\(path)/?".utf8.count + Self.batchQuery([]).utf8.count + "&page=99999".utf8.count
+        var batches: [[Int64]] = []
+        var current: [Int64] = []
+        var length = fixed
+        for id in ids {
+            let digits = String(id).utf8.count
+            if !current.isEmpty && (length + 1 + digits >= Self.maximumURLLength || current.count == Self.maximumBatch) {
+                batches.append(current)
+                current = []
+                length = fixed
+            }
+            length += digits + (current.isEmpty ? 0 : 1)  // and a comma after the first
+            current.append(id)
+        }
+        if !current.isEmpty { batches.append(current) }
+        return batches
+    }
+
+    /// `id=[a,b,…]` with the brackets percent-encoded (they are not allowed raw in a query).
+    static func batchQuery(_ ids: [Int64]) -> String {
+        "id=%5B" + ids.map(String.init).joined(separator: ",") + "%5D"
+    }
+
     /// POST or PUT a JSON body (webhooks); returns the answer's body.
     public func write(_ method: HTTPMethod, _ path: String, json: [UInt8]) async throws(SyncError) -> [UInt8] {
         let answer = try await send(method, path, body: json, contentType: "application/json")
@@ -96,8 +157,8 @@ public actor NexudusClient {
 
     /// Sends a request under the politeness rules, signing in first when needed.
     func send(
-        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
-        contentType: String? = nil
+        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], encodedQuery: String? = nil,
+        body: [UInt8]? = nil, contentType: String? = nil
     ) async throws(SyncError) -> Answer {
         if accessToken == nil { try await signIn() }
         var refreshed = false
@@ -106,8 +167,8 @@ public actor NexudusClient {
             let answer: Answer
             do {
                 answer = try await exchange(
-                    method, url: url(path, query), body: body, contentType: contentType,
-                    headers: [("Authorization", "Bearer \(accessToken ?? "")")])
+                    method, url: encodedQuery.map { "\(baseURL)/\(path)?\($0)" } ?? url(path, query), body: body,
+                    contentType: contentType, headers: [("Authorization", "Bearer \(accessToken ?? "")")])
             } catch let error as SyncError {
                 throw error
             } catch {
@@ -192,23 +253,26 @@ public actor NexudusClient {
             if answer.status == 200 {
                 return try accept(answer, clientId: clientId)
             }
-            guard credentials != nil else {
+            guard let credentials, credentials.password != nil else {
+                let missing = credentials == nil ? "set NEXUDUS_USERNAME and NEXUDUS_PASSWORD" : "set NEXUDUS_PASSWORD"
                 throw .authentication(
-                    "the refresh token in \(tokenFile.path) was refused (\(answer.status)); set NEXUDUS_USERNAME and "
-                        + "NEXUDUS_PASSWORD (or --credentials-file) to sign in again")
+                    "the refresh token in \(tokenFile.path) was refused (\(answer.status)); \(missing) "
+                        + "(or pass --credentials-file) to sign in again")
             }
             logger.notice("stored refresh token refused; signing in with the password")
             stored?.refreshToken = nil
         }
-        guard let credentials else {
+        guard let credentials, let password = credentials.password else {
+            let missing = credentials == nil
+                ? "set NEXUDUS_USERNAME and NEXUDUS_PASSWORD" : "NEXUDUS_USERNAME is set: set NEXUDUS_PASSWORD"
             throw .configuration(
-                "no Nexudus credentials: set NEXUDUS_USERNAME and NEXUDUS_PASSWORD (or pass --credentials-file); "
-                    + "after the first sign-in the token in \(tokenFile.path) is enough")
+                "no Nexudus token in \(tokenFile.path) yet and no password: \(missing) (or pass --credentials-file) "
+                    + "for the first sign-in; after it the token file is enough")
         }
         // A client_id of the mirror's own, so its refresh token is not invalidated by the
         // user signing in elsewhere (one refresh token per client_id).
         let clientId = stored?.clientId ?? "nexmirror-" + UUID().uuidString.lowercased()
-        var form = ["grant_type": "password", "username": credentials.username, "password": credentials.password,
+        var form = ["grant_type": "password", "username": credentials.username, "password": password,
                     "client_id": clientId]
         if let totp = credentials.totp { form["totp"] = totp }
         let answer = try await tokenRequest(form, clientId: clientId)

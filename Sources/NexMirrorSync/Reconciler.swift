@@ -15,9 +15,14 @@ public struct KindReport: Sendable, CustomStringConvertible {
     public var unchanged = 0
     public var requests = 0
     public var seconds = 0.0
-    /// The remaining time predicted once the list was read, and the time it then took.
+    /// The remaining time predicted once the list was read (made again when the batch form is
+    /// given up midway, from the time spent until then), and the time it then took.
     public var predictedSeconds: Double?
     public var remainingSeconds: Double?
+    /// A dry run: the requests a sync would make now (list pages, fetches, deletion checks).
+    public var plannedRequests: Int?
+    /// Why the kind was fetched one record per request rather than in batches, as one line.
+    public var notice: String?
 
     /// The figures `sync_state` keeps.
     public var figures: SyncFigures {
@@ -161,6 +166,11 @@ public struct Reconciler: Sendable {
         }
         let toCheck = held.rows.keys.filter { listed[$0] == nil }.sorted()
 
+        let remembered = try await fetchModes()[kind.name]
+        let plan = FetchPlan(
+            ids: toFetch.map(\.id), remembered: remembered, now: .now, batches: { client.batches($0, path: kind.path) })
+        let planned = plan.requests(ids: toFetch.count) + toCheck.count
+
         guard let store else {
             // Lists and compares only: what would be fetched counts as new or changed, and
             // every held id absent from the list as deleted (unconfirmed without a GET).
@@ -168,81 +178,114 @@ public struct Reconciler: Sendable {
             report.changed = toFetch.count - report.new
             report.deleted = toCheck.count
             report.requests = await client.requestsSent - requestsBefore
+            report.plannedRequests = page + planned
             report.seconds = (clock.now - started).seconds
             return report
         }
 
         // Fetching what is new or newer, then confirming deletions.
-        let planned = toFetch.count + toCheck.count
-        let fetchStarted = clock.now
+        var fetch = FetchRun(
+            kind: kind, client: client, store: store, planned: planned, deletionChecks: toCheck.count,
+            progress: progress, requestsBefore: await client.requestsSent, batchSize: batchSize, fold: foldAll)
         report.predictedSeconds = await client.pacer.secondsFor(planned)
-        var done = 0
-        var batch: [NewDelivery] = []
-        var batchKinds: [Bool?] = []  // isNew per delivery; nil for a delete
-        func flush() async throws {
-            guard !batch.isEmpty else { return }
-            let results = try await store.append(batch)
-            for (result, isNew) in zip(results, batchKinds) {
-                switch (result.duplicate, isNew) {
-                case (true, _): report.unchanged += 1
-                case (false, true?): report.new += 1
-                case (false, false?): report.changed += 1
-                case (false, nil): report.deleted += 1
-                }
-            }
-            batch = []
-            batchKinds = []
-            try await foldAll()
-        }
-        var lastETA = ContinuousClock.Instant.now - .seconds(10)
-        func tick() async {
-            done += 1
-            // The pacer's estimate (pace and hourly budget), or the observed rate when slower;
-            // refreshed once a second, as simulating the budget costs more than a request.
-            guard let progress, clock.now - lastETA >= .seconds(1) || done == planned else { return }
-            lastETA = clock.now
-            let elapsed = (clock.now - fetchStarted).seconds
-            let paced = await client.pacer.secondsFor(planned - done)
-            let observed = Double(planned - done) * elapsed / Double(done)
-            progress(SyncProgress(kind: kind.name, done: done, total: planned, etaSeconds: max(paced, observed)))
-        }
-
-        for (id, isNew) in toFetch {
-            let body = try await client.record(kind.path, id: id)
-            await tick()
-            if let body {
-                report.fetched += 1
-                batch.append(NewDelivery(
-                    action: kind.recordAction, body: body, source: .api, signature: SignatureForm.api.rawValue, entityType: kind.entityType))
-                batchKinds.append(isNew)
-            } else {
-                // Listed a moment ago and gone now: deleted meanwhile.
-                batch.append(Self.deletion(id, of: kind))
-                batchKinds.append(nil)
-            }
-            if batch.count >= batchSize { try await flush() }
+        await fetch.start()
+        let isNew = Dictionary(uniqueKeysWithValues: toFetch.map { ($0.id, $0.isNew) })
+        switch plan.method {
+        case .single(let reason):
+            if let reason { report.notice = Self.singleNotice(kind, reason) }
+            for (id, new) in toFetch { try await fetch.single(id, isNew: new) }
+        case .batch(let batches):
+            try await fetchInBatches(batches, isNew: isNew, kind: kind, store: store, fetch: &fetch, report: &report)
         }
         for id in toCheck {
-            let body = try await client.record(kind.path, id: id)
-            await tick()
-            if let body {
-                // Missed by the list (paging is offset-based; records moved meanwhile): keep it.
-                report.fetched += 1
-                report.listed += 1
-                batch.append(NewDelivery(
-                    action: kind.recordAction, body: body, source: .api, signature: SignatureForm.api.rawValue, entityType: kind.entityType))
-                batchKinds.append(false)
-            } else {
-                batch.append(Self.deletion(id, of: kind))
-                batchKinds.append(nil)
-            }
-            if batch.count >= batchSize { try await flush() }
+            // Absent from the list: deleted (404), or missed by the list (paging is offset-based;
+            // records moved meanwhile), then kept.
+            if try await fetch.single(id, isNew: false) { report.listed += 1 }
         }
-        try await flush()
-        report.remainingSeconds = (clock.now - fetchStarted).seconds
+        try await fetch.flush()
+        report.fetched += fetch.fetched
+        report.new += fetch.new
+        report.changed += fetch.changed
+        report.deleted += fetch.deleted
+        report.unchanged += fetch.unchanged
+        report.remainingSeconds = (clock.now - fetch.started).seconds
         report.requests = await client.requestsSent - requestsBefore
         report.seconds = (clock.now - started).seconds
         return report
+    }
+
+    /// Fetches `batches` with `GET …/?id=[…]`, checking the form on the first batch (`BatchCheck`)
+    /// and falling back to `GET …/{id}` for the rest of the run when it is refused or differs. An
+    /// id a batch answer lacks, or holds without every key of a full record, is asked for singly.
+    private func fetchInBatches(
+        _ batches: [[Int64]], isNew: [Int64: Bool], kind: NexudusKind, store: any SyncLedger, fetch: inout FetchRun,
+        report: inout KindReport
+    ) async throws {
+        enum State { case unchecked, trusted(keys: Set<String>), single }
+        var state = State.unchecked
+        func fallBack(_ why: String, idsLeft: Int) async throws {
+            state = .single
+            report.notice = Self.singleNotice(kind, why)
+            try await store.recordFetchMode(FetchMode(form: .single, note: why, checkedAt: .now), kind: kind.name)
+            report.predictedSeconds = await fetch.replan(idsLeft: idsLeft)
+        }
+        for (index, batch) in batches.enumerated() {
+            let left = batches[index...].reduce(0) { $0 + $1.count }
+            if case .single = state {
+                for id in batch { try await fetch.single(id, isNew: isNew[id] ?? true) }
+                continue
+            }
+            let records: [Int64: [UInt8]]
+            switch try await client.records(kind.path, ids: batch) {
+            case .records(let found): records = found
+            case .refused(let status):
+                try await fallBack("the API refused the batch form (HTTP \(status))", idsLeft: left)
+                for id in batch { try await fetch.single(id, isNew: isNew[id] ?? true) }
+                continue
+            case .unreadable(let why):
+                try await fallBack(why, idsLeft: left)
+                for id in batch { try await fetch.single(id, isNew: isNew[id] ?? true) }
+                continue
+            }
+            await fetch.tick()
+            var singles: [Int64: [UInt8]?] = [:]
+            if case .unchecked = state {
+                for id in FetchPlan.sample(of: batch) {
+                    singles[id] = .some(try await client.record(kind.path, id: id))
+                    await fetch.tick()
+                }
+                switch BatchCheck.compare(singles: singles, batch: records) {
+                case .equal(let keys):
+                    state = .trusted(keys: keys)
+                    try await store.recordFetchMode(FetchMode(form: .batch, checkedAt: .now), kind: kind.name)
+                case .differs(let why):
+                    try await fallBack(why, idsLeft: left - singles.count)
+                case .inconclusive:
+                    break
+                }
+            }
+            for id in batch {
+                if let single = singles[id] {
+                    try await fetch.keep(id, body: single, isNew: isNew[id] ?? true)
+                } else if case .trusted(let keys) = state, let record = records[id], BatchCheck.isWhole(record, keys: keys) {
+                    try await fetch.keep(id, body: record, isNew: isNew[id] ?? true)
+                } else {
+                    if case .trusted = state { fetch.expectOneMore() }
+                    try await fetch.single(id, isNew: isNew[id] ?? true)
+                }
+            }
+        }
+    }
+
+    /// The one line `sync` prints when a kind is fetched one record per request.
+    static func singleNotice(_ kind: NexudusKind, _ reason: String) -> String {
+        "\(kind.name): fetching one record per request (GET …/{id}), not in batches: \(reason)"
+    }
+
+    /// How each kind was last fetched; nothing for a dry run without a database.
+    func fetchModes() async throws -> [String: FetchMode] {
+        guard let replica else { return [:] }
+        return try await replica.fetchModes()
     }
 
     enum Verdict: Equatable { case fetch(isNew: Bool), unchanged }

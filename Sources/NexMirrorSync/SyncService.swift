@@ -33,6 +33,7 @@ public struct SyncService: Service {
         logger.info("sync started")
         do {
             _ = try await reconciler.run(NexudusKind.all) { report in
+                if let notice = report.notice { logger.notice("sync \(notice)") }
                 logger.info("sync \(report)")
             }
             await recordWebhooks(reconciler: reconciler, registry: registry, logger: logger)

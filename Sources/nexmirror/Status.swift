@@ -124,10 +124,10 @@ enum StatusText {
         if !report.sync.isEmpty {
             lines.append("")
             lines.append(contentsOf: grid(
-                [["sync", "last finished", "listed", "drift", "new", "changed", "deleted", "error"]]
+                [["sync", "last finished", "listed", "drift", "new", "changed", "deleted", "error", "fetch"]]
                     + report.sync.map {
                         [$0.kind, $0.finishedAt ?? "-", String($0.listed), String($0.drift), String($0.new),
-                         String($0.changed), String($0.deleted), $0.error ?? ""]
+                         String($0.changed), String($0.deleted), $0.error ?? "", $0.fetch]
                     },
                 rightAligned: [2, 3, 4, 5, 6]))
         }

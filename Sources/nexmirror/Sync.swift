@@ -8,9 +8,10 @@ struct Sync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Backfill and reconcile the replica from the Nexudus REST API.",
         discussion: """
-            Lists every record of each kind, fetches in full (GET …/{id}) what the replica lacks or \
-            holds older, appends each record to the event log (source 'api', the exact bytes) and \
-            folds it; an id no longer listed whose GET answers 404 is deleted. What it found that \
+            Lists every record of each kind, fetches in full what the replica lacks or holds older \
+            (in batches, GET …/?id=[a,b,…], once a check on a few ids finds the batch answer equal \
+            to GET …/{id}; else one GET …/{id} per record, and sync says so in one line), \
+            appends each record to the event log (source 'api', the exact bytes) and folds it; an id no longer listed whose GET answers 404 is deleted. What it found that \
             webhooks had not delivered (new, changed, deleted) is the drift, kept per kind for \
             `status`. Running it again appends nothing new; a run that stopped continues.
 
@@ -18,7 +19,8 @@ struct Sync: AsyncParsableCommand {
 
             Credentials: NEXUDUS_USERNAME and NEXUDUS_PASSWORD (NEXUDUS_TOTP for a first sign-in \
             with two-factor), or --credentials-file. After the first sign-in the refresh token in \
-            the token file is enough. The token file is nexmirror.nexudus beside a SQLite \
+            the token file is enough (NEXUDUS_USERNAME alone may stay set; the password is asked \
+            for only when the token is refused). The token file is nexmirror.nexudus beside a SQLite \
             database; on PostgreSQL (--db postgresql://…) pass --token-file, as the database has \
             no directory beside it and must never hold the token (query could read it). The user needs the List and Read roles of each kind (or full \
             administrator rights).
@@ -28,8 +30,8 @@ struct Sync: AsyncParsableCommand {
             the hour age out; the ETA counts it); 409/429 wait Retry-After.
 
             --dry-run lists and compares only: it fetches no full record and writes nothing to \
-            the database (nor creates one). It still signs in, and Nexudus invalidates a refresh \
-            token when it issues the next one, so an existing token file is updated with the new \
+            the database (nor creates one), and says how many requests a sync would make. It \
+            still signs in, and Nexudus invalidates a refresh token when it issues the next one, so an existing token file is updated with the new \
             token (else the mirror would be signed out); a dry run never creates the token file.
 
             Examples:
@@ -85,7 +87,9 @@ struct Sync: AsyncParsableCommand {
         do {
             reports = try await reconciler.run(kinds, progress: progress) { report in
                 bar?.clear()
-                print(report.description + (dryRun ? " [dry run]" : ""))
+                if let notice = report.notice { print(notice) }
+                let planned = report.plannedRequests.map { " [dry run] a sync would make \($0) requests" } ?? ""
+                print(report.description + planned)
             }
         } catch {
             bar?.clear()
@@ -96,6 +100,15 @@ struct Sync: AsyncParsableCommand {
         }
         let seconds = (clock.now - started).seconds
         let requests = await client.requestsSent
+        if dryRun {
+            // What the sync itself would take: its sign-in, each kind's plan, and for a full
+            // sync the webhooks list it reads last.
+            let planned = 1 + reports.compactMap(\.plannedRequests).reduce(0, +) + (entity.isEmpty ? 1 : 0)
+            let eta = await client.pacer.secondsFor(planned)
+            print(String(format: "sync: %d requests in %.1f s; ", requests, seconds)
+                + "a sync would make \(planned) requests, about \(ProgressLine.format(eta)) at this pace")
+            return
+        }
         let predicted = reports.compactMap(\.predictedSeconds).reduce(0, +)
         let actual = reports.compactMap(\.remainingSeconds).reduce(0, +)
         print(String(format: "sync: %d requests in %.1f s; fetch estimate %.1f s, took %.1f s", requests, seconds, predicted, actual))

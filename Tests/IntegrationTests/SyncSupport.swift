@@ -57,6 +57,19 @@ final class SyncMirror {
         try await run(["sync", "--requests-per-minute", "600"] + extra, password: password)
     }
 
+    /// The CLI started in the background with this mirror's environment, its output discarded:
+    /// for runs a test watches from the stand-in while they wait.
+    func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment()) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         var configuration = Configuration()
         configuration.readonly = true

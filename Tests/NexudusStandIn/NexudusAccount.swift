@@ -45,7 +45,16 @@ public final class NexudusAccount: Sendable {
         var limit: (count: Int, seconds: Double)?
         var arrivals: [Double] = []
         var nextWebhookId: Int64 = 9_000_000
+        var batchForm = BatchForm.whole
+        /// Records deleted as the first batch request of their path arrives (deleted meanwhile).
+        var deleteOnBatch: [(path: String, id: Int64)] = []
+        /// Ids batch answers leave out although they exist (a server capping its answers).
+        var leftOutOfBatches: Set<Int64> = []
     }
+
+    /// How `GET …/?id=[a,b,…]` answers: as documented (an array of whole records, as
+    /// `GET …/{id}` gives them), with list-like partial records, or refused (400).
+    public enum BatchForm: Sendable { case whole, partial, refused }
 
     let state = Mutex(State())
     let started = ContinuousClock.now
@@ -68,6 +77,32 @@ public final class NexudusAccount: Sendable {
     public func put(_ path: String, id: Int64, updatedOn: String, fields: [(String, Any?)] = []) {
         let record = Record(id: id, updatedOn: updatedOn, fields: fields.map { ($0.0, Self.literal($0.1)) })
         state.withLock { $0.records[path, default: [:]][id] = record }
+    }
+
+    public func serveBatches(_ form: BatchForm) { state.withLock { $0.batchForm = form } }
+
+    /// Deletes the record when the first batch request of `path` arrives: listed, then gone.
+    public func deleteWhenBatched(_ path: String, id: Int64) {
+        state.withLock { $0.deleteOnBatch.append((path, id)) }
+    }
+
+    /// Leaves `id` out of every batch answer, though `GET …/{id}` still answers it.
+    public func leaveOutOfBatches(_ id: Int64) { state.withLock { _ = $0.leftOutOfBatches.insert(id) } }
+
+    /// `GET …/?id=[a,b,…]`: the records of the ids that exist, in the order asked.
+    func batch(_ path: String, ids: [Int64]) -> (Int, String) {
+        let (form, records) = state.withLock { state -> (BatchForm, [Record]) in
+            for doomed in state.deleteOnBatch where doomed.path == path {
+                state.records[path]?.removeValue(forKey: doomed.id)
+            }
+            state.deleteOnBatch.removeAll { $0.path == path }
+            return (state.batchForm, ids.filter { !state.leftOutOfBatches.contains($0) }.compactMap { state.records[path]?[$0] })
+        }
+        switch form {
+        case .refused: return (400, #"{"Message":"The request is invalid."}"#)
+        case .whole: return (200, "[" + records.map(Self.full).joined(separator: ",") + "]")
+        case .partial: return (200, "[" + records.map(Self.partial).joined(separator: ",") + "]")
+        }
     }
 
     public func delete(_ path: String, id: Int64) {
@@ -95,6 +130,9 @@ public final class NexudusAccount: Sendable {
             $0.faults.append(Fault(status: status, retryAfter: retryAfter, remaining: count, afterRequests: afterRequests, pathPrefix: pathPrefix))
         }
     }
+
+    /// Makes every refresh token issued so far stop working (a token revoked in Nexudus).
+    public func revokeRefreshTokens() { state.withLock { $0.refreshTokens.removeAll() } }
 
     /// Makes every access token issued so far stop working (refresh tokens still work).
     public func revokeAccessTokens() { state.withLock { $0.accessTokens.removeAll() } }

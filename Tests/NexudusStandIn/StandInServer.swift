@@ -55,8 +55,13 @@ struct StandInRoutes {
         }
         router.get("/api/:group/:entities") { request, context in
             let path = "\(context.parameters.get("group")!)/\(context.parameters.get("entities")!)"
+            let query = Self.query(request)
+            if let ids = query["id"].flatMap(Self.idList) {
+                let logged = "\(path)/?id=[\(ids.map(String.init).joined(separator: ","))]"
+                return account.serve(request, path: logged, method: "GET") { account.batch(path, ids: ids) }
+            }
             return account.serve(request, path: path, method: "GET") {
-                account.list(path, query: Self.query(request))
+                account.list(path, query: query)
             }
         }
         router.get("/api/:group/:entities/:id") { request, context in
@@ -93,6 +98,13 @@ struct StandInRoutes {
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters { query[String(key).lowercased()] = String(value) }
         return query
+    }
+
+    /// `[1,2,3]` (its brackets percent-encoded or not).
+    static func idList(_ value: String) -> [Int64]? {
+        let text = value.removingPercentEncoding ?? value
+        guard text.hasPrefix("["), text.hasSuffix("]") else { return nil }
+        return text.dropFirst().dropLast().split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
     }
 
     static func parseForm(_ text: String) -> [String: String] {

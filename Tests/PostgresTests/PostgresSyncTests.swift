@@ -151,6 +151,48 @@ struct PostgresSyncTests {
         #expect(try String(contentsOfFile: mirror.tokenFile, encoding: .utf8) != token)
     }
 
+    @Test func batchesAndTheirFallbackGiveTheSameReplicaAsOnSQLite() async throws {
+        let mirror = try await PostgresSyncMirror()
+        for n in Int64(0)..<100 {
+            mirror.account.putSampleCoworker(id: 10_000 + n, updatedOn: "2025-06-01T00:00:00Z")
+            mirror.account.putSampleBooking(id: 200_000 + n, updatedOn: "2025-06-03T00:00:00Z")
+        }
+        let result = try await mirror.sync()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.output.contains("one record per request"), "\(result.output)")
+        #expect(result.output.contains("bookings: listed 102, fetched 102, new 102, changed 0, deleted 0, unchanged 0"), "\(result.output)")
+        // One batch and the check's three single GETs, not 103 single GETs.
+        #expect(mirror.account.requests.filter { $0.path.hasPrefix("spaces/coworkers/") }.count == 1 + 3)
+        #expect(try mirror.psql("SELECT string_agg(kind || ':' || fetch_mode, ',' ORDER BY kind) FROM sync_state WHERE fetch_mode IS NOT NULL")
+            == "bookings:batch,coworkers:batch")
+        for id in [Int64(101), 10_050, 200_099] {
+            let path = id < 200_000 ? "spaces/coworkers" : "spaces/bookings"
+            #expect(try mirror.psql("SELECT convert_from(body, 'UTF8') FROM events WHERE entity_id = \(id)")
+                == String(decoding: mirror.account.body(path, id: id)!, as: UTF8.self))
+        }
+        let onSQLite = try await mirror.syncSQLite()
+        #expect(PostgresSyncMirror.summary(result) == PostgresSyncMirror.summary(onSQLite))
+        try await Self.expectSameReplica(mirror)
+
+        // Batch answers turn partial: each backend falls back to single GETs and logs whole records.
+        mirror.account.serveBatches(.partial)
+        for n in Int64(0)..<20 { mirror.account.putSampleCoworker(id: 20_000 + n, updatedOn: "2025-07-01T00:00:00Z") }
+        let partial = try await mirror.sync(["--entity", "coworkers"])
+        #expect(partial.status == 0, "\(partial.stderr)")
+        #expect(partial.output.contains("coworkers: fetching one record per request (GET …/{id}), not in batches: the batch answer's records differ"), "\(partial.output)")
+        #expect(partial.output.contains("coworkers: listed 123, fetched 20, new 20"), "\(partial.output)")
+        let partialOnSQLite = try await mirror.syncSQLite(["--entity", "coworkers"])
+        #expect(PostgresSyncMirror.summary(partial) == PostgresSyncMirror.summary(partialOnSQLite))
+        try await Self.expectSameReplica(mirror)
+        #expect(try mirror.psql("SELECT fetch_mode FROM sync_state WHERE kind = 'coworkers'") == "single")
+        #expect(try mirror.count("""
+            SELECT count(*) FROM events WHERE entity_type = 'Coworker' AND entity_id >= 20000
+                AND convert_from(body, 'UTF8') LIKE '%"Email":"member%'
+            """) == 20)
+        let status = try await CLI.run(["status", "--db", mirror.url])
+        #expect(status.output.contains("single: the batch answer's records differ"), "\(status.output)")
+    }
+
     @Test func aDryRunWritesNothingNotEvenTheSchema() async throws {
         let mirror = try await PostgresSyncMirror()
         // A database nexmirror never opened: nothing is held, and no table is created.

@@ -139,14 +139,17 @@ extension StatusReport {
 
     private static func syncKinds(_ db: Database) throws -> [SyncKind] {
         guard try db.tableExists("sync_state") else { return [] }
+        // A database from before 0005 (read without migrating) has no fetch columns yet.
+        let hasFetchMode = try db.columns(in: "sync_state").contains { $0.name == "fetch_mode" }
         return try Row.fetchAll(db, sql: """
-            SELECT kind, started_at, finished_at, error, listed, fetched, new, changed, deleted, unchanged
+            SELECT kind, started_at, finished_at, error, listed, fetched, new, changed, deleted, unchanged,
+                \(hasFetchMode ? "fetch_mode, fetch_note" : "NULL, NULL")
             FROM sync_state ORDER BY kind
             """).map { row in
             SyncKind(
                 kind: row[0], startedAt: row[1], finishedAt: row[2], error: row[3], listed: row[4], fetched: row[5],
                 new: row[6], changed: row[7], deleted: row[8], unchanged: row[9],
-                drift: (row[6] as Int) + (row[7] as Int) + (row[8] as Int))
+                drift: (row[6] as Int) + (row[7] as Int) + (row[8] as Int), fetchMode: row[10], fetchNote: row[11])
         }
     }
 

@@ -38,6 +38,20 @@ extension SQLiteStore: SyncLedger {
         }
     }
 
+    public func recordFetchMode(_ mode: FetchMode, kind: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO sync_state (kind, fetch_mode, fetch_note, fetch_checked_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (kind) DO UPDATE SET fetch_mode = excluded.fetch_mode, fetch_note = excluded.fetch_note,
+                    fetch_checked_at = excluded.fetch_checked_at
+                """, arguments: [kind, mode.form.rawValue, mode.note, mode.checkedAt.description])
+        }
+    }
+
+    public func fetchModes() async throws -> [String: FetchMode] {
+        try await pool.read { db in try Self.fetchModes(db) }
+    }
+
     public func replaceWebhooks(_ webhooks: [WebhookRecord], seenAt time: Timestamp) async throws {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM nexudus_webhooks")
@@ -68,6 +82,23 @@ extension SQLiteStore: SyncLedger {
         while let row = try tombstones.next() { held.tombstones[row[0]] = .some(row[1]) }
         return held
     }
+
+    /// The fetch mode per kind; none on a database from before `sync_state.fetch_mode`, which a
+    /// dry run reads without migrating.
+    static func fetchModes(_ db: Database) throws -> [String: FetchMode] {
+        guard try db.tableExists("sync_state"), try db.columns(in: "sync_state").contains(where: { $0.name == "fetch_mode" })
+        else { return [:] }
+        var modes: [String: FetchMode] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT kind, fetch_mode, fetch_note, fetch_checked_at FROM sync_state
+            WHERE fetch_mode IS NOT NULL AND fetch_checked_at IS NOT NULL
+            """) {
+            guard let form = FetchMode.Form(rawValue: row[1]), let checked = Timestamp(parsing: row[3] as String)
+            else { continue }
+            modes[row[0]] = FetchMode(form: form, note: row[2], checkedAt: checked)
+        }
+        return modes
+    }
 }
 
 /// A dry run compares with the replica through the read-only connection: SQLite refuses writes.
@@ -77,5 +108,9 @@ extension SQLiteReader: HeldVersionReader {
         return try await database.read { db in
             try SQLiteStore.heldVersions(db, table: table, entityType: kind.entityType)
         }
+    }
+
+    public func fetchModes() async throws -> [String: FetchMode] {
+        try await database.read { db in try SQLiteStore.fetchModes(db) }
     }
 }

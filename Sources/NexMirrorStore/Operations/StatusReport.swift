@@ -163,10 +163,14 @@ public struct StatusReport: Codable, Sendable {
         public var deleted: Int
         public var unchanged: Int
         public var drift: Int
+        /// `batch` or `single` (`sync_state.fetch_mode`), and why `single`.
+        public var fetchMode: String?
+        public var fetchNote: String?
 
         package init(
             kind: String, startedAt: String?, finishedAt: String?, error: String?, listed: Int, fetched: Int,
-            new: Int, changed: Int, deleted: Int, unchanged: Int, drift: Int
+            new: Int, changed: Int, deleted: Int, unchanged: Int, drift: Int, fetchMode: String? = nil,
+            fetchNote: String? = nil
         ) {
             self.kind = kind
             self.startedAt = startedAt
@@ -179,7 +183,12 @@ public struct StatusReport: Codable, Sendable {
             self.deleted = deleted
             self.unchanged = unchanged
             self.drift = drift
+            self.fetchMode = fetchMode
+            self.fetchNote = fetchNote
         }
+
+        /// The fetch column of `status` and the dashboard.
+        public var fetch: String { FetchMode.describe(mode: fetchMode, note: fetchNote) }
     }
 
     public var database: String

@@ -39,4 +39,8 @@ public struct HeldKind: Sendable, Equatable {
 public protocol HeldVersionReader: Sendable {
     /// The versions held of `kind`; empty when the store has no replica yet.
     func heldVersions(of kind: HeldKind) async throws -> HeldVersions
+
+    /// How the last sync fetched each kind (by kind name), as far as a batch check decided it;
+    /// empty when the store has no sync state yet.
+    func fetchModes() async throws -> [String: FetchMode]
 }

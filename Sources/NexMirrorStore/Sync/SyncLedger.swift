@@ -12,6 +12,9 @@ public protocol SyncLedger: EventStore, HeldVersionReader {
     /// A run stopped: keeps the last completed run's figures and says why this one stopped.
     func syncFailed(kind: String, error: String, at time: Timestamp) async throws
 
+    /// The outcome of a check of `kind`'s batch form (`sync_state.fetch_*`).
+    func recordFetchMode(_ mode: FetchMode, kind: String) async throws
+
     /// Replaces `nexudus_webhooks` with what the API just listed, in one commit.
     func replaceWebhooks(_ webhooks: [WebhookRecord], seenAt time: Timestamp) async throws
 }
