@@ -343,8 +343,20 @@ public final class PostgresStore: EventStore {
     public var foldBatchSize: Int { 1000 }
 
     public func foldPending(limit: Int = 500) async throws -> Int {
-        try await statement("fold the log into the replica") {
-            try await PostgresFolder(client: client, logger: logger).foldPending(limit: limit)
+        let client = client, logger = logger
+        do {
+            return try await statement("fold the log into the replica") {
+                // Bounded: a commit on a primary demoted under it waits for ever for the
+                // synchronous standby that was promoted away, and the projector must move on
+                // to the pool the failover finds (the checkpoint lock keeps a late commit from
+                // folding anything twice).
+                try await withDeadline(.seconds(120), "fold a batch of the log") {
+                    try await PostgresFolder(client: client, logger: logger).foldPending(limit: limit)
+                }
+            }
+        } catch let error as DeadlineExceeded {
+            recover(after: error)
+            throw PostgresStatementError(description: "cannot fold the log into the replica: \(error)")
         }
     }
 
