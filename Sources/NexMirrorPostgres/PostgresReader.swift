@@ -32,8 +32,7 @@ public final class PostgresReader: ReplicaReader {
             asOfSession = nil
             return
         }
-        var quiet = store.logger
-        quiet.logLevel = .critical
+        let quiet = PostgresStore.quiet(store.logger)
         let session: PostgresConnection
         do {
             session = try await PostgresConnection.connect(

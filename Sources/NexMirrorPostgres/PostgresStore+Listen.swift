@@ -10,8 +10,7 @@ extension PostgresStore {
         // The store opened with this configuration, so it builds again.
         guard (try? url.connectionConfiguration(endpoint)) != nil else { return nil }
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        var quiet = logger
-        quiet.logLevel = .critical
+        let quiet = Self.quiet(logger)
         let task = Task { [quiet] in
             var attempt = 0
             while !Task.isCancelled {
