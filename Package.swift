@@ -42,6 +42,7 @@ let package = Package(
                 .embedInCode("0003_sync.sql"),
                 .embedInCode("0004_activity_index.sql"),
                 .embedInCode("0005_sync_fetch_mode.sql"),
+                .embedInCode("0006_erasure.sql"),
                 .embedInCode("postgres/0001_pg_event_log.sql"),
                 .embedInCode("postgres/0002_pg_replica.sql"),
                 .embedInCode("postgres/0003_pg_append_batch.sql"),

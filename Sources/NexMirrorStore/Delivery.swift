@@ -18,6 +18,9 @@ public struct NewDelivery: Sendable {
     public let updatedOn: Timestamp?
     /// Why the body cannot be folded; such a delivery is kept, marked quarantined.
     public let problem: String?
+    /// Coworkers the delivery is about or names (SPEC §10): checked against the erased
+    /// subjects at append, so a forgotten person's data is never written again.
+    public let referencedCoworkers: [Int64]
 
     /// The entity type logged with it: the action's, except for API records of a kind that no
     /// webhook action carries (`Resource`).
@@ -42,10 +45,13 @@ public struct NewDelivery: Sendable {
             entityId = decoded.entityId
             updatedOn = decoded.updatedOn
             problem = nil
+            referencedCoworkers = PersonalData.referencedCoworkers(
+                in: decoded.dto, entityType: self.entityType, entityId: decoded.entityId)
         } catch {
             entityId = nil
             updatedOn = nil
             problem = error.description
+            referencedCoworkers = []
         }
     }
 }

@@ -48,6 +48,9 @@ struct Check: AsyncParsableCommand {
             print("lag (not a finding): " + lagging.map { "\($0.projection) \($0.deliveries)" }.joined(separator: ", ")
                 + " deliveries not folded yet")
         }
+        if report.erased > 0 {
+            print("erased (not a finding): \(report.erased) deliveries rewritten by `forget`, each verified against its erasure record")
+        }
         let verdict = report.findings.isEmpty
             ? "no findings"
             : "\(report.findings.count) finding\(report.findings.count == 1 ? "" : "s")"

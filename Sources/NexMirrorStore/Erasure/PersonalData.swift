@@ -1,3 +1,5 @@
+import NexMirrorCore
+
 /// Where a subject's personal data lies in Nexudus deliveries (SPEC §10): the one file to review
 /// when a data-protection officer asks what `forget` erases and what it keeps.
 ///
@@ -66,5 +68,19 @@ public enum PersonalData {
         guard !reference.kept.contains(field) else { return false }
         return reference.describingFields.contains(field)
             || reference.describingPrefixes.contains { field.hasPrefix($0) }
+    }
+
+    /// The coworkers a DTO is about (its own id for a Coworker) or names in a reference field.
+    public static func referencedCoworkers(in dto: DTO, entityType: String?, entityId: Int64?) -> [Int64] {
+        var ids: [Int64] = []
+        if entityType == subjectKind, let entityId { ids.append(entityId) }
+        for reference in references {
+            if let id = try? dto.int64(reference.field) {
+                ids.append(id)
+            } else if let list = try? dto.int64Array(reference.field) {
+                ids.append(contentsOf: list)
+            }
+        }
+        return ids
     }
 }
