@@ -49,6 +49,7 @@ let package = Package(
                 .embedInCode("postgres/0004_pg_append_on_conflict.sql"),
                 .embedInCode("postgres/0005_pg_replica_index_names.sql"),
                 .embedInCode("postgres/0006_pg_sync_fetch_mode.sql"),
+                .embedInCode("postgres/0007_pg_erasure.sql"),
             ]
         ),
         // The projection modules: what each delivery means for the replica's tables.

@@ -49,7 +49,7 @@ struct Check: AsyncParsableCommand {
                 + " deliveries not folded yet")
         }
         if report.erased > 0 {
-            print("erased (not a finding): \(report.erased) deliveries rewritten by `forget`, each verified against its erasure record")
+            print("erased (not a finding): \(report.erased) deliveries hold erased personal data, each verified against its erasure record")
         }
         let verdict = report.findings.isEmpty
             ? "no findings"

@@ -5,22 +5,13 @@ import Testing
 /// `nexmirror forget` on SQLite, through the real binary (SPEC §10): erased values are proved
 /// gone with a byte search of the database file and its WAL, never with SQL.
 @Suite struct ForgetTests {
-    /// Ren Kowalski: the coworker of CoworkerCreate/CoworkerDelete, named by the booking, invoice,
-    /// team, check-in and proposal fixtures.
-    static let ren = "1419000582"
-    static let renValues = ["Ren Kowalski", "m1419000582@example.org", "m1419000582+54@example.org", "+44 7700 934121"]
-    /// José Müller: CoworkerUpdate and the contracts; left alone when Ren is forgotten.
-    static let joseValues = ["José Müller", "m1419009389+36@example.org"]
+    static let ren = String(NexudusFixtures.renId)
+    static let renValues = NexudusFixtures.renValues
+    static let joseValues = NexudusFixtures.joseValues
 
-    /// Every fixture as one import file (JSON Lines: action and exact body).
     static func importFile(in scratch: Scratch, _ names: [String]? = nil, rename: (String) -> String = { $0 }) throws -> String {
-        let lines = try (names ?? NexudusFixtures.names.filter { $0 != "emoji-name" }).map { name in
-            let body = rename(String(decoding: NexudusFixtures.body(name), as: UTF8.self))
-            let line = try JSONSerialization.data(withJSONObject: ["action": NexudusFixtures.action(of: name), "body": body])
-            return String(decoding: line, as: UTF8.self)
-        }
         let path = scratch.path("deliveries-\(UUID().uuidString).jsonl")
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
+        try NexudusFixtures.importLines(names, rename: rename).write(to: URL(fileURLWithPath: path))
         return path
     }
 
