@@ -30,6 +30,10 @@ struct Serve: AsyncParsableCommand {
             recorded with the client's address from X-Forwarded-For rather than the proxy's; \
             the header is ignored on connections from anywhere else, so clients cannot forge it.
 
+            A coworker deleted in Nexudus (a CoworkerDelete webhook, or sync's 404) is erased \
+            --erase-deleted-after later (default 30d), as by `nexmirror forget`: its personal data \
+            leaves the log, the replica and the files; `never` keeps it until you forget it.
+
             Examples:
               nexmirror serve --host 0.0.0.0 --port 8080 --db /var/lib/nexmirror/replica.sqlite
               nexmirror serve --port 8080 --trusted-proxy 127.0.0.1 --trusted-proxy ::1
@@ -90,6 +94,11 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup(title: "Nexudus REST API (with --sync-every)") var api: NexudusOptions
 
+    @Option(help: ArgumentHelp(
+        "Erase a coworker's personal data this long after its delete was folded (90m, 12h, 30d), or `never`.",
+        valueName: "duration"))
+    var eraseDeletedAfter = ErasureDelay(argument: "30d")!
+
     func validate() throws {
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -134,28 +143,29 @@ struct Serve: AsyncParsableCommand {
         }
 
         let (app, addresses) = try receiver(store: store, secrets: secrets, logger: logger)
-        guard let syncEvery else {
-            do {
-                try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-            } catch {
-                throw ListenError.explain(error, addresses: addresses)
-            }
-            return
-        }
-        try await runSyncing(app: app, store: store, every: syncEvery, logger: logger)
+        try await run(app: app, store: store, addresses: addresses, logger: logger)
     }
 
-    /// The receiver and `--sync-every`'s background sync side by side, on either backend: ingest
-    /// never waits on the sync, whose appends go through the same log as any batch.
-    func runSyncing(
-        app: some ApplicationProtocol, store: any SyncLedger, every interval: IntervalArgument, logger: Logger
+    /// The receiver with its background services, on either backend: `--sync-every`'s sync and
+    /// `--erase-deleted-after`'s erasure. Ingest never waits on them; their writes go through
+    /// the same log and locks as any batch.
+    func run(
+        app: some ApplicationProtocol, store: any SyncLedger & ErasingStore, addresses: [String], logger: Logger
     ) async throws {
-        let client = try api.client(tokenPath: try api.tokenPath(for: database.location), logger: logger)
-        let reconciler = Reconciler(store: store, client: client, logger: logger)
-        let sync = SyncService(reconciler: reconciler, interval: interval.duration, logger: logger)
-        try await ServiceGroup(
-            services: [app, sync], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
-        ).run()
+        var services: [any Service] = [app]
+        if let syncEvery {
+            let client = try api.client(tokenPath: try api.tokenPath(for: database.location), logger: logger)
+            let reconciler = Reconciler(store: store, client: client, logger: logger)
+            services.append(SyncService(reconciler: reconciler, interval: syncEvery.duration, logger: logger))
+        }
+        if let delay = eraseDeletedAfter.duration {
+            services.append(ErasureService(store: store, delay: delay, logger: logger))
+        }
+        do {
+            try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        } catch {
+            throw ListenError.explain(error, addresses: addresses)
+        }
     }
 
     /// The receiver on `store`, the same on every backend, with the addresses it listens on (for
@@ -222,3 +232,20 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// `--erase-deleted-after`: a duration, or `never`.
+struct ErasureDelay: ExpressibleByArgument {
+    let duration: Duration?
+    let defaultValueDescription: String
+
+    init?(argument: String) {
+        defaultValueDescription = argument
+        if argument == "never" {
+            duration = nil
+        } else if let interval = IntervalArgument(argument: argument) {
+            duration = interval.duration
+        } else {
+            return nil
+        }
+    }
+}

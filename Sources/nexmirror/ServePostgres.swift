@@ -45,11 +45,6 @@ extension Serve {
         }
 
         let (app, addresses) = try receiver(store: store, secrets: secrets, logger: logger)
-        if let syncEvery { return try await runSyncing(app: app, store: store, every: syncEvery, logger: logger) }
-        do {
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-        } catch {
-            throw ListenError.explain(error, addresses: addresses)
-        }
+        try await run(app: app, store: store, addresses: addresses, logger: logger)
     }
 }

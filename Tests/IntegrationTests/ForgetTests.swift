@@ -169,4 +169,36 @@ import Testing
         #expect(Self.valuesFound(Self.renValues, in: database) == [])
         #expect(try await CLI.run(["check", "--db", database]).status == 0)
     }
+
+    /// `serve --erase-deleted-after`: the server erases a coworker deleted in Nexudus by itself,
+    /// while deliveries keep coming; `status` shows the erasure done.
+    @Test func theServerErasesACoworkerDeletedInNexudus() async throws {
+        let scratch = Scratch()
+        let database = scratch.path("mirror.sqlite")
+        let server = try await RunningServer(arguments: [
+            "--db", database, "--secret-file", scratch.secretFile(), "--erase-deleted-after", "1s",
+        ])
+        for name in NexudusFixtures.names where name != "CoworkerDelete" && name != "emoji-name" {
+            #expect(try await HTTP.deliver(name, to: server).status == 200, "\(name)")
+        }
+        let status = try await CLI.run(["status", "--db", database])
+        #expect(!status.output.contains("erasures:"), "nothing deleted, nothing erased: \(status.output)")
+        #expect(Self.valuesFound(["Ren Kowalski", "+44 7700 934121"], in: database).count == 2)
+
+        #expect(try await HTTP.deliver("CoworkerDelete", to: server).status == 200)
+        let erased = await eventually(within: 120) {
+            let ledger = try? await CLI.run(["forget", "--ledger", "--format", "csv", "--db", database])
+            return ledger?.output.contains("1419000582,") == true && ledger?.output.contains(",deleted") == true
+        }
+        #expect(erased, "the server erased the deleted coworker")
+        // A retry of a delivery sent before is a duplicate; the values stay gone.
+        let retry = try await HTTP.deliver("BookingCreate", to: server)
+        #expect(retry.status == 200 && retry.json["duplicate"] as? Bool == true, "\(retry.body)")
+        #expect(Self.valuesFound(Self.renValues, in: database) == [])
+        #expect(Self.valuesFound(Self.joseValues, in: database) == Self.joseValues)
+        let after = try await CLI.run(["status", "--db", database])
+        #expect(after.output.contains("erasures: 1 coworkers erased (16 deliveries rewritten), 0 deleted in Nexudus not erased yet"), "\(after.output)")
+        #expect(!server.standardError.contains("Kowalski") && !server.standardError.contains("m1419000582"))
+        #expect(await server.stop() == 0)
+    }
 }

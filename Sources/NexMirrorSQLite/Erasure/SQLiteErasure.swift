@@ -37,14 +37,18 @@ struct SQLiteErasure {
         var kind: String { entityType ?? action }
     }
 
-    func erase(_ id: Int64, reason: String?, origin: ErasureOrigin, dryRun: Bool) throws -> SubjectErasure {
-        var report = SubjectErasure(coworkerId: id)
-        report.alreadyErased = try Bool.fetchOne(
-            db, sql: "SELECT EXISTS (SELECT 1 FROM erased_subjects WHERE coworker_id = ?)", arguments: [id]) ?? false
-        report.stillLive = try Bool.fetchOne(
-            db, sql: "SELECT EXISTS (SELECT 1 FROM coworkers WHERE id = ?)", arguments: [id]) ?? false
+    /// The deliveries that may name the subject, found in a read transaction before the write
+    /// one, so the single writer (and the receivers queued behind it) waits only for what
+    /// arrived since: the last seq scanned and the seqs found.
+    static func prescan(_ id: Int64, in db: Database) throws -> (upTo: Int64, seqs: Set<Int64>) {
+        let erasure = SQLiteErasure(db: db, now: "")
+        let upTo = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM events") ?? 0
+        let (_, subjects) = try erasure.ownDeliveries(of: id)
+        return (upTo, try erasure.seqs(naming: id, subjects, after: 0, upTo: upTo))
+    }
 
-        // Its own deliveries first: they give the values to look for in the others.
+    /// The subject's own Coworker deliveries, and what erasing them teaches about its values.
+    private func ownDeliveries(of id: Int64) throws -> ([Candidate], ErasureSubjects) {
         let own = try Row.fetchAll(
             db, sql: "SELECT \(Candidate.columns) FROM events WHERE entity_type = ? AND entity_id = ? ORDER BY seq",
             arguments: [PersonalData.subjectKind, id]
@@ -53,19 +57,46 @@ struct SQLiteErasure {
         for candidate in own {
             if let erased = erase(candidate, subjects) { subjects.learn(from: erased) }
         }
-        // Other deliveries that hold its id's digits or one of its identifying values; the
-        // eraser decides which of them really refer to it.
+        return (own, subjects)
+    }
+
+    /// Deliveries whose body holds the id's digits or one of the subject's identifying values;
+    /// the eraser decides which of them really refer to it.
+    private func seqs(naming id: Int64, _ subjects: ErasureSubjects, after: Int64, upTo: Int64) throws -> Set<Int64> {
         let needles = [String(id)] + subjects.identifying.filter { $0.utf8.count >= PersonalData.shortestSearchedValue }.sorted()
-        let ownSeqs = Set(own.map(\.seq))
-        let others = try Row.fetchAll(
+        return try Set(Int64.fetchAll(
             db,
-            sql: "SELECT \(Candidate.columns) FROM events WHERE "
-                + needles.map { _ in "instr(body, ?) > 0" }.joined(separator: " OR ") + " ORDER BY seq",
-            arguments: StatementArguments(needles.map { Data($0.utf8) })
-        ).map(Candidate.init).filter { !ownSeqs.contains($0.seq) }
+            sql: "SELECT seq FROM events WHERE seq > ? AND seq <= ? AND ("
+                + needles.map { _ in "instr(body, ?) > 0" }.joined(separator: " OR ") + ")",
+            arguments: StatementArguments([after, upTo] as [any DatabaseValueConvertible] + needles.map { Data($0.utf8) })))
+    }
+
+    func erase(
+        _ id: Int64, reason: String?, origin: ErasureOrigin, dryRun: Bool, prescanned: (upTo: Int64, seqs: Set<Int64>)
+    ) throws -> SubjectErasure {
+        var report = SubjectErasure(coworkerId: id)
+        report.alreadyErased = try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM erased_subjects WHERE coworker_id = ?)", arguments: [id]) ?? false
+        report.stillLive = try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM coworkers WHERE id = ?)", arguments: [id]) ?? false
+
+        // Its own deliveries first: they give the values to look for in the others.
+        var (own, subjects) = try ownDeliveries(of: id)
+        let later = try seqs(naming: id, subjects, after: prescanned.upTo, upTo: Int64.max)
+        let ownSeqs = Set(own.map(\.seq))
+        let wanted = prescanned.seqs.union(later).subtracting(ownSeqs).sorted()
+        var others: [Candidate] = []
+        for chunk in stride(from: 0, to: wanted.count, by: 500).map({ Array(wanted[$0..<min($0 + 500, wanted.count)]) }) {
+            others += try Row.fetchAll(
+                db, sql: "SELECT \(Candidate.columns) FROM events WHERE seq IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))",
+                arguments: StatementArguments(chunk)
+            ).map(Candidate.init)
+        }
+        others.sort { $0.seq < $1.seq }
         for candidate in others {
             if let erased = erase(candidate, subjects) { subjects.learn(from: erased) }
         }
+        own = own.sorted { $0.seq < $1.seq }
 
         var rewritten: [(Candidate, ErasedBody)] = []
         for candidate in own + others {
@@ -158,13 +189,18 @@ struct SQLiteErasure {
 extension SQLiteStore: ErasingStore {
     public func forget(_ ids: [Int64], reason: String?, origin: ErasureOrigin, dryRun: Bool) async throws -> [SubjectErasure] {
         let now = Timestamp.now.description
+        let prescanned = try await pool.read { db in
+            try Dictionary(ids.map { ($0, try SQLiteErasure.prescan($0, in: db)) }, uniquingKeysWith: { first, _ in first })
+        }
         let reports = try await pool.writeWithoutTransaction { db in
             // The rewritten bodies are the log: this commit is fsynced like an append.
             try db.execute(sql: "PRAGMA synchronous = FULL")
             var reports: [SubjectErasure] = []
             try db.inTransaction(.immediate) {
                 let erasure = SQLiteErasure(db: db, now: now)
-                reports = try ids.map { try erasure.erase($0, reason: reason, origin: origin, dryRun: dryRun) }
+                reports = try ids.map {
+                    try erasure.erase($0, reason: reason, origin: origin, dryRun: dryRun, prescanned: prescanned[$0]!)
+                }
                 return dryRun ? .rollback : .commit
             }
             return reports
