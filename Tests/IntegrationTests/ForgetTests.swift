@@ -127,6 +127,15 @@ import Testing
         let restoredLedger = try await CLI.run(["forget", "--ledger", "--format", "csv", "--db", backup])
         #expect(restoredLedger.output.contains("1419000582,") && restoredLedger.output.contains(",request 7,replay"), "\(restoredLedger.output)")
         #expect(try await Self.replica(backup) == (try await Self.replica(database)))
+
+        // A backup taken after the erasure carries the ledger and the erasure records.
+        let later = scratch.path("after.sqlite")
+        #expect(try await CLI.run(["backup", "--db", database, later]).status == 0)
+        #expect(Self.valuesFound(Self.renValues, in: later) == [])
+        let carried = try await CLI.run(["forget", "--ledger", "--format", "csv", "--db", later])
+        #expect(carried.output.contains("1419000582,") && carried.output.contains(",request 7,forget"), "\(carried.output)")
+        let checked = try await CLI.run(["check", "--db", later])
+        #expect(checked.status == 0 && checked.output.contains("erased (not a finding): 16 deliveries"), "\(checked.output)")
     }
 
     /// The byte search can fail: an UPDATE without secure delete and a WAL checkpoint leaves the
