@@ -138,6 +138,18 @@ let package = Package(
         .plugin(name: "BuildCommit", capability: .buildTool()),
         // The Nexudus fixtures, and what every test target shares: polling, child processes.
         .target(name: "NexudusFixtures", path: "Tests/FixtureSupport"),
+        // What the tests of the binary and of both backends share: scratch folders, the binary
+        // run as a child, HTTP, the throwaway PostgreSQL cluster, generated delivery histories.
+        .target(
+            name: "NexMirrorTestSupport",
+            dependencies: [
+                "NexMirrorCore", "NexMirrorStore", "NexudusFixtures",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            path: "Tests/TestSupport"
+        ),
         // A stand-in of the Nexudus REST API (from nexudus/REST-API.md) for tests and benchmarks.
         .target(
             name: "NexudusStandIn",
@@ -165,6 +177,7 @@ let package = Package(
             name: "NexMirrorSQLiteTests",
             dependencies: [
                 "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorProjections", "NexudusFixtures",
+                "NexMirrorTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
@@ -202,7 +215,7 @@ let package = Package(
             name: "PostgresTests",
             dependencies: [
                 "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorPostgres",
-                "NexMirrorProjections", "NexudusFixtures", "NexudusStandIn",
+                "NexMirrorProjections", "NexudusFixtures", "NexMirrorTestSupport", "NexudusStandIn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -216,6 +229,7 @@ let package = Package(
             name: "ContractTests",
             dependencies: [
                 "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorPostgres", "NexudusFixtures",
+                "NexMirrorTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -227,7 +241,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "nexmirror", "NexMirrorCore", "NexudusFixtures", "NexudusStandIn",
+                "nexmirror", "NexMirrorCore", "NexudusFixtures", "NexMirrorTestSupport", "NexudusStandIn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),

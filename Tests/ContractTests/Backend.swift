@@ -3,6 +3,7 @@ import Logging
 import NexMirrorPostgres
 import NexMirrorSQLite
 import NexMirrorStore
+import NexMirrorTestSupport
 import NexudusFixtures
 import Synchronization
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import NexMirrorCore
 import NexMirrorStore
+import NexMirrorTestSupport
 import NexudusFixtures
 import PropertyBased
 import Testing

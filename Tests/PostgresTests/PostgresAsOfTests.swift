@@ -4,6 +4,7 @@ import NexMirrorCore
 import NexMirrorPostgres
 import NexMirrorSQLite
 import NexMirrorStore
+import NexMirrorTestSupport
 import NexudusFixtures
 import Synchronization
 import Testing

@@ -3,6 +3,7 @@ import Logging
 import NexMirrorCore
 import NexMirrorPostgres
 import NexMirrorStore
+import NexMirrorTestSupport
 import NexudusFixtures
 import Testing
 
