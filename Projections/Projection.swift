@@ -109,6 +109,10 @@ public enum Projections {
         EntitiesProjection(),
     ]
 
+    /// Every table folded from the log (SPEC §4.2): each projection's own tables in the order
+    /// above, then `tombstones`. The tests and scripts/bench.d/tables.py compare replicas by it.
+    public static let replicaTables: [String] = all.flatMap(\.ownedTables) + ["tombstones"]
+
     /// The projection that folds deliveries of `entityType`.
     public static func projection(for entityType: String) -> any Projection {
         byEntityType[entityType] ?? fallback

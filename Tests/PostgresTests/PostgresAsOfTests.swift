@@ -3,6 +3,7 @@ import Logging
 import NexMirrorCore
 import NexMirrorPostgres
 import NexMirrorSQLite
+import NexMirrorProjections
 import NexMirrorStore
 import NexMirrorTestSupport
 import NexudusFixtures
@@ -13,10 +14,7 @@ import Testing
 /// SQLite for the same log, nothing written to the live database, and `serve` never held up.
 @Suite(.enabled(if: PostgresCluster.available, PostgresCluster.unavailable))
 struct PostgresAsOfTests {
-    static let replicaTables = [
-        "coworkers", "bookings", "invoices", "invoice_events", "teams", "team_members", "checkins", "proposals",
-        "contracts", "entities", "tombstones",
-    ]
+    static let replicaTables = Projections.replicaTables
 
     /// Every replica table in full (its first two columns are a key), the `members` and `events`
     /// views, and the projections' checkpoints.
