@@ -119,7 +119,7 @@ public final class SQLiteStore: EventStore {
             try insert.execute(arguments: [
                 delivery.receivedAt.description, delivery.action.name, delivery.action.id,
                 delivery.entityType, delivery.entityId, delivery.updatedOn?.description,
-                Data(delivery.body), delivery.bodySHA256, delivery.source.rawValue, delivery.signature,
+                Data(delivery.body), delivery.bodySHA256, delivery.source.rawValue, delivery.signature.rawValue,
                 (delivery.problem == nil ? DeliveryStatus.ok : .quarantined).rawValue, delivery.problem,
             ])
             results.append(AppendResult(seq: db.lastInsertedRowID, duplicate: false))

@@ -179,7 +179,7 @@ public struct Reconciler: Sendable {
             report.deleted = toCheck.count
             report.requests = await client.requestsSent - requestsBefore
             report.plannedRequests = page + planned
-            report.seconds = (clock.now - started).seconds
+            report.seconds = (clock.now - started).inSeconds
             return report
         }
 
@@ -208,9 +208,9 @@ public struct Reconciler: Sendable {
         report.changed += fetch.changed
         report.deleted += fetch.deleted
         report.unchanged += fetch.unchanged
-        report.remainingSeconds = (clock.now - fetch.started).seconds
+        report.remainingSeconds = (clock.now - fetch.started).inSeconds
         report.requests = await client.requestsSent - requestsBefore
-        report.seconds = (clock.now - started).seconds
+        report.seconds = (clock.now - started).inSeconds
         return report
     }
 

@@ -18,7 +18,7 @@ enum StoreFixtures {
     }
 
     static func delivery(_ name: String) -> NewDelivery {
-        NewDelivery(action: action(of: name), body: body(name), source: .webhook, signature: "raw")
+        NewDelivery(action: action(of: name), body: body(name), source: .webhook, signature: .raw)
     }
 }
 

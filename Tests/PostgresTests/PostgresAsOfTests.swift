@@ -231,7 +231,7 @@ struct SameLog {
         func delivery(_ fixture: String, as action: String? = nil, at index: Int) -> NewDelivery {
             NewDelivery(
                 action: ActionCatalog.action(named: action ?? NexudusFixtures.action(of: fixture))!,
-                body: NexudusFixtures.body(fixture), source: .webhook, signature: "raw",
+                body: NexudusFixtures.body(fixture), source: .webhook, signature: .raw,
                 receivedAt: Timestamp(ticks: start.ticks + Int64(index) * 60 * Timestamp.ticksPerSecond))
         }
         let names = NexudusFixtures.names
@@ -259,7 +259,8 @@ struct SameLog {
             let fields = row.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
             batch.append(NewDelivery(
                 action: try #require(ActionCatalog.action(named: fields[1])), body: Self.bytes(hex: fields[4]),
-                source: try #require(NewDelivery.Source(rawValue: fields[2])), signature: fields[3],
+                source: try #require(NewDelivery.Source(rawValue: fields[2])),
+                signature: try #require(SignatureForm(rawValue: fields[3])),
                 receivedAt: try #require(Timestamp(parsing: fields[0]))))
             if batch.count == 200 {
                 _ = try await store.append(batch)

@@ -55,7 +55,7 @@ package struct History {
             }
             let data = try! JSONSerialization.data(withJSONObject: [dto], options: [.sortedKeys])
             return NewDelivery(
-                action: ActionCatalog.action(named: action)!, body: Array(data), source: .webhook, signature: "raw")
+                action: ActionCatalog.action(named: action)!, body: Array(data), source: .webhook, signature: .raw)
         }
     }
 
