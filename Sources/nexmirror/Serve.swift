@@ -112,12 +112,12 @@ struct Serve: AsyncParsableCommand {
         // file beside it, is created. On PostgreSQL several receivers may share the database;
         // appends and folds are coordinated there, not here.
         let store = try await database.openStore(lockTimeout: .seconds(lockTimeout), logger: logger)
+        let secrets = try loadSecrets(logger: logger)
         if case .postgreSQL(let text) = database.location {
             let url = try DatabaseOptions.postgresURL(text)
             logger.info("store opened", metadata: ["store": "\(url)"])
         }
         raiseOpenFileLimit()
-        let secrets = try loadSecrets(logger: logger)
 
         let rebuilt = try await store.prepareProjections(progress: nil)
         if !rebuilt.isEmpty {
