@@ -39,6 +39,28 @@ public struct ProjectedEntity: Sendable, Equatable {
     }
 }
 
+/// A column of a projection's main table paired with how a DTO fills it, so that the column list
+/// and the values cannot be reordered apart.
+public struct ProjectedColumn: Sendable {
+    public let name: String
+    let value: @Sendable (DTO) throws(DTO.FieldError) -> SQLValue
+
+    public init(_ name: String, _ value: @escaping @Sendable (DTO) throws(DTO.FieldError) -> SQLValue) {
+        self.name = name
+        self.value = value
+    }
+}
+
+extension [ProjectedColumn] {
+    /// The columns' values for `dto`, in the columns' order.
+    public func values(of dto: DTO) throws(DTO.FieldError) -> [SQLValue] {
+        var values: [SQLValue] = []
+        values.reserveCapacity(count)
+        for column in self { values.append(try column.value(dto)) }
+        return values
+    }
+}
+
 /// A table owned by a projection that holds rows derived from its entity's winning version.
 public struct ChildTable: Sendable {
     public let name: String
