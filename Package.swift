@@ -32,26 +32,9 @@ let package = Package(
             name: "NexMirrorCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
-        // Versioned SQL migrations, embedded in the binary so a copied binary still migrates.
-        .target(
-            name: "NexMirrorSchema",
-            path: "Schema",
-            resources: [
-                .embedInCode("0001_event_log.sql"),
-                .embedInCode("0002_replica.sql"),
-                .embedInCode("0003_sync.sql"),
-                .embedInCode("0004_activity_index.sql"),
-                .embedInCode("0005_sync_fetch_mode.sql"),
-                .embedInCode("0006_erasure.sql"),
-                .embedInCode("postgres/0001_pg_event_log.sql"),
-                .embedInCode("postgres/0002_pg_replica.sql"),
-                .embedInCode("postgres/0003_pg_append_batch.sql"),
-                .embedInCode("postgres/0004_pg_append_on_conflict.sql"),
-                .embedInCode("postgres/0005_pg_replica_index_names.sql"),
-                .embedInCode("postgres/0006_pg_sync_fetch_mode.sql"),
-                .embedInCode("postgres/0007_pg_erasure.sql"),
-            ]
-        ),
+        // Versioned SQL migrations, embedded in the binary so a copied binary still migrates:
+        // every .sql file in Schema/ (SQLite) and Schema/postgres/, by the SchemaMigrations plugin.
+        .target(name: "NexMirrorSchema", path: "Schema", plugins: ["SchemaMigrations"]),
         // The projection modules: what each delivery means for the replica's tables.
         .target(
             name: "NexMirrorProjections",
@@ -138,8 +121,22 @@ let package = Package(
         ),
         // Stamps the commit a binary is built from into `nexmirror --version`.
         .plugin(name: "BuildCommit", capability: .buildTool()),
+        // Embeds the schema's migrations, so adding one is adding its .sql file.
+        .plugin(name: "SchemaMigrations", capability: .buildTool()),
         // The Nexudus fixtures, and what every test target shares: polling, child processes.
         .target(name: "NexudusFixtures", path: "Tests/FixtureSupport"),
+        // What the tests of the binary and of both backends share: scratch folders, the binary
+        // run as a child, HTTP, the throwaway PostgreSQL cluster, generated delivery histories.
+        .target(
+            name: "NexMirrorTestSupport",
+            dependencies: [
+                "NexMirrorCore", "NexMirrorStore", "NexudusFixtures",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            path: "Tests/TestSupport"
+        ),
         // A stand-in of the Nexudus REST API (from nexudus/REST-API.md) for tests and benchmarks.
         .target(
             name: "NexudusStandIn",
@@ -166,7 +163,8 @@ let package = Package(
         .testTarget(
             name: "NexMirrorSQLiteTests",
             dependencies: [
-                "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorProjections", "NexudusFixtures",
+                "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorProjections", "NexMirrorSchema",
+                "NexudusFixtures", "NexMirrorTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
@@ -204,7 +202,7 @@ let package = Package(
             name: "PostgresTests",
             dependencies: [
                 "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorPostgres",
-                "NexMirrorProjections", "NexudusFixtures", "NexudusStandIn",
+                "NexMirrorProjections", "NexudusFixtures", "NexMirrorTestSupport", "NexudusStandIn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -217,7 +215,8 @@ let package = Package(
         .testTarget(
             name: "ContractTests",
             dependencies: [
-                "nexmirror", "NexMirrorCore", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorPostgres", "NexudusFixtures",
+                "nexmirror", "NexMirrorCore", "NexMirrorProjections", "NexMirrorStore", "NexMirrorSQLite", "NexMirrorPostgres",
+                "NexudusFixtures", "NexMirrorTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -229,7 +228,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "nexmirror", "NexMirrorCore", "NexudusFixtures", "NexudusStandIn",
+                "nexmirror", "NexMirrorCore", "NexMirrorProjections", "NexudusFixtures", "NexMirrorTestSupport", "NexudusStandIn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -6,19 +6,20 @@ public struct CheckinsProjection: Projection {
     public let version = 1
     public let entityTypes: Set<String>? = ["Checkin"]
     public let table = "checkins"
-    public let columns = ["coworker_id", "business_id", "from_time", "to_time", "source"]
+    /// The columns of `checkins` after the common ones, each with how a DTO fills it.
+    static let projected: [ProjectedColumn] = [
+        ProjectedColumn("coworker_id") { dto throws(DTO.FieldError) in SQLValue(try dto.int64("CoworkerId")) },
+        ProjectedColumn("business_id") { dto throws(DTO.FieldError) in SQLValue(try dto.int64("BusinessId")) },
+        ProjectedColumn("from_time") { dto throws(DTO.FieldError) in SQLValue(try dto.timestamp("FromTime")) },
+        ProjectedColumn("to_time") { dto throws(DTO.FieldError) in SQLValue(try dto.timestamp("ToTime")) },
+        ProjectedColumn("source") { dto throws(DTO.FieldError) in SQLValue(CheckinsProjection.source(try dto.int64("Source"))) },
+    ]
+    public let columns = CheckinsProjection.projected.map(\.name)
 
     public init() {}
 
     public func project(_ input: FoldInput) throws(DTO.FieldError) -> ProjectedEntity {
-        let dto = input.dto
-        return ProjectedEntity(values: [
-            SQLValue(try dto.int64("CoworkerId")),
-            SQLValue(try dto.int64("BusinessId")),
-            SQLValue(try dto.timestamp("FromTime")),
-            SQLValue(try dto.timestamp("ToTime")),
-            SQLValue(Self.source(try dto.int64("Source"))),
-        ])
+        ProjectedEntity(values: try Self.projected.values(of: input.dto))
     }
 
     static func source(_ code: Int64?) -> String? {

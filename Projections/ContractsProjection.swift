@@ -6,26 +6,24 @@ public struct ContractsProjection: Projection {
     public let version = 1
     public let entityTypes: Set<String>? = ["CoworkerContract"]
     public let table = "contracts"
-    public let columns = [
-        "coworker_id", "issued_by_id", "tariff_id", "tariff_name", "price", "start_date",
-        "renewal_date", "cancellation_date", "active", "cancelled",
+    /// The columns of `contracts` after the common ones, each with how a DTO fills it.
+    static let projected: [ProjectedColumn] = [
+        ProjectedColumn("coworker_id") { dto throws(DTO.FieldError) in SQLValue(try dto.int64("CoworkerId")) },
+        ProjectedColumn("issued_by_id") { dto throws(DTO.FieldError) in SQLValue(try dto.int64("IssuedById")) },
+        ProjectedColumn("tariff_id") { dto throws(DTO.FieldError) in SQLValue(try dto.int64("TariffId")) },
+        ProjectedColumn("tariff_name") { dto throws(DTO.FieldError) in SQLValue(try dto.string("TariffName")) },
+        ProjectedColumn("price") { dto throws(DTO.FieldError) in SQLValue(try dto.amount("Price")) },
+        ProjectedColumn("start_date") { dto throws(DTO.FieldError) in SQLValue(try dto.timestamp("StartDate")) },
+        ProjectedColumn("renewal_date") { dto throws(DTO.FieldError) in SQLValue(try dto.timestamp("RenewalDate")) },
+        ProjectedColumn("cancellation_date") { dto throws(DTO.FieldError) in SQLValue(try dto.timestamp("CancellationDate")) },
+        ProjectedColumn("active") { dto throws(DTO.FieldError) in SQLValue(try dto.bool("Active")) },
+        ProjectedColumn("cancelled") { dto throws(DTO.FieldError) in SQLValue(try dto.bool("Cancelled")) },
     ]
+    public let columns = ContractsProjection.projected.map(\.name)
 
     public init() {}
 
     public func project(_ input: FoldInput) throws(DTO.FieldError) -> ProjectedEntity {
-        let dto = input.dto
-        return ProjectedEntity(values: [
-            SQLValue(try dto.int64("CoworkerId")),
-            SQLValue(try dto.int64("IssuedById")),
-            SQLValue(try dto.int64("TariffId")),
-            SQLValue(try dto.string("TariffName")),
-            SQLValue(try dto.amount("Price")),
-            SQLValue(try dto.timestamp("StartDate")),
-            SQLValue(try dto.timestamp("RenewalDate")),
-            SQLValue(try dto.timestamp("CancellationDate")),
-            SQLValue(try dto.bool("Active")),
-            SQLValue(try dto.bool("Cancelled")),
-        ])
+        ProjectedEntity(values: try Self.projected.values(of: input.dto))
     }
 }

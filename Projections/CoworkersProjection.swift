@@ -6,26 +6,24 @@ public struct CoworkersProjection: Projection {
     public let version = 1
     public let entityTypes: Set<String>? = ["Coworker"]
     public let table = "coworkers"
-    public let columns = [
-        "full_name", "email", "company_name", "coworker_type", "active", "archived",
-        "tariff_id", "tariff_name", "business_id",
+    /// The columns of `coworkers` after the common ones, each with how a DTO fills it.
+    static let projected: [ProjectedColumn] = [
+        ProjectedColumn("full_name") { dto throws(DTO.FieldError) in SQLValue(try dto.string("FullName")) },
+        ProjectedColumn("email") { dto throws(DTO.FieldError) in SQLValue(try dto.string("Email")) },
+        ProjectedColumn("company_name") { dto throws(DTO.FieldError) in SQLValue(try dto.string("CompanyName")) },
+        ProjectedColumn("coworker_type") { dto throws(DTO.FieldError) in SQLValue(CoworkersProjection.coworkerType(try dto.int64("CoworkerType"))) },
+        ProjectedColumn("active") { dto throws(DTO.FieldError) in SQLValue(try dto.bool("Active")) },
+        ProjectedColumn("archived") { dto throws(DTO.FieldError) in SQLValue(try dto.bool("Archived")) },
+        ProjectedColumn("tariff_id") { dto throws(DTO.FieldError) in SQLValue(try dto.int64("TariffId")) },
+        ProjectedColumn("tariff_name") { dto throws(DTO.FieldError) in SQLValue(try dto.string("TariffName")) },
+        ProjectedColumn("business_id") { dto throws(DTO.FieldError) in SQLValue(try dto.int64("InvoicingBusinessId")) },
     ]
+    public let columns = CoworkersProjection.projected.map(\.name)
 
     public init() {}
 
     public func project(_ input: FoldInput) throws(DTO.FieldError) -> ProjectedEntity {
-        let dto = input.dto
-        return ProjectedEntity(values: [
-            SQLValue(try dto.string("FullName")),
-            SQLValue(try dto.string("Email")),
-            SQLValue(try dto.string("CompanyName")),
-            SQLValue(Self.coworkerType(try dto.int64("CoworkerType"))),
-            SQLValue(try dto.bool("Active")),
-            SQLValue(try dto.bool("Archived")),
-            SQLValue(try dto.int64("TariffId")),
-            SQLValue(try dto.string("TariffName")),
-            SQLValue(try dto.int64("InvoicingBusinessId")),
-        ])
+        ProjectedEntity(values: try Self.projected.values(of: input.dto))
     }
 
     static func coworkerType(_ code: Int64?) -> String? {

@@ -7,29 +7,27 @@ public struct InvoicesProjection: Projection {
     public let version = 1
     public let entityTypes: Set<String>? = ["CoworkerInvoice"]
     public let table = "invoices"
-    public let columns = [
-        "coworker_id", "business_id", "invoice_number", "currency_code", "total_amount",
-        "paid_amount", "paid", "paid_on", "due_date", "status",
+    /// The columns of `invoices` after the common ones, each with how a DTO fills it.
+    static let projected: [ProjectedColumn] = [
+        ProjectedColumn("coworker_id") { dto throws(DTO.FieldError) in SQLValue(try dto.int64("CoworkerId")) },
+        ProjectedColumn("business_id") { dto throws(DTO.FieldError) in SQLValue(try dto.int64("BusinessId")) },
+        ProjectedColumn("invoice_number") { dto throws(DTO.FieldError) in SQLValue(try dto.string("InvoiceNumber")) },
+        ProjectedColumn("currency_code") { dto throws(DTO.FieldError) in SQLValue(try dto.string("CurrencyCode")) },
+        ProjectedColumn("total_amount") { dto throws(DTO.FieldError) in SQLValue(try dto.amount("TotalAmount")) },
+        ProjectedColumn("paid_amount") { dto throws(DTO.FieldError) in SQLValue(try dto.amount("PaidAmount")) },
+        ProjectedColumn("paid") { dto throws(DTO.FieldError) in SQLValue(try dto.bool("Paid")) },
+        ProjectedColumn("paid_on") { dto throws(DTO.FieldError) in SQLValue(try dto.timestamp("PaidOn")) },
+        ProjectedColumn("due_date") { dto throws(DTO.FieldError) in SQLValue(try dto.timestamp("DueDate")) },
+        ProjectedColumn("status") { dto throws(DTO.FieldError) in SQLValue(try InvoicesProjection.status(of: dto)) },
     ]
+    public let columns = InvoicesProjection.projected.map(\.name)
     public let historyTable: HistoryTable? = HistoryTable(
         name: "invoice_events", columns: ["invoice_id", "action", "occurred_at"])
 
     public init() {}
 
     public func project(_ input: FoldInput) throws(DTO.FieldError) -> ProjectedEntity {
-        let dto = input.dto
-        return ProjectedEntity(values: [
-            SQLValue(try dto.int64("CoworkerId")),
-            SQLValue(try dto.int64("BusinessId")),
-            SQLValue(try dto.string("InvoiceNumber")),
-            SQLValue(try dto.string("CurrencyCode")),
-            SQLValue(try dto.amount("TotalAmount")),
-            SQLValue(try dto.amount("PaidAmount")),
-            SQLValue(try dto.bool("Paid")),
-            SQLValue(try dto.timestamp("PaidOn")),
-            SQLValue(try dto.timestamp("DueDate")),
-            SQLValue(try Self.status(of: dto)),
-        ])
+        ProjectedEntity(values: try Self.projected.values(of: input.dto))
     }
 
     public func history(_ input: FoldInput) -> [SQLValue]? {

@@ -39,6 +39,28 @@ public struct ProjectedEntity: Sendable, Equatable {
     }
 }
 
+/// A column of a projection's main table paired with how a DTO fills it, so that the column list
+/// and the values cannot be reordered apart.
+public struct ProjectedColumn: Sendable {
+    public let name: String
+    let value: @Sendable (DTO) throws(DTO.FieldError) -> SQLValue
+
+    public init(_ name: String, _ value: @escaping @Sendable (DTO) throws(DTO.FieldError) -> SQLValue) {
+        self.name = name
+        self.value = value
+    }
+}
+
+extension [ProjectedColumn] {
+    /// The columns' values for `dto`, in the columns' order.
+    public func values(of dto: DTO) throws(DTO.FieldError) -> [SQLValue] {
+        var values: [SQLValue] = []
+        values.reserveCapacity(count)
+        for column in self { values.append(try column.value(dto)) }
+        return values
+    }
+}
+
 /// A table owned by a projection that holds rows derived from its entity's winning version.
 public struct ChildTable: Sendable {
     public let name: String
@@ -108,6 +130,10 @@ public enum Projections {
         ContractsProjection(),
         EntitiesProjection(),
     ]
+
+    /// Every table folded from the log (SPEC §4.2): each projection's own tables in the order
+    /// above, then `tombstones`. The tests and scripts/bench.d/tables.py compare replicas by it.
+    public static let replicaTables: [String] = all.flatMap(\.ownedTables) + ["tombstones"]
 
     /// The projection that folds deliveries of `entityType`.
     public static func projection(for entityType: String) -> any Projection {

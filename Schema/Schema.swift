@@ -1,22 +1,21 @@
-/// The versioned SQL migrations under `Schema/`, embedded in the binary at build time.
+/// The versioned SQL migrations under `Schema/`, embedded in the binary at build time by the
+/// SchemaMigrations plugin: every `NNNN_name.sql` file, in the order of the names.
 ///
-/// (SwiftPM names an embedded file by replacing its leading digit with `_`.)
-/// Identifiers are stored in each database once applied: never rename or edit a shipped
-/// migration; add the next number instead.
+/// Identifiers (the file names without `.sql`) are stored in each database once applied: never
+/// rename or edit a shipped migration; add a file with the next number instead.
 public enum Schema {
     public struct Migration: Sendable {
         public let identifier: String
         public let sql: String
     }
 
-    public static let migrations: [Migration] = [
-        Migration(identifier: "0001_event_log", sql: text(PackageResources._001_event_log_sql)),
-        Migration(identifier: "0002_replica", sql: text(PackageResources._002_replica_sql)),
-        Migration(identifier: "0003_sync", sql: text(PackageResources._003_sync_sql)),
-        Migration(identifier: "0004_activity_index", sql: text(PackageResources._004_activity_index_sql)),
-        Migration(identifier: "0005_sync_fetch_mode", sql: text(PackageResources._005_sync_fetch_mode_sql)),
-        Migration(identifier: "0006_erasure", sql: text(PackageResources._006_erasure_sql)),
-    ]
+    public static let migrations: [Migration] = sqliteFiles.map(migration)
 
-    private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+    /// The `members` view's query (migration 0002 on both backends), for the places that create
+    /// the view again: a PostgreSQL swap and an as-of session.
+    public static let membersView = "SELECT * FROM coworkers WHERE active = 1 AND archived = 0"
+
+    static func migration(_ file: (identifier: String, bytes: [UInt8])) -> Migration {
+        Migration(identifier: file.identifier, sql: String(decoding: file.bytes, as: UTF8.self))
+    }
 }

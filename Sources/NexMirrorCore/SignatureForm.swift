@@ -11,4 +11,6 @@ public enum SignatureForm: String, Sendable, CaseIterable {
     case imported
     /// Fetched from the REST API by `nexmirror sync`.
     case api
+    /// Logged by `nexmirror sync` for an id the API answers 404 for: a delete (see `APINotFound`).
+    case api404 = "api-404"
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NexMirrorStore
 /// The one grid renderer behind `table` and `markdown`: a header line, a rule, one line per row.
 /// `aligned` pads each column to a width (numbers to the right) and cuts what is wider;
@@ -91,6 +92,21 @@ struct TableRenderer {
             return 2
         default:
             return 1
+        }
+    }
+}
+
+/// The small fixed reports of `status` and `actions` as aligned lines: each column as wide as
+/// its widest cell (nothing cut), two spaces between columns, no rule under the header.
+public enum TextGrid {
+    public static func lines(_ rows: [[String]], rightAligned: Set<Int> = []) -> [String] {
+        guard let first = rows.first else { return [] }
+        let widths = first.indices.map { column in rows.map { $0[column].count }.max()! }
+        return rows.map { row in
+            row.indices.map { column in
+                let padding = String(repeating: " ", count: widths[column] - row[column].count)
+                return rightAligned.contains(column) ? padding + row[column] : row[column] + padding
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }
     }
 }

@@ -1,8 +1,10 @@
 import Synchronization
 
 /// Runs `operation`, but gives up after `limit`: a receiver must answer 503 while PostgreSQL is
-/// down or locked, not hang until the client times out. The operation is left to finish on its
-/// own (a commit that lands late is then a duplicate on Nexudus's retry, never a lost 200).
+/// down or locked, not hang until the client times out. Whichever side loses is cancelled: the
+/// timer once the operation finishes, the operation once the timer fires (the caller is answered
+/// at once, not when the operation notices; a commit that lands late anyway is then a duplicate
+/// on Nexudus's retry, never a lost 200).
 func withDeadline<T: Sendable>(
     _ limit: Duration, _ what: String, _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
@@ -12,25 +14,46 @@ func withDeadline<T: Sendable>(
         let work = Task {
             do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
         }
-        Task {
+        race.timer(Task {
             try? await Task.sleep(for: limit)
             if race.finish(.failure(DeadlineExceeded(what: what, limit: limit))) { work.cancel() }
-        }
+        })
     }
 }
 
-/// Whichever of the operation and the timer finishes first resumes the caller, once.
+/// Whichever of the operation and the timer finishes first resumes the caller, once, and the
+/// timer is cancelled when the operation wins.
 private final class Race<T: Sendable>: Sendable {
-    private let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var timer: Task<Void, Never>?
+        var finished = false
+    }
+    private let state = Mutex(State())
 
     func start(_ continuation: CheckedContinuation<T, any Error>) {
-        self.continuation.withLock { $0 = continuation }
+        state.withLock { $0.continuation = continuation }
+    }
+
+    /// Keeps the timer to cancel it, or cancels it now when the operation has already won.
+    func timer(_ timer: Task<Void, Never>) {
+        let finished = state.withLock { state in
+            if !state.finished { state.timer = timer }
+            return state.finished
+        }
+        if finished { timer.cancel() }
     }
 
     @discardableResult
     func finish(_ result: Result<T, any Error>) -> Bool {
-        guard let continuation = continuation.withLock({ $0.take() }) else { return false }
+        let (continuation, timer) = state.withLock { state in
+            state.finished = true
+            defer { state.timer = nil }
+            return (state.continuation.take(), state.timer)
+        }
+        guard let continuation else { return false }
         continuation.resume(with: result)
+        timer?.cancel()
         return true
     }
 }

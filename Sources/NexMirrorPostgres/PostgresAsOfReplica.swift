@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NexMirrorCore
 import NexMirrorProjections
+import NexMirrorSchema
 import NexMirrorStore
 import PostgresNIO
 
@@ -26,7 +27,7 @@ enum PGAsOfReplica {
         // Nothing built here needs to survive a crash; the session alone sees it.
         try await connection.query("SET synchronous_commit = off", logger: logger)
         let log = try await qualifiedLog(on: connection, logger: logger)
-        let tables = Projections.all.flatMap(\.ownedTables) + ["tombstones", "projections"]
+        let tables = Projections.replicaTables + ["projections"]
         // One short transaction: `LIKE` holds the live tables' ACCESS SHARE lock only until here,
         // so a rebuild's swap never waits for the fold below.
         try await connection.withTransaction(logger: logger) { connection in
@@ -108,7 +109,7 @@ enum PGAsOfReplica {
                 WHERE seq <= \(head) AND coalesce(updated_on, received_at) COLLATE "C" <= '\(instant)'
                 """), logger: logger)
             try await connection.query(
-                "CREATE TEMP VIEW members AS SELECT * FROM coworkers WHERE active = 1 AND archived = 0", logger: logger)
+                PostgresQuery(unsafeSQL: "CREATE TEMP VIEW members AS " + Schema.membersView), logger: logger)
             // A READ ONLY transaction still lets a statement write TEMP tables: refuse that as
             // PostgreSQL refuses writes to the live ones, with the same SQLSTATE.
             try await connection.query("""

@@ -70,6 +70,6 @@ extension PostgresURL {
         for try await (inRecovery, readOnly) in rows.decode((Bool, Bool).self) {
             return ServerRole(inRecovery: inRecovery, readOnly: readOnly)
         }
-        throw PostgresStatementError(description: "the server did not say whether it is a standby")
+        throw PostgresStatementError.recoveryStateUnknown
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NexMirrorCore
 import NexMirrorProjections
+import NexMirrorSchema
 import NexMirrorStore
 import PostgresNIO
 
@@ -128,7 +129,7 @@ extension PostgresStore {
             // The live tables' indexes are gone with them: the rebuilt ones take their names.
             for index in indexes { try await index.rename(on: connection, logger: logger) }
             try await connection.query(
-                "CREATE VIEW members AS SELECT * FROM coworkers WHERE active = 1 AND archived = 0", logger: logger)
+                PostgresQuery(unsafeSQL: "CREATE VIEW members AS " + Schema.membersView), logger: logger)
             let now = Timestamp.now.description
             for projection in projections {
                 try await connection.query("""

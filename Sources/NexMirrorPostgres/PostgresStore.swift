@@ -15,8 +15,18 @@ public struct PostgresOpenError: Error, CustomStringConvertible {
 
 /// A statement PostgreSQL refused, in one line: what was being read or recorded, and the server's
 /// reason (postgres-nio's own description of its errors hides it).
-public struct PostgresStatementError: Error, CustomStringConvertible {
-    public let description: String
+public enum PostgresStatementError: Error, CustomStringConvertible {
+    /// Could not `doing` (read this, record that…) for `reason`.
+    case failed(doing: String, reason: String)
+    /// The server answered the standby probe without saying whether it is in recovery.
+    case recoveryStateUnknown
+
+    public var description: String {
+        switch self {
+        case .failed(let doing, let reason): "cannot \(doing): \(reason)"
+        case .recoveryStateUnknown: "the server did not say whether it is a standby"
+        }
+    }
 }
 
 /// The PostgreSQL backend (SPEC §6): any number of receivers append to one log, each append one
@@ -197,7 +207,7 @@ public final class PostgresStore: EventStore {
             return try await body()
         } catch let error where error is PSQLError || error is PostgresTransactionError {
             recover(after: error)
-            throw PostgresStatementError(description: "cannot \(doing): \(Self.reason(error))")
+            throw PostgresStatementError.failed(doing: doing, reason: Self.reason(error))
         }
     }
 
@@ -312,7 +322,7 @@ public final class PostgresStore: EventStore {
         let bodies = zip(deliveries, erased).map { ByteBuffer(bytes: $1?.body ?? $0.body) }
         let hashes = deliveries.map(\.bodySHA256)
         let sources = deliveries.map(\.source.rawValue)
-        let signatures = deliveries.map(\.signature)
+        let signatures = deliveries.map(\.signature.rawValue)
         let errors = deliveries.map { $0.problem ?? "" }
         let subjects = deliveries.map { $0.referencedCoworkers.map(String.init).joined(separator: ",") }
         // Sent even when the body held nothing of them to erase: it is then written as received.
@@ -400,7 +410,7 @@ public final class PostgresStore: EventStore {
             }
         } catch let error as DeadlineExceeded {
             recover(after: error)
-            throw PostgresStatementError(description: "cannot fold the log into the replica: \(error)")
+            throw PostgresStatementError.failed(doing: "fold the log into the replica", reason: "\(error)")
         }
     }
 

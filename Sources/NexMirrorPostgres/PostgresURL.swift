@@ -89,11 +89,6 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         }
     }
 
-    /// Why TLS could not be set up or did not hold, as one line naming what to change.
-    public struct TLSError: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     /// Parses `url`; the password comes from the URL, else `PGPASSWORD`. Defaults as libpq's:
     /// user from `PGUSER`, else the login name; socket directory `/var/run/postgresql`; port 5432.
     public init(
@@ -229,14 +224,10 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
             do {
                 configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(rootCertificate))
             } catch {
-                throw TLSError(description: "cannot read root certificate file \(rootCertificate) (sslrootcert): \(error)")
+                throw TLSError.unreadableRootCertificate(path: rootCertificate, reason: "\(error)")
             }
         } else if checks {
-            throw TLSError(description: """
-                root certificate file \(rootCertificate) does not exist (sslmode=\(sslMode.rawValue) checks the \
-                server's certificate against it): give it with sslrootcert=FILE, or use sslmode=require to encrypt \
-                without checking
-                """)
+            throw TLSError.missingRootCertificate(path: rootCertificate, sslMode: sslMode.rawValue)
         } else {
             // prefer/require without a root certificate file: encrypted, but anyone may answer.
             configuration.certificateVerification = .none
@@ -278,7 +269,7 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
                 do {
                     context = try NIOSSLContext(configuration: settings)
                 } catch {
-                    throw TLSError(description: "cannot set up TLS: \(error)")
+                    throw TLSError.setUp(reason: "\(error)")
                 }
                 tls = required ? .require(context) : .prefer(context)
             }

@@ -50,7 +50,7 @@ public struct ReplicaCheck {
     /// TEMP copies of every replica table (same definition, same indexes), plus an empty TEMP
     /// `events` that absorbs the fold's quarantine updates, which must not reach the log.
     private func createFreshTables(_ db: Database) throws -> [String] {
-        let tables = Projections.all.flatMap(\.ownedTables) + ["tombstones"]
+        let tables = Projections.replicaTables
         for table in tables {
             guard let ddl = try String.fetchOne(
                 db, sql: "SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?", arguments: [table])

@@ -133,7 +133,7 @@ public final class SQLiteStore: EventStore {
             try insert.execute(arguments: [
                 delivery.receivedAt.description, delivery.action.name, delivery.action.id,
                 delivery.entityType, delivery.entityId, delivery.updatedOn?.description,
-                Data(erasure?.body.body ?? delivery.body), delivery.bodySHA256, delivery.source.rawValue, delivery.signature,
+                Data(erasure?.body.body ?? delivery.body), delivery.bodySHA256, delivery.source.rawValue, delivery.signature.rawValue,
                 (delivery.problem == nil ? DeliveryStatus.ok : .quarantined).rawValue, delivery.problem,
             ])
             let seq = db.lastInsertedRowID

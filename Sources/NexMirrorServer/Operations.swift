@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Prometheus
 import ServiceLifecycle
 import NexMirrorCore
 import NexMirrorStore
@@ -61,14 +62,17 @@ private func unavailable(_ message: String) -> Response {
         body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
 }
 
-/// Gauges computed from the status report at scrape time, in Prometheus text format.
+/// Gauges computed from the status report at scrape time, written by swift-prometheus from a
+/// registry of the scrape's own (an action or kind that disappears leaves no stale sample).
 enum OperationsMetrics {
     static func render(_ report: StatusReport) -> String {
-        var out = ""
-        func family(_ name: String, _ help: String, _ samples: [(String, String, Double)]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+        let registry = PrometheusCollectorRegistry()
+        func gauge(_ name: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+        }
+        func family(_ name: String, _ help: String, _ samples: [(label: String, value: String, sample: Double)]) {
             for (label, value, sample) in samples {
-                out += "\(name){\(label)=\"\(escape(value))\"} \(number(sample))\n"
+                registry.makeGauge(descriptor: gauge(name, help), labels: [(label, value)]).set(sample)
             }
         }
         family(
@@ -102,18 +106,9 @@ enum OperationsMetrics {
         family(
             "nexmirror_sync_failing", "1 when the last sync of the kind failed",
             report.sync.map { ("kind", $0.kind, $0.error == nil ? 0 : 1) })
-        out += "# HELP nexmirror_problems Problems `nexmirror status --check` reports\n# TYPE nexmirror_problems gauge\n"
-        out += "nexmirror_problems \(report.problems.count)\n"
-        return out
-    }
-
-    private static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
-    }
-
-    private static func number(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        registry.makeGauge(descriptor: gauge("nexmirror_problems", "Problems `nexmirror status --check` reports"))
+            .set(Double(report.problems.count))
+        return registry.emitToString()
     }
 }
 

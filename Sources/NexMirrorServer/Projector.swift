@@ -63,9 +63,7 @@ public struct Projector: Service {
 
     private func foldAll() async {
         do {
-            // A short batch means the log is folded: no extra transaction to find nothing.
-            let batchSize = store.foldBatchSize
-            while try await store.foldPending(limit: batchSize) == batchSize {}
+            try await store.foldUntilCaughtUp()
         } catch is CancellationError {
             // Cancelled (the server failed to start, or was stopped hard): the next start folds on.
         } catch {

@@ -128,7 +128,7 @@ public func buildRouter(
             signature = form
         }
 
-        let delivery = NewDelivery(action: action, body: body, source: .webhook, signature: signature.rawValue)
+        let delivery = NewDelivery(action: action, body: body, source: .webhook, signature: signature)
         let result: AppendResult
         do {
             result = try await committer.append(delivery)

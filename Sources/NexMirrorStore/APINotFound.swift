@@ -12,7 +12,7 @@ import NexMirrorCore
 /// because the decision reads only the log.
 public enum APINotFound {
     /// The `events.signature` of a delete logged for the API's 404.
-    public static let signature = "api-404"
+    public static let signature = SignatureForm.api404
 
     /// The delivery for `id` of `entityType`: under the type's Delete action when the catalog
     /// has one, else under `recordAction` marked as the API's 404.
@@ -26,6 +26,6 @@ public enum APINotFound {
 
     /// Whether a logged event deletes its entity.
     public static func deletes(action: WebhookAction, signature: String?) -> Bool {
-        action.isDelete || signature == Self.signature
+        action.isDelete || signature == Self.signature.rawValue
     }
 }

@@ -12,8 +12,9 @@ public struct NewDelivery: Sendable {
     public let body: [UInt8]
     public let bodySHA256: String
     public let source: Source
-    /// How the signature matched (`raw`, `ascii-folded`), `unsigned` or `imported`.
-    public let signature: String
+    /// How the signature matched (`raw`, `ascii-folded`), `unsigned`, or where the delivery
+    /// came from without one (`imported`, `api`, `api-404`).
+    public let signature: SignatureForm
     public let entityId: Int64?
     public let updatedOn: Timestamp?
     /// Why the body cannot be folded; such a delivery is kept, marked quarantined.
@@ -38,7 +39,7 @@ public struct NewDelivery: Sendable {
     /// delivery rather than an error, so nothing signed is ever lost. Webhook and import bodies
     /// must be an array of one DTO (what Nexudus POSTs); an API record is one object.
     public init(
-        action: WebhookAction, body: [UInt8], source: Source, signature: String, receivedAt: Timestamp = .now,
+        action: WebhookAction, body: [UInt8], source: Source, signature: SignatureForm, receivedAt: Timestamp = .now,
         entityType: String? = nil
     ) {
         self.receivedAt = receivedAt

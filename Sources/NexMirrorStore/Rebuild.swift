@@ -1,3 +1,5 @@
+import NexMirrorCore
+
 /// How far a rebuild has come, for a progress bar; with `swapWait`, why it has not finished yet.
 public struct RebuildProgress: Sendable {
     public let eventsRead: Int
@@ -102,13 +104,6 @@ public struct SwapTimedOut: Error, CustomStringConvertible {
             format: "rebuild gave up after %.0f s waiting to swap the rebuilt tables in, held by %@; "
                 + "the replica is unchanged: run it again once they finish, or with a longer --swap-wait",
             waited.inSeconds, LockHolder.describe(holders))
-    }
-}
-
-extension Duration {
-    var inSeconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) / 1e18
     }
 }
 

@@ -61,7 +61,7 @@ struct FetchRun {
         if let body {
             fetched += 1
             pending.append(NewDelivery(
-                action: kind.recordAction, body: body, source: .api, signature: SignatureForm.api.rawValue,
+                action: kind.recordAction, body: body, source: .api, signature: .api,
                 entityType: kind.entityType))
             pendingIsNew.append(isNew)
         } else {
@@ -93,7 +93,7 @@ struct FetchRun {
     mutating func replan(idsLeft ids: Int) async -> Double {
         let done = await requestsDone()
         planned = done + ids + deletionChecks
-        return (ContinuousClock.now - started).seconds + (await client.pacer.secondsFor(planned - done))
+        return (ContinuousClock.now - started).inSeconds + (await client.pacer.secondsFor(planned - done))
     }
 
     /// One more request than planned (an id a batch answer lacked).
@@ -110,7 +110,7 @@ struct FetchRun {
         let now = ContinuousClock.now
         guard now - lastETA >= .seconds(1) || done == planned else { return }
         lastETA = now
-        let elapsed = (now - started).seconds
+        let elapsed = (now - started).inSeconds
         let paced = await client.pacer.secondsFor(planned - done)
         let observed = done > 0 ? Double(planned - done) * elapsed / Double(done) : 0
         progress(SyncProgress(kind: kind.name, done: done, total: planned, etaSeconds: max(paced, observed)))

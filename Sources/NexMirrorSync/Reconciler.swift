@@ -117,14 +117,7 @@ public struct Reconciler: Sendable {
     /// process then folds nothing): wait for the checkpoint to reach the log's end, for a bounded
     /// time, since a comparison with an older replica only fetches more, never deletes wrongly.
     private func foldAll() async throws {
-        guard let store else { return }
-        let target = try await store.progress().lastSeq
-        let deadline = ContinuousClock.now + .seconds(10)
-        while true {
-            if try await store.foldPending(limit: 500) == 500 { continue }
-            if try await store.progress().checkpoint >= target || ContinuousClock.now >= deadline { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await store?.foldUntilCaughtUp(limit: 500, waitingUpTo: .seconds(10))
     }
 
     func sync(_ kind: NexudusKind, progress: (@Sendable (SyncProgress) -> Void)?) async throws -> KindReport {
@@ -179,7 +172,7 @@ public struct Reconciler: Sendable {
             report.deleted = toCheck.count
             report.requests = await client.requestsSent - requestsBefore
             report.plannedRequests = page + planned
-            report.seconds = (clock.now - started).seconds
+            report.seconds = (clock.now - started).inSeconds
             return report
         }
 
@@ -208,9 +201,9 @@ public struct Reconciler: Sendable {
         report.changed += fetch.changed
         report.deleted += fetch.deleted
         report.unchanged += fetch.unchanged
-        report.remainingSeconds = (clock.now - fetch.started).seconds
+        report.remainingSeconds = (clock.now - fetch.started).inSeconds
         report.requests = await client.requestsSent - requestsBefore
-        report.seconds = (clock.now - started).seconds
+        report.seconds = (clock.now - started).inSeconds
         return report
     }
 

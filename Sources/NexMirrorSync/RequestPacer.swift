@@ -1,4 +1,5 @@
 import Foundation
+import NexMirrorCore
 
 /// Spaces request starts so the API is never asked faster than 10 per second nor faster than
 /// the per-minute pace, keeps any hour within Nexudus' 5,000 requests, and holds every request
@@ -53,7 +54,7 @@ public actor RequestPacer {
         nextStart = max(nextStart, .now + delay)
     }
 
-    public var requestsPerSecond: Double { 1 / interval.seconds }
+    public var requestsPerSecond: Double { 1 / interval.inSeconds }
 
     /// Seconds until the last of `count` more requests starts, if none is held off: the pace,
     /// plus the waits the window's budget imposes. What the ETA is made of.
@@ -73,7 +74,7 @@ public actor RequestPacer {
             // Keep the copy bounded on long estimates: only the last `budget` starts matter.
             if ring.count > 2 * budget && index % budget == 0 { ring.removeFirst(ring.count - budget) }
         }
-        return (last - now).seconds
+        return (last - now).inSeconds
     }
 
     private func earliestStart(after now: ContinuousClock.Instant) -> ContinuousClock.Instant {
@@ -90,12 +91,5 @@ public actor RequestPacer {
             oldest = (oldest + 1) % budget
         }
         nextStart = start + interval
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) / 1e18
     }
 }

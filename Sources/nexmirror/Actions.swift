@@ -1,5 +1,6 @@
 import ArgumentParser
 import NexMirrorCore
+import NexMirrorOutput
 import NexMirrorProjections
 
 struct Actions: AsyncParsableCommand {
@@ -21,10 +22,6 @@ struct Actions: AsyncParsableCommand {
             let projection = action.entityType.map { Projections.projection(for: $0).name } ?? "-"
             rows.append([String(action.id), action.name, action.entityType ?? "-", action.change.rawValue, projection])
         }
-        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        for row in rows {
-            print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
-        }
+        for line in TextGrid.lines(rows) { print(line) }
     }
 }

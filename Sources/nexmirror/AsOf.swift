@@ -24,10 +24,3 @@ struct AsOfOptions: ParsableArguments {
         }
     }
 }
-
-extension DatabaseOptions {
-    init(db: String) {
-        self.init()
-        self.db = db
-    }
-}

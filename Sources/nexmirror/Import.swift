@@ -114,11 +114,7 @@ struct Import: AsyncParsableCommand {
             let (last, checkpoint) = try await store.progress()
             let pending = Int(last - checkpoint)
             defer { progress.finish() }
-            var folded = 0
-            while true {
-                let count = try await store.foldPending(limit: Self.batchSize)
-                if count == 0 { return folded }
-                folded += count
+            return try await store.foldUntilCaughtUp(limit: Self.batchSize) { folded in
                 progress.folding(done: folded, total: max(pending, folded))
             }
         } catch {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NexMirrorCore
 import NexMirrorStore
 import NexMirrorSync
 
@@ -68,17 +69,15 @@ struct NexudusOptions: ParsableArguments {
     }
 }
 
-/// A duration such as `90s`, `15m`, `6h` or `1d`.
+/// A duration flag's value, in `HumanDuration`'s syntax (`90s`, `15m`, `1h30m`, `1d`).
 struct IntervalArgument: ExpressibleByArgument {
     let duration: Duration
     /// As written (`10m`), for `--help`'s default.
     let defaultValueDescription: String
 
     init?(argument: String) {
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        guard let unit = argument.last, let scale = units[unit], let value = Double(argument.dropLast()), value > 0
-        else { return nil }
-        duration = .milliseconds(Int64(value * Double(scale) * 1000))
+        guard let duration = HumanDuration.parse(argument) else { return nil }
+        self.duration = duration
         defaultValueDescription = argument
     }
 }

@@ -8,36 +8,18 @@ struct DatabaseOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "SQLite database file (default: $NEXMIRROR_DB, else ./nexmirror.sqlite).", valueName: "path"))
+            "SQLite database file, or PostgreSQL URL postgresql://… (default: $NEXMIRROR_DB, else ./nexmirror.sqlite).",
+            valueName: "path"))
     var db: String?
 
+    /// `--db`, else `NEXMIRROR_DB`, else `./nexmirror.sqlite`, as given: a SQLite file path or a
+    /// PostgreSQL URL, which `location` tells apart.
     var path: String {
-        let chosen: String
-        if let db {
-            chosen = db
-        } else if let fromEnvironment = ProcessInfo.processInfo.environment["NEXMIRROR_DB"], !fromEnvironment.isEmpty {
-            chosen = fromEnvironment
-        } else {
-            chosen = "./nexmirror.sqlite"
+        if let db { return db }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["NEXMIRROR_DB"], !fromEnvironment.isEmpty {
+            return fromEnvironment
         }
-        Self.refusePostgreSQL(chosen)
-        return chosen
-    }
-
-    /// The `--db` / `NEXMIRROR_DB` value when it is a PostgreSQL URL (SPEC §6), for the commands
-    /// that run on PostgreSQL; `path` still refuses it for the others.
-    var postgresURL: String? {
-        guard case .postgreSQL(let url) = StoreLocation(db ?? ProcessInfo.processInfo.environment["NEXMIRROR_DB"] ?? "")
-        else { return nil }
-        return url
-    }
-
-    /// A PostgreSQL URL must never be taken for a SQLite file name (it would create `postgresql:/…`).
-    static func refusePostgreSQL(_ value: String) {
-        let lowered = value.lowercased()
-        guard lowered.hasPrefix("postgresql://") || lowered.hasPrefix("postgres://") else { return }
-        Terminal.printError("Error: \(PostgreSQLGaps.refusal("this command"))")
-        Self.exit(withError: ExitCode.failure)
+        return "./nexmirror.sqlite"
     }
 }
 

@@ -4,7 +4,6 @@ import Hummingbird
 import Logging
 import NexMirrorCore
 import NexMirrorServer
-import NexMirrorSQLite
 import NexMirrorStore
 import NexMirrorSync
 import ServiceLifecycle
@@ -118,32 +117,40 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "nexmirror", factory: StandardErrorLogHandler.init)
         logger.logLevel = logLevel
-        // PostgreSQL (SPEC §6) until the store seam's opening function takes --db: ServePostgres.swift.
-        if let url = database.postgresURL { return try await runOnPostgres(url: url, logger: logger) }
-
         // Opened first: a foreign or damaged file is refused before anything, even the secret
-        // file beside it, is created.
-        let store = try SQLiteStore(path: database.path, busyTimeout: lockTimeout)
+        // file beside it, is created. On PostgreSQL several receivers may share the database;
+        // appends and folds are coordinated there, not here.
+        let store = try await database.openStore(lockTimeout: .seconds(lockTimeout), logger: logger)
+        let secrets = try loadSecrets(logger: logger)
+        if case .postgreSQL(let text) = database.location {
+            let url = try DatabaseOptions.postgresURL(text)
+            logger.info("store opened", metadata: ["store": "\(url)"])
+        }
         raiseOpenFileLimit()
 
-        let secrets: [String]
-        if insecureNoSignature {
-            secrets = []
-            logger.warning("signature checks are OFF (--insecure-no-signature): anyone can write to the log")
-        } else if let loaded = try secret.load(database: database) {
-            secrets = loaded.secrets
-            logger.info("secret loaded", metadata: ["from": "\(loaded.source)", "count": "\(secrets.count)"])
-        } else {
-            secrets = [try createDefaultSecret()]
-        }
-
-        let rebuilt = try store.prepareProjections()
+        let rebuilt = try await store.prepareProjections(progress: nil)
         if !rebuilt.isEmpty {
             logger.notice("projections rebuilt for a new version", metadata: ["projections": "\(rebuilt)"])
         }
 
         let (app, addresses) = try receiver(store: store, secrets: secrets, logger: logger)
         try await run(app: app, store: store, addresses: addresses, logger: logger)
+    }
+
+    /// The secrets deliveries are checked with: none with --insecure-no-signature, else
+    /// --secret-file or $NEXMIRROR_SECRET, else the file beside a SQLite database (created on
+    /// first start). A PostgreSQL URL has no directory beside it, so there one must be given.
+    private func loadSecrets(logger: Logger) throws -> [String] {
+        if insecureNoSignature {
+            logger.warning("signature checks are OFF (--insecure-no-signature): anyone can write to the log")
+            return []
+        }
+        if let loaded = try secret.load(database: database) {
+            logger.info("secret loaded", metadata: ["from": "\(loaded.source)", "count": "\(loaded.secrets.count)"])
+            return loaded.secrets
+        }
+        guard case .sqlite(let path) = database.location else { throw SecretError.noneForPostgreSQL }
+        return [try createDefaultSecret(besides: path)]
     }
 
     /// The receiver with its background services, on either backend: `--sync-every`'s sync and
@@ -213,8 +220,8 @@ struct Serve: AsyncParsableCommand {
         _ = setrlimit(resource, &limit)
     }
 
-    private func createDefaultSecret() throws -> String {
-        let path = SecretOptions.defaultFile(besides: database.path)
+    private func createDefaultSecret(besides database: String) throws -> String {
+        let path = SecretOptions.defaultFile(besides: database)
         let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
         var generator = SystemRandomNumberGenerator()
         let secret = String((0..<40).map { _ in alphabet[Int.random(in: alphabet.indices, using: &generator)] })

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NexMirrorCore
+import NexMirrorOutput
 import NexMirrorStore
 
 struct Status: AsyncParsableCommand {
@@ -93,12 +94,12 @@ enum StatusText {
             lines.append("disabled     in Nexudus: " + report.disabledInNexudus.joined(separator: ", "))
         }
         lines.append("")
-        lines.append(contentsOf: grid(
+        lines.append(contentsOf: TextGrid.lines(
             [["table", "rows"]]
                 + StatusReport.tableNames.compactMap { name in report.tables[name].map { [name, String($0)] } },
             rightAligned: [1]))
         lines.append("")
-        lines.append(contentsOf: grid(
+        lines.append(contentsOf: TextGrid.lines(
             [["projection", "version", "checkpoint", "lag"]]
                 + report.projections.map { [$0.name, String($0.version), String($0.checkpoint), String($0.lag)] },
             rightAligned: [1, 2, 3]))
@@ -109,7 +110,7 @@ enum StatusText {
         if shown.isEmpty {
             lines.append("no delivery received yet")
         } else {
-            lines.append(contentsOf: grid(
+            lines.append(contentsOf: TextGrid.lines(
                 [["action", "deliveries", "24h", "7d", "last webhook", "state", "silent after"]]
                     + shown.map {
                         [$0.action, String($0.deliveries), String($0.webhooks24h), String($0.webhooks7d),
@@ -123,7 +124,7 @@ enum StatusText {
         }
         if !report.sync.isEmpty {
             lines.append("")
-            lines.append(contentsOf: grid(
+            lines.append(contentsOf: TextGrid.lines(
                 [["sync", "last finished", "listed", "drift", "new", "changed", "deleted", "error", "fetch"]]
                     + report.sync.map {
                         [$0.kind, $0.finishedAt ?? "-", String($0.listed), String($0.drift), String($0.new),
@@ -139,7 +140,7 @@ enum StatusText {
         }
         if !report.quarantine.newest.isEmpty {
             lines.append("")
-            lines.append(contentsOf: grid(
+            lines.append(contentsOf: TextGrid.lines(
                 [["quarantined seq", "action", "error"]]
                     + report.quarantine.newest.map { [String($0.seq), $0.action, $0.error ?? ""] },
                 rightAligned: [0]))
@@ -164,15 +165,5 @@ enum StatusText {
         }
         if !line.isEmpty { lines.append(line) }
         return lines
-    }
-
-    private static func grid(_ rows: [[String]], rightAligned: Set<Int>) -> [String] {
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max()! }
-        return rows.map { row in
-            row.indices.map { column in
-                let padding = String(repeating: " ", count: widths[column] - row[column].count)
-                return rightAligned.contains(column) ? padding + row[column] : row[column] + padding
-            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
-        }
     }
 }

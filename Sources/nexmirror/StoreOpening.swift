@@ -9,51 +9,32 @@ import NexMirrorStore
 /// The one place that picks the store's backend from `--db`; every command past argument
 /// parsing sees only the store protocols.
 extension DatabaseOptions {
-    var location: StoreLocation { postgresURL.map { .postgreSQL(url: $0) } ?? StoreLocation(path) }
+    var location: StoreLocation { StoreLocation(path) }
 
-    /// The log and the replica for writing; a SQLite file is created unless `mustExist`.
-    func openStore(mustExist: Bool = false) async throws -> any ReplicaStore {
+    /// The log and the replica for writing (and the sync ledger beside them, for `serve
+    /// --sync-every`); a SQLite file is created unless `mustExist`.
+    /// `lockTimeout` bounds how long a commit waits for a lock held elsewhere (SQLite's busy
+    /// timeout, PostgreSQL's deadline), 5 s unless given.
+    func openStore(
+        mustExist: Bool = false, lockTimeout: Duration = .seconds(5), logger: Logger = Logger(label: "nexmirror")
+    ) async throws -> any ReplicaStore & SyncLedger & ErasingStore {
         switch location {
         case .sqlite(let path):
             if mustExist, !FileManager.default.fileExists(atPath: path) { throw StoreError.missingDatabase(path) }
-            return try SQLiteStore(path: path)
+            return try SQLiteStore(path: path, busyTimeout: lockTimeout.inSeconds)
         case .postgreSQL(let url):
-            do {
-                return try await PostgresStore(url: try Self.postgresURL(url), logger: Logger(label: "nexmirror"))
-            } catch let error as PostgresURL.ParseError {
-                throw error
-            } catch let error as PostgresOpenError {
-                throw error
-            }
+            return try await PostgresStore(url: try Self.postgresURL(url), deadline: lockTimeout, logger: logger)
         }
     }
 
     /// The store `forget` erases in; it must exist.
-    func openErasingStore() async throws -> any ErasingStore {
-        switch location {
-        case .sqlite(let path):
-            guard FileManager.default.fileExists(atPath: path) else { throw StoreError.missingDatabase(path) }
-            return try SQLiteStore(path: path)
-        case .postgreSQL:
-            guard let store = try await openStore(mustExist: true) as? any ErasingStore else {
-                throw StoreError.unsupportedBackend("forget is not available on this backend")
-            }
-            return store
-        }
-    }
+    func openErasingStore() async throws -> any ErasingStore { try await openStore(mustExist: true) }
 
     /// The store for `backup` and `check`, which only read it.
     func openMaintenance() async throws -> any StoreMaintenance {
         switch location {
         case .sqlite(let path): return try SQLiteReader(path: path)
-        case .postgreSQL(let url):
-            do {
-                return try await PostgresReader(url: try Self.postgresURL(url))
-            } catch let error as PostgresURL.ParseError {
-                throw error
-            } catch let error as PostgresOpenError {
-                throw error
-            }
+        case .postgreSQL(let url): return try await PostgresReader(url: try Self.postgresURL(url))
         }
     }
 
@@ -71,15 +52,9 @@ extension DatabaseOptions {
                 throw NexudusCommandError.cannotOpen(path: path, reason: "\(error)")
             }
         case .postgreSQL(let url):
-            do {
-                let store = try await PostgresStore(url: try Self.postgresURL(url), logger: Logger(label: "nexmirror"))
-                if preparing { try await store.prepareProjections(progress: nil) }
-                return store
-            } catch let error as PostgresURL.ParseError {
-                throw error
-            } catch let error as PostgresOpenError {
-                throw error
-            }
+            let store = try await PostgresStore(url: try Self.postgresURL(url), logger: Logger(label: "nexmirror"))
+            if preparing { try await store.prepareProjections(progress: nil) }
+            return store
         }
     }
 
@@ -90,13 +65,7 @@ extension DatabaseOptions {
         case .sqlite(let path):
             return FileManager.default.fileExists(atPath: path) ? try SQLiteReader(path: path) : nil
         case .postgreSQL(let url):
-            do {
-                return try await PostgresStore(url: try Self.postgresURL(url), logger: Logger(label: "nexmirror"), migrating: false)
-            } catch let error as PostgresURL.ParseError {
-                throw error
-            } catch let error as PostgresOpenError {
-                throw error
-            }
+            return try await PostgresStore(url: try Self.postgresURL(url), logger: Logger(label: "nexmirror"), migrating: false)
         }
     }
 
@@ -116,23 +85,11 @@ extension DatabaseOptions {
     /// The reader for `query`, `events`, `export`, `status` and `history`, which also run on
     /// PostgreSQL; with `asOf` (`query` and `export`), the replica as it stood then.
     func openLogReader(asOf: Timestamp? = nil) async throws -> any ReplicaReader {
-        guard case .postgreSQL(let url) = location else { return try openReader(asOf: asOf) }
-        do {
-            return try await PostgresReader(url: try Self.postgresURL(url), asOf: asOf)
-        } catch let error as PostgresURL.ParseError {
-            throw error
-        } catch let error as PostgresOpenError {
-            throw error
-        }
-    }
-
-    /// The log and the replica, read-only; with `asOf`, the replica as it stood then.
-    func openReader(asOf: Timestamp? = nil) throws -> any ReplicaReader {
         switch location {
         case .sqlite(let path):
             return try asOf.map { try SQLiteReader(path: path, asOf: $0) } ?? SQLiteReader(path: path)
-        case .postgreSQL:
-            throw PostgreSQLGaps.refusal("this command")
+        case .postgreSQL(let url):
+            return try await PostgresReader(url: try Self.postgresURL(url), asOf: asOf)
         }
     }
 }

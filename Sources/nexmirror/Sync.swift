@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NexMirrorCore
 import NexMirrorStore
 import NexMirrorSync
 
@@ -98,7 +99,7 @@ struct Sync: AsyncParsableCommand {
         if !dryRun && entity.isEmpty {
             await recordWebhooks(reconciler: reconciler, registry: WebhookRegistry(client: client), logger: logger)
         }
-        let seconds = (clock.now - started).seconds
+        let seconds = (clock.now - started).inSeconds
         let requests = await client.requestsSent
         if dryRun {
             // What the sync itself would take: its sign-in, each kind's plan, and for a full
@@ -132,12 +133,5 @@ final class ProgressLine: Sendable {
         if total >= 3600 { return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m" }
         if total >= 60 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
         return "\(total)s"
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) / 1e18
     }
 }

@@ -154,7 +154,7 @@ struct WebhookSession {
         let tokenPath = try api.tokenPath(for: database.location)
         // A foreign or damaged SQLite file is refused in one line before anything is written to it.
         if case .sqlite(let path) = database.location, FileManager.default.fileExists(atPath: path) {
-            _ = try ReadOnlyDatabase.open(database)
+            _ = try await database.openLogReader()
         }
         store = recording ? try await database.openSyncLedger(preparing: false) : nil
         registry = WebhookRegistry(client: try api.client(tokenPath: tokenPath, logger: logger, createsTokenFile: recording))

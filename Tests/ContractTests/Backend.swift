@@ -2,7 +2,9 @@ import Foundation
 import Logging
 import NexMirrorPostgres
 import NexMirrorSQLite
+import NexMirrorProjections
 import NexMirrorStore
+import NexMirrorTestSupport
 import NexudusFixtures
 import Synchronization
 import Testing
@@ -121,10 +123,7 @@ final class ContractDatabase {
     }
 
     /// The tables folded from the log (SPEC §4.2).
-    static let replicaTables = [
-        "coworkers", "bookings", "invoices", "invoice_events", "teams", "team_members", "checkins", "proposals",
-        "contracts", "entities", "tombstones",
-    ]
+    static let replicaTables = Projections.replicaTables
 
     /// Every replica table as sorted rows without `seq` (a log position, which depends on arrival
     /// order), for comparing two replicas of one backend.

@@ -1,6 +1,7 @@
 import Foundation
 import NexMirrorCore
 import NexMirrorStore
+import NexMirrorTestSupport
 import NexudusFixtures
 import PropertyBased
 import Testing
@@ -96,7 +97,7 @@ import Testing
         try await reference.prepareProjections(progress: nil)
         for (action, body) in deliveries {
             _ = try await reference.append([
-                NewDelivery(action: ActionCatalog.action(named: action)!, body: body, source: .webhook, signature: "raw")
+                NewDelivery(action: ActionCatalog.action(named: action)!, body: body, source: .webhook, signature: .raw)
             ])
         }
         while try await reference.foldPending(limit: 50) > 0 {}

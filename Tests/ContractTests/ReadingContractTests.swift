@@ -1,4 +1,5 @@
 import Foundation
+import NexMirrorTestSupport
 import NexudusFixtures
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import NexMirrorCore
+import NexMirrorTestSupport
 import NexudusFixtures
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import NexMirrorTestSupport
 import Testing
 
 /// `query` streams its result on both backends (SPEC §6: the same behaviour on both): memory

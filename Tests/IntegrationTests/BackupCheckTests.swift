@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NexMirrorTestSupport
 import Testing
 
 /// `nexmirror check` finds what was changed behind nexmirror's back; `nexmirror backup` takes a

@@ -1,4 +1,5 @@
 import Foundation
+import NexMirrorTestSupport
 import Testing
 
 /// `import` draws a progress bar on a terminal and prints only its summary when piped.

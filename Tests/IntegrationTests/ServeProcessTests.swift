@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NexMirrorTestSupport
 import NexudusFixtures
 import Synchronization
 import Testing

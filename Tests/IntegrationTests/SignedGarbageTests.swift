@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexMirrorTestSupport
 import NexudusFixtures
 import Testing
 

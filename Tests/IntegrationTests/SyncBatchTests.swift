@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NexMirrorTestSupport
 import NexudusStandIn
 import Testing
 

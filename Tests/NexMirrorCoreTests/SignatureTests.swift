@@ -134,7 +134,7 @@ enum HMACReference {
         #expect(NexudusSignature.Outcome.matchedASCIIFolded(secretIndex: 1).form == .asciiFolded)
         #expect(NexudusSignature.Outcome.mismatch.form == nil)
         #expect(NexudusSignature.Outcome.matchedASCIIFolded(secretIndex: 0).reason == "ascii-folded")
-        #expect(SignatureForm.allCases.map(\.rawValue) == ["raw", "ascii-folded", "unsigned", "imported", "api"])
+        #expect(SignatureForm.allCases.map(\.rawValue) == ["raw", "ascii-folded", "unsigned", "imported", "api", "api-404"])
         #expect(DeliveryStatus.allCases.map(\.rawValue) == ["ok", "quarantined"])
     }
 }

@@ -10,7 +10,7 @@ import NexMirrorStore
 @Suite struct EntityOrderedRebuildTests {
     private func booking(_ id: Int, _ updatedOn: String, _ resource: String, action: String = "BookingUpdate") -> NewDelivery {
         let body = #"[{"Id":\#(id),"UpdatedOn":"\#(updatedOn)","ResourceName":"\#(resource)","FromTime":"2026-03-02T09:00:00Z","ToTime":"2026-03-02T10:00:00Z"}]"#
-        return NewDelivery(action: ActionCatalog.action(named: action)!, body: Array(body.utf8), source: .webhook, signature: "raw")
+        return NewDelivery(action: ActionCatalog.action(named: action)!, body: Array(body.utf8), source: .webhook, signature: .raw)
     }
 
     /// A log never folded before (as after an import): the rebuild quarantines a poison delivery
@@ -20,7 +20,7 @@ import NexMirrorStore
         let poison = Array(#"[{"Id":5,"UpdatedOn":"2026-03-01T08:00:00Z","FromTime":12}]"#.utf8)
         try await temporary.append([
             booking(5, "2026-03-02T08:00:00Z", "Boardroom", action: "BookingCreate"),
-            NewDelivery(action: ActionCatalog.action(named: "BookingUpdate")!, body: poison, source: .webhook, signature: "raw"),
+            NewDelivery(action: ActionCatalog.action(named: "BookingUpdate")!, body: poison, source: .webhook, signature: .raw),
         ])
         _ = try Rebuilder(store: temporary.store, batchSize: 1).rebuild(projectionNames: nil)
         let statuses = try temporary.rows("SELECT status FROM events ORDER BY seq").map { $0[0] as String }
@@ -41,7 +41,7 @@ import NexMirrorStore
                     let delete = #"[{"Id":\#(id),"UpdatedOn":"\#(instant)"}]"#
                     deliveries.append(NewDelivery(
                         action: ActionCatalog.action(named: "BookingDelete")!, body: Array(delete.utf8),
-                        source: .webhook, signature: "raw"))
+                        source: .webhook, signature: .raw))
                 } else {
                     // Round 3 redelivers round 1's versions late for even ids: older, so they lose.
                     let late = round == 3 && id % 2 == 0

@@ -49,7 +49,7 @@ import NexMirrorStore
         // The same bytes under another action are another delivery.
         let other = try await temporary.append([
             NewDelivery(action: ActionCatalog.action(named: "BookingUpdate")!, body: StoreFixtures.body("BookingCreate"),
-                        source: .webhook, signature: "raw")
+                        source: .webhook, signature: .raw)
         ])
         #expect(other == [AppendResult(seq: first[0].seq + 1, duplicate: false)])
     }
@@ -64,9 +64,9 @@ import NexMirrorStore
         let temporary = try TemporaryStore()
         let action = ActionCatalog.action(named: "BookingCreate")!
         try await temporary.append([
-            NewDelivery(action: action, body: Array("{not json".utf8), source: .webhook, signature: "raw"),
-            NewDelivery(action: action, body: Array("{\"Id\":5}".utf8), source: .webhook, signature: "raw"),
-            NewDelivery(action: action, body: Array("[{\"Name\":\"x\"}]".utf8), source: .webhook, signature: "raw"),
+            NewDelivery(action: action, body: Array("{not json".utf8), source: .webhook, signature: .raw),
+            NewDelivery(action: action, body: Array("{\"Id\":5}".utf8), source: .webhook, signature: .raw),
+            NewDelivery(action: action, body: Array("[{\"Name\":\"x\"}]".utf8), source: .webhook, signature: .raw),
         ])
         let rows = try temporary.rows("SELECT status, error, body FROM events ORDER BY seq")
         #expect(rows.map { $0["status"] as String } == ["quarantined", "quarantined", "quarantined"])

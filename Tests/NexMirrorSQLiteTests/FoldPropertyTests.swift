@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NexMirrorCore
+import NexMirrorTestSupport
 import PropertyBased
 import Testing
 import NexMirrorStore
@@ -63,8 +64,8 @@ import NexMirrorStore
         for order in [[0, 1], [1, 0]] {
             let temporary = try TemporaryStore()
             let deliveries = [
-                NewDelivery(action: ActionCatalog.action(named: "TariffUpdate")!, body: update, source: .webhook, signature: "raw"),
-                NewDelivery(action: ActionCatalog.action(named: "TariffDelete")!, body: delete, source: .webhook, signature: "raw"),
+                NewDelivery(action: ActionCatalog.action(named: "TariffUpdate")!, body: update, source: .webhook, signature: .raw),
+                NewDelivery(action: ActionCatalog.action(named: "TariffDelete")!, body: delete, source: .webhook, signature: .raw),
             ]
             for index in order { try await temporary.append([deliveries[index]]) }
             try await temporary.foldAll()
@@ -77,7 +78,7 @@ import NexMirrorStore
         let temporary = try TemporaryStore()
         let poison = Array(#"[{"Id":9,"UpdatedOn":"2026-03-02T08:00:00Z","FromTime":12}]"#.utf8)
         try await temporary.append([
-            NewDelivery(action: ActionCatalog.action(named: "BookingCreate")!, body: poison, source: .webhook, signature: "raw"),
+            NewDelivery(action: ActionCatalog.action(named: "BookingCreate")!, body: poison, source: .webhook, signature: .raw),
             StoreFixtures.delivery("BookingCreate"),
         ])
         try await temporary.foldAll()
@@ -95,8 +96,8 @@ import NexMirrorStore
         let badUniqueId = Array(#"[{"Id":9,"UpdatedOn":"2026-03-02T08:00:00Z","UniqueId":5}]"#.utf8)
         let badCreatedOn = Array(#"[{"Id":10,"UpdatedOn":"2026-03-02T08:00:00Z","CreatedOn":"yesterday"}]"#.utf8)
         try await temporary.append([
-            NewDelivery(action: ActionCatalog.action(named: "TariffCreate")!, body: badUniqueId, source: .webhook, signature: "raw"),
-            NewDelivery(action: ActionCatalog.action(named: "TariffCreate")!, body: badCreatedOn, source: .webhook, signature: "raw"),
+            NewDelivery(action: ActionCatalog.action(named: "TariffCreate")!, body: badUniqueId, source: .webhook, signature: .raw),
+            NewDelivery(action: ActionCatalog.action(named: "TariffCreate")!, body: badCreatedOn, source: .webhook, signature: .raw),
         ])
         try await temporary.foldAll()
         let events = try temporary.rows("SELECT status, error FROM events ORDER BY seq").map { [$0[0] as String, $0[1] as String] }

@@ -24,7 +24,7 @@ enum Versions {
 
     static func delivery(_ action: String, _ body: [UInt8], receivedAt: String = "2026-06-01T00:00:00Z") -> NewDelivery {
         NewDelivery(
-            action: ActionCatalog.action(named: action)!, body: body, source: .webhook, signature: "raw",
+            action: ActionCatalog.action(named: action)!, body: body, source: .webhook, signature: .raw,
             receivedAt: at(receivedAt))
     }
 
@@ -123,6 +123,16 @@ enum Versions {
         #expect(HumanDuration.seconds("soon") == nil)
         #expect(HumanDuration.seconds("0s") == nil)
     }
+
+    @Test func everyDurationFlagReadsOneSyntax() {
+        #expect(HumanDuration.parse("1h30m") == .seconds(5_400))
+        #expect(HumanDuration.parse("30d") == .seconds(30 * 86_400))
+        #expect(HumanDuration.parse("90s") == .seconds(90))
+        #expect(HumanDuration.parse("500ms") == .milliseconds(500))
+        #expect(HumanDuration.parse("1.5h") == .seconds(5_400))
+        #expect(HumanDuration.parse("6H") == .seconds(6 * 3_600))
+        for refused in ["", "10", "m", "1x", "-5m", "1h30", "0m"] { #expect(HumanDuration.parse(refused) == nil, "\(refused)") }
+    }
 }
 
 /// What the status report gathers besides silence: webhooks disabled in Nexudus, sync drift,
@@ -203,7 +213,7 @@ enum Versions {
             Versions.delivery("CoworkerUpdate", Versions.coworker(1, updatedOn: "2026-06-03T00:00:00Z"), receivedAt: "2026-06-01T09:00:00Z"),
             NewDelivery(
                 action: ActionCatalog.action(named: "CoworkerUpdate")!,
-                body: Versions.coworker(1, updatedOn: "2026-06-04T00:00:00Z"), source: .import, signature: "imported",
+                body: Versions.coworker(1, updatedOn: "2026-06-04T00:00:00Z"), source: .import, signature: .imported,
                 receivedAt: Versions.at("2026-06-07T10:50:00Z")),
         ])
         let report = try Versions.report(temporary, now: "2026-06-07T11:30:00Z")

@@ -2,6 +2,7 @@ import Foundation
 import NexudusFixtures
 import GRDB
 import NexMirrorCore
+import NexMirrorProjections
 import NexMirrorStore
 @testable import NexMirrorSQLite
 
@@ -17,7 +18,7 @@ enum StoreFixtures {
     }
 
     static func delivery(_ name: String) -> NewDelivery {
-        NewDelivery(action: action(of: name), body: body(name), source: .webhook, signature: "raw")
+        NewDelivery(action: action(of: name), body: body(name), source: .webhook, signature: .raw)
     }
 }
 
@@ -61,12 +62,8 @@ final class TemporaryStore {
     /// Every replica table as sorted text rows, without log positions (which depend on arrival
     /// order), for comparing replicas.
     func replicaSnapshot() throws -> [String: [String]] {
-        let tables = [
-            "coworkers", "bookings", "invoices", "invoice_events", "teams", "team_members", "checkins",
-            "proposals", "contracts", "entities", "tombstones",
-        ]
         var snapshot: [String: [String]] = [:]
-        for table in tables {
+        for table in Projections.replicaTables {
             let rows = try self.rows("SELECT * FROM \(table)")
             snapshot[table] = rows.map { row in
                 row.columnNames.filter { $0 != "seq" }.map { "\($0)=\(row[$0] as DatabaseValue)" }

@@ -42,9 +42,9 @@ import NexMirrorStore
         // New deliveries continue the log after the old positions, from every source.
         let body = Array(#"[{"Id":77,"UpdatedOn":"2026-11-01T10:00:00Z","FullName":"New member"}]"#.utf8)
         let webhook = NewDelivery(
-            action: ActionCatalog.action(named: "CoworkerCreate")!, body: body, source: .webhook, signature: "raw")
+            action: ActionCatalog.action(named: "CoworkerCreate")!, body: body, source: .webhook, signature: .raw)
         let fromAPI = NewDelivery(
-            action: ActionCatalog.action(named: "CoworkerUpdate")!, body: body, source: .api, signature: "api")
+            action: ActionCatalog.action(named: "CoworkerUpdate")!, body: body, source: .api, signature: .api)
         let results = try await store.append([webhook, fromAPI])
         #expect(results.map(\.seq) == [34, 35])
         #expect(try await store.append([webhook]) == [AppendResult(seq: 34, duplicate: true)])

@@ -78,7 +78,7 @@ func runThenStop(_ services: [any Service], logger: Logger, _ body: () async thr
 func delivery(_ id: Int) -> NewDelivery {
     NewDelivery(
         action: ActionCatalog.action(named: "CoworkerCreate")!, body: Array("[{\"Id\":\(id)}]".utf8), source: .webhook,
-        signature: SignatureForm.raw.rawValue)
+        signature: .raw)
 }
 
 @Suite(.timeLimit(.minutes(1))) struct RejectionRecorderTests {

@@ -24,7 +24,7 @@ import Testing
         let resource = Reconciler.deletion(70, of: Self.resources)
         #expect(resource.action.name == "None")
         #expect(resource.entityType == "Resource")
-        #expect(resource.signature == "api-404")
+        #expect(resource.signature == .api404)
         #expect(resource.source == .api)
         #expect(resource.body == Array(#"{"Id":70}"#.utf8))
         #expect(resource.entityId == 70 && resource.updatedOn == nil && resource.problem == nil)
@@ -35,7 +35,7 @@ import Testing
 
     @Test func theFoldDeletesByTheMarkAndTheTombstoneIsFinal() throws {
         let delivery = Reconciler.deletion(70, of: Self.resources)
-        let delete = try Self.plan(delivery, seq: 5, signature: APINotFound.signature)
+        let delete = try Self.plan(delivery, seq: 5, signature: APINotFound.signature.rawValue)
         #expect(delete.version.isDelete && delete.version.updatedOn == nil && delete.row == nil)
         let held = FoldVersion(updatedOn: "2025-02-01T00:00:00.0000000Z", isDelete: false, seq: 3)
         #expect(FoldRule.changes(incoming: delete.version, row: held, tombstone: nil) == [.insertHistory, .deleteRow, .writeTombstone])

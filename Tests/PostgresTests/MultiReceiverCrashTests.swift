@@ -1,6 +1,7 @@
 import Foundation
 import NexMirrorCore
 import NexMirrorStore
+import NexMirrorTestSupport
 import Synchronization
 import Testing
 
@@ -101,7 +102,7 @@ final class Acknowledgements: Sendable {
     func record(body: [UInt8], seq: Int) {
         // The log's own hash, as the receiver computes it.
         let hash = NewDelivery(
-            action: ActionCatalog.action(named: "CoworkerUpdate")!, body: body, source: .webhook, signature: "raw"
+            action: ActionCatalog.action(named: "CoworkerUpdate")!, body: body, source: .webhook, signature: .raw
         ).bodySHA256
         state.withLock { state in
             if let known = state.seqs[hash], known != seq { state.conflicts.append(hash) }

@@ -3,7 +3,9 @@ import Logging
 import NexMirrorCore
 import NexMirrorPostgres
 import NexMirrorSQLite
+import NexMirrorProjections
 import NexMirrorStore
+import NexMirrorTestSupport
 import NexudusFixtures
 import Synchronization
 import Testing
@@ -12,10 +14,7 @@ import Testing
 /// SQLite for the same log, nothing written to the live database, and `serve` never held up.
 @Suite(.enabled(if: PostgresCluster.available, PostgresCluster.unavailable))
 struct PostgresAsOfTests {
-    static let replicaTables = [
-        "coworkers", "bookings", "invoices", "invoice_events", "teams", "team_members", "checkins", "proposals",
-        "contracts", "entities", "tombstones",
-    ]
+    static let replicaTables = Projections.replicaTables
 
     /// Every replica table in full (its first two columns are a key), the `members` and `events`
     /// views, and the projections' checkpoints.
@@ -232,7 +231,7 @@ struct SameLog {
         func delivery(_ fixture: String, as action: String? = nil, at index: Int) -> NewDelivery {
             NewDelivery(
                 action: ActionCatalog.action(named: action ?? NexudusFixtures.action(of: fixture))!,
-                body: NexudusFixtures.body(fixture), source: .webhook, signature: "raw",
+                body: NexudusFixtures.body(fixture), source: .webhook, signature: .raw,
                 receivedAt: Timestamp(ticks: start.ticks + Int64(index) * 60 * Timestamp.ticksPerSecond))
         }
         let names = NexudusFixtures.names
@@ -260,7 +259,8 @@ struct SameLog {
             let fields = row.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
             batch.append(NewDelivery(
                 action: try #require(ActionCatalog.action(named: fields[1])), body: Self.bytes(hex: fields[4]),
-                source: try #require(NewDelivery.Source(rawValue: fields[2])), signature: fields[3],
+                source: try #require(NewDelivery.Source(rawValue: fields[2])),
+                signature: try #require(SignatureForm(rawValue: fields[3])),
                 receivedAt: try #require(Timestamp(parsing: fields[0]))))
             if batch.count == 200 {
                 _ = try await store.append(batch)

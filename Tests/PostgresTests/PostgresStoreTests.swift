@@ -1,4 +1,5 @@
 import Foundation
+import NexMirrorTestSupport
 import NexudusFixtures
 import Logging
 import NexMirrorCore
@@ -19,7 +20,7 @@ struct PostgresStoreTests {
     static func delivery(_ fixture: String, receivedAt: Timestamp = .now) -> NewDelivery {
         NewDelivery(
             action: ActionCatalog.action(named: NexudusFixtures.action(of: fixture))!, body: NexudusFixtures.body(fixture),
-            source: .webhook, signature: "raw", receivedAt: receivedAt)
+            source: .webhook, signature: .raw, receivedAt: receivedAt)
     }
 
     @Test func concurrentStartsApplyEachMigrationOnce() async throws {
@@ -67,7 +68,7 @@ struct PostgresStoreTests {
                 NewDelivery(
                     action: ActionCatalog.action(named: "CoworkerUpdate")!,
                     body: body + Array(repeating: UInt8(ascii: " "), count: call * 5 + index + 1),
-                    source: .webhook, signature: "raw", receivedAt: .now)
+                    source: .webhook, signature: .raw, receivedAt: .now)
             }
             #expect(try await store.append(batch).allSatisfy { !$0.duplicate })
         }

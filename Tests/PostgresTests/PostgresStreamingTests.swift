@@ -1,4 +1,5 @@
 import Foundation
+import NexMirrorTestSupport
 import Testing
 
 /// `query` on PostgreSQL writes rows as they arrive, so a write must be refused before its first

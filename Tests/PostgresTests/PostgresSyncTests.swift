@@ -1,5 +1,6 @@
 import Foundation
 import NexMirrorStore
+import NexMirrorTestSupport
 import NexudusStandIn
 import Testing
 

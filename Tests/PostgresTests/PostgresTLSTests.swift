@@ -1,5 +1,6 @@
 import Foundation
 import NexMirrorPostgres
+import NexMirrorTestSupport
 import NexudusFixtures
 import Testing
 

@@ -3,6 +3,7 @@ import Logging
 import NexMirrorCore
 import NexMirrorPostgres
 import NexMirrorStore
+import NexMirrorTestSupport
 import NexudusFixtures
 import Testing
 
@@ -46,13 +47,13 @@ struct PostgresUpgradeTests {
         // redelivery of an old one is a duplicate with its old seq.
         let body = Array(#"[{"Id":77,"UpdatedOn":"2026-11-01T10:00:00Z","FullName":"New member"}]"#.utf8)
         let webhook = NewDelivery(
-            action: ActionCatalog.action(named: "CoworkerCreate")!, body: body, source: .webhook, signature: "raw")
+            action: ActionCatalog.action(named: "CoworkerCreate")!, body: body, source: .webhook, signature: .raw)
         let fromAPI = NewDelivery(
-            action: ActionCatalog.action(named: "CoworkerUpdate")!, body: body, source: .api, signature: "api")
+            action: ActionCatalog.action(named: "CoworkerUpdate")!, body: body, source: .api, signature: .api)
         #expect(try await store.append([webhook, fromAPI]).map(\.seq) == [34, 35])
         #expect(try await store.append([webhook]) == [AppendResult(seq: 34, duplicate: true)])
         let (action, oldBody) = try Self.delivery(url, seq: 1)
-        let old = NewDelivery(action: action, body: oldBody, source: .import, signature: "")
+        let old = NewDelivery(action: action, body: oldBody, source: .import, signature: .imported)
         #expect(try await store.append([old]) == [AppendResult(seq: 1, duplicate: true)])
         while try await store.foldPending(limit: 100) > 0 {}
         #expect(try PostgresCluster.psql(url, "SELECT full_name FROM coworkers WHERE id = 77") == "New member")

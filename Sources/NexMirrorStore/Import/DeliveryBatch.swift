@@ -23,12 +23,19 @@ public struct DeliveryBatch {
         do {
             return Array(zip(deliveries, try await store.append(deliveries)).map { ($0, $1) })
         } catch {
-            throw ImportFailure(description: "cannot append to the event log: \(error)")
+            throw ImportFailure.cannotAppend("\(error)")
         }
     }
 }
 
-/// A failure of the store, not of the input: it stops the import.
-public struct ImportFailure: Error, CustomStringConvertible {
-    public let description: String
+/// A failure of the store, not of the input: it stops the import (an `ImportError` only skips
+/// the entry or file).
+public enum ImportFailure: Error, CustomStringConvertible {
+    case cannotAppend(String)
+
+    public var description: String {
+        switch self {
+        case .cannotAppend(let reason): "cannot append to the event log: \(reason)"
+        }
+    }
 }

@@ -63,7 +63,7 @@ public enum ImportSource {
         case let other?:
             return .failure(.badBody(found: other.typeName))
         }
-        return .success(NewDelivery(action: action, body: body, source: .import, signature: SignatureForm.imported.rawValue))
+        return .success(NewDelivery(action: action, body: body, source: .import, signature: .imported))
     }
 
     /// A JSON array of DTOs (or `{"Records": [...]}`), one delivery per element.
@@ -97,7 +97,7 @@ public enum ImportSource {
             }
             let body = [UInt8(ascii: "[")] + bytes[range] + [UInt8(ascii: "]")]
             try await deliver(
-                NewDelivery(action: action, body: body, source: .import, signature: SignatureForm.imported.rawValue), range.upperBound)
+                NewDelivery(action: action, body: body, source: .import, signature: .imported), range.upperBound)
         }
     }
 

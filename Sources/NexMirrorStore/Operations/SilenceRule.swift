@@ -40,37 +40,3 @@ public struct SilenceRule: Sendable, Equatable {
         now.secondsSince1970 - lastReceivedAt.secondsSince1970 > threshold
     }
 }
-
-/// Durations as operators write them: `90s`, `45m`, `6h`, `2d`, `1w`, or combined (`1h30m`).
-public enum HumanDuration {
-    /// Seconds, or nil when the text is not a positive duration.
-    public static func seconds(_ text: String) -> Double? {
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800]
-        var total = 0.0
-        var number = ""
-        for character in text.lowercased() {
-            if character.isNumber || character == "." {
-                number.append(character)
-            } else if let unit = units[character], let value = Double(number) {
-                total += value * unit
-                number = ""
-            } else {
-                return nil
-            }
-        }
-        guard number.isEmpty, total > 0 else { return nil }
-        return total
-    }
-
-    /// A short form for people: `2d 4h`, `45m`, `30s`.
-    public static func describe(_ seconds: Double) -> String {
-        var rest = Int(seconds.rounded())
-        if rest < 60 { return "\(rest)s" }
-        var parts: [String] = []
-        for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] where rest >= size {
-            parts.append("\(rest / size)\(unit)")
-            rest %= size
-        }
-        return parts.prefix(2).joined(separator: " ")
-    }
-}

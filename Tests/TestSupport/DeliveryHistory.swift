@@ -5,16 +5,16 @@ import NexudusFixtures
 
 /// Histories of creates, updates and deletes for a handful of entities, rendered as Json.NET
 /// bodies with every date form Nexudus uses.
-struct History {
-    struct Entity {
-        let type: String
-        let id: Int64
-        let template: String
-        let actions: (create: String, update: String, delete: String)
-        let field: String
+package struct History {
+    package struct Entity {
+        package let type: String
+        package let id: Int64
+        package let template: String
+        package let actions: (create: String, update: String, delete: String)
+        package let field: String
     }
 
-    static let entities: [Entity] = [
+    package static let entities: [Entity] = [
         Entity(type: "Coworker", id: 1_419_000_582, template: "CoworkerCreate",
                actions: ("CoworkerCreate", "CoworkerUpdate", "CoworkerDelete"), field: "FullName"),
         Entity(type: "Coworker", id: 1_419_000_583, template: "CoworkerCreate",
@@ -32,7 +32,7 @@ struct History {
     /// Each gene picks an entity, a change, a date form and a few quirks; its position orders
     /// the versions in time, so versions of one entity never share an `UpdatedOn` except where a
     /// delete is made to tie with the version before it.
-    static func deliveries(genes: [Int]) -> [NewDelivery] {
+    package static func deliveries(genes: [Int]) -> [NewDelivery] {
         let base = Timestamp(parsing: "2026-03-02T08:00:00Z")!.ticks
         var lastTicks: [Int64: Int64] = [:]
         return genes.enumerated().map { index, gene in
@@ -55,7 +55,7 @@ struct History {
             }
             let data = try! JSONSerialization.data(withJSONObject: [dto], options: [.sortedKeys])
             return NewDelivery(
-                action: ActionCatalog.action(named: action)!, body: Array(data), source: .webhook, signature: "raw")
+                action: ActionCatalog.action(named: action)!, body: Array(data), source: .webhook, signature: .raw)
         }
     }
 
@@ -66,7 +66,7 @@ struct History {
 
     /// The same instant as Json.NET may write it: `Z` with 7 or trimmed digits, an offset, or
     /// no suffix (read as UTC).
-    static func render(_ instant: Timestamp, form: Int) -> String {
+    package static func render(_ instant: Timestamp, form: Int) -> String {
         let canonical = instant.description  // 2026-03-02T08:00:00.1234567Z
         switch form {
         case 0: return canonical
@@ -85,10 +85,10 @@ struct History {
 }
 
 /// A small seeded generator, so a failing shuffle can be replayed from the reported seed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+package struct SplitMix: RandomNumberGenerator {
+    package var state: UInt64
+    package init(seed: UInt64) { state = seed }
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -6,34 +6,34 @@ import Subprocess
 import Testing
 
 /// A scratch directory removed when the test ends.
-final class Scratch {
-    let url: URL
-    init() {
+package final class Scratch {
+    package let url: URL
+    package init() {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("nexmirror-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(at: url) }
 
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    package func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 
     /// Writes the fixtures' secret to a file and returns its path.
-    func secretFile(_ secrets: [String] = [NexudusFixtures.secret]) -> String {
+    package func secretFile(_ secrets: [String] = [NexudusFixtures.secret]) -> String {
         let path = path("test.secret")
         _ = FileManager.default.createFile(atPath: path, contents: Data((secrets.joined(separator: "\n") + "\n").utf8))
         return path
     }
 }
 
-struct CommandResult {
-    let status: Int32
-    let stdout: Data
-    let stderr: String
-    var output: String { String(decoding: stdout, as: UTF8.self) }
+package struct CommandResult {
+    package let status: Int32
+    package let stdout: Data
+    package let stderr: String
+    package var output: String { String(decoding: stdout, as: UTF8.self) }
 }
 
 /// Runs the real `nexmirror` binary built next to the test bundle.
-enum CLI {
-    static let binary: URL = {
+package enum CLI {
+    package static let binary: URL = {
         if let path = ProcessInfo.processInfo.environment["NEXMIRROR_BIN"] { return URL(fileURLWithPath: path) }
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("nexmirror")
@@ -43,7 +43,7 @@ enum CLI {
     /// child without holding a thread of the cooperative pool (two threads on two cores), so
     /// in-process servers the child talks to keep answering.
     @discardableResult
-    static func run(
+    package static func run(
         _ arguments: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:],
         in directory: URL? = nil, executable: URL = binary
     ) async throws -> CommandResult {
@@ -84,15 +84,15 @@ enum CLI {
 }
 
 /// A real `nexmirror serve` on a free loopback port.
-final class RunningServer {
-    let process: ChildProcess
-    let port: Int
-    let outputURL: URL
-    let errorURL: URL
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+package final class RunningServer {
+    package let process: ChildProcess
+    package let port: Int
+    package let outputURL: URL
+    package let errorURL: URL
+    package var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Starts the server and waits (polling, off no thread) for the line that names its port.
-    init(arguments: [String], environment: [String: String] = [:]) async throws {
+    package init(arguments: [String], environment: [String: String] = [:]) async throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")
         outputURL = base.appendingPathExtension("out")
         errorURL = base.appendingPathExtension("err")
@@ -120,15 +120,15 @@ final class RunningServer {
         port = found
     }
 
-    struct ServerDidNotStart: Error { let output: String }
+    package struct ServerDidNotStart: Error { package let output: String }
 
-    var standardOutput: String { (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "" }
-    var standardError: String { (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "" }
+    package var standardOutput: String { (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "" }
+    package var standardError: String { (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "" }
 
     /// Sends a signal and waits (polling) for the process to end; returns its exit status
     /// (128 + the signal when a signal ended it).
     @discardableResult
-    func stop(signal: Int32 = SIGTERM) async -> Int32 {
+    package func stop(signal: Int32 = SIGTERM) async -> Int32 {
         process.signal(signal)
         return await process.exit()
     }
@@ -143,16 +143,16 @@ final class RunningServer {
     }
 }
 
-struct HTTPAnswer {
-    let status: Int
-    let body: String
-    var json: [String: Any] {
+package struct HTTPAnswer {
+    package let status: Int
+    package let body: String
+    package var json: [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
     }
 }
 
-enum HTTP {
-    static func post(
+package enum HTTP {
+    package static func post(
         _ url: String, body: [UInt8], headers: [(String, String)] = []
     ) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: url)
@@ -162,7 +162,7 @@ enum HTTP {
         return try await execute(request)
     }
 
-    static func get(_ url: String) async throws -> HTTPAnswer {
+    package static func get(_ url: String) async throws -> HTTPAnswer {
         try await execute(HTTPClientRequest(url: url))
     }
 
@@ -173,7 +173,7 @@ enum HTTP {
     }
 
     /// Delivers a fixture exactly as Nexudus would.
-    static func deliver(_ fixture: String, to server: RunningServer, as action: String? = nil) async throws -> HTTPAnswer {
+    package static func deliver(_ fixture: String, to server: RunningServer, as action: String? = nil) async throws -> HTTPAnswer {
         try await post(
             "\(server.baseURL)/webhooks/\(action ?? NexudusFixtures.action(of: fixture))", body: NexudusFixtures.body(fixture),
             headers: [("X-Nexudus-Hook-Signature", NexudusFixtures.signature(fixture))])
@@ -183,4 +183,4 @@ enum HTTP {
 /// How long a store opened by a test may wait for PostgreSQL. A receiver answers 503 after
 /// `--lock-timeout` (5 s); a test that calls the store itself wants its answer, however busy the
 /// machine is.
-let testDeadline: Duration = .seconds(300)
+package let testDeadline: Duration = .seconds(300)

@@ -5,14 +5,14 @@ import Testing
 /// The PostgreSQL cluster the tests run against: `NEXMIRROR_PG_URL` (scripts/test starts one with
 /// scripts/pg), else a throwaway cluster this process starts with scripts/pg and stops at exit.
 /// Each test gets a database of its own on it.
-enum PostgresCluster {
-    struct Handle {
-        let url: String
-        let directory: String?
-        let ownedByUs: Bool
+package enum PostgresCluster {
+    package struct Handle {
+        package let url: String
+        package let directory: String?
+        package let ownedByUs: Bool
     }
 
-    static let handle: Handle? = {
+    package static let handle: Handle? = {
         let environment = ProcessInfo.processInfo.environment
         if let url = environment["NEXMIRROR_PG_URL"], !url.isEmpty {
             return Handle(url: url, directory: environment["NEXMIRROR_PG_DIR"], ownedByUs: false)
@@ -38,12 +38,12 @@ enum PostgresCluster {
 
     nonisolated(unsafe) static var stopAtExit: String?
 
-    static var available: Bool { handle != nil }
-    static let unavailable: Comment =
+    package static var available: Bool { handle != nil }
+    package static let unavailable: Comment =
         "PostgreSQL tests skipped: NEXMIRROR_PG_URL is unset and scripts/pg could not start a cluster"
 
     /// A new, empty database; its URL.
-    static func makeDatabase(options: String = "") throws -> String {
+    package static func makeDatabase(options: String = "") throws -> String {
         let handle = try #require(handle)
         let name = "nx_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
         let created = try shell(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url(handle.url, database: "postgres"),
@@ -53,24 +53,27 @@ enum PostgresCluster {
     }
 
     /// The same URL naming another database.
-    static func url(_ url: String, database: String) -> String {
+    package static func url(_ url: String, database: String) -> String {
         var components = URLComponents(string: url)!
         components.path = "/" + database
         return components.string!
     }
 
     /// Runs psql on `url` and returns its unaligned output (`psql -At`).
-    static func psql(_ url: String, _ sql: String) throws -> String {
+    package static func psql(_ url: String, _ sql: String) throws -> String {
         let result = try shell(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
         guard result.status == 0 else { throw PSQLFailed(message: result.stderr) }
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    struct PSQLFailed: Error { let message: String }
+    package struct PSQLFailed: Error {
+        package let message: String
+        package init(message: String) { self.message = message }
+    }
 
     /// Runs `arguments` to completion with standard output in a file, with `environment` added to
     /// this process's; nil when it cannot start.
-    static func spawnAndWait(
+    package static func spawnAndWait(
         _ arguments: [String], environment: [String: String] = [:]
     ) -> (status: Int32, output: String, errors: String)? {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("pg-\(UUID().uuidString)").path
@@ -103,7 +106,7 @@ enum PostgresCluster {
     }
 
     @discardableResult
-    static func shell(_ arguments: [String]) throws -> CommandResult {
+    package static func shell(_ arguments: [String]) throws -> CommandResult {
         // Synchronous on purpose (psql and sqlite3 answer at once); posix_spawn, not Foundation's Process.
         guard let result = spawnAndWait([executable(arguments[0]).path] + arguments.dropFirst()) else {
             throw CocoaError(.executableLoad)
@@ -123,7 +126,7 @@ enum PostgresCluster {
 
 extension PostgresCluster {
     /// Runs the sqlite3 shell with psql's unaligned format, for side-by-side comparisons.
-    static func sqlite(_ path: String, _ sql: String) throws -> String {
+    package static func sqlite(_ path: String, _ sql: String) throws -> String {
         let result = try shell(["sqlite3", "-readonly", "-separator", "|", path, sql])
         guard result.status == 0 else { throw PSQLFailed(message: result.stderr) }
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -1,1 +1,0 @@
-../NexMirrorSQLiteTests/DeliveryHistory.swift

@@ -1,1 +1,0 @@
-../PostgresTests/PostgresCluster.swift
