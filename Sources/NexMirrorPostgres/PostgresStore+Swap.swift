@@ -129,6 +129,8 @@ extension PostgresStore {
             for index in indexes { try await index.rename(on: connection, logger: logger) }
             try await connection.query(
                 "CREATE VIEW members AS SELECT * FROM coworkers WHERE active = 1 AND archived = 0", logger: logger)
+            // The new tables and view carry no grants: `grant-reader`'s roles get theirs again.
+            try await connection.query("SELECT nexmirror_grant_readers(\(tables + ["members"]))", logger: logger)
             let now = Timestamp.now.description
             for projection in projections {
                 try await connection.query("""
