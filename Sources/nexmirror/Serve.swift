@@ -90,6 +90,12 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup(title: "Nexudus REST API (with --sync-every)") var api: NexudusOptions
 
+    @Option(help: ArgumentHelp(
+        "Compact the log (see `nexmirror compact --help`) at start and then hourly, removing deliveries older than "
+            + "DURATION (e.g. 400d) that no longer decide the replica (default: off).",
+        valueName: "duration"))
+    var compactAfter: IntervalArgument?
+
     func validate() throws {
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -134,28 +140,28 @@ struct Serve: AsyncParsableCommand {
         }
 
         let (app, addresses) = try receiver(store: store, secrets: secrets, logger: logger)
-        guard let syncEvery else {
-            do {
-                try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-            } catch {
-                throw ListenError.explain(error, addresses: addresses)
-            }
-            return
+        if syncEvery != nil || compactAfter != nil { return try await runBackground(app: app, store: store, logger: logger) }
+        do {
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            throw ListenError.explain(error, addresses: addresses)
         }
-        try await runSyncing(app: app, store: store, every: syncEvery, logger: logger)
     }
 
-    /// The receiver and `--sync-every`'s background sync side by side, on either backend: ingest
-    /// never waits on the sync, whose appends go through the same log as any batch.
-    func runSyncing(
-        app: some ApplicationProtocol, store: any SyncLedger, every interval: IntervalArgument, logger: Logger
+    /// The receiver with `--sync-every`'s background sync and `--compact-after`'s compaction
+    /// beside it, on either backend: ingest never waits on them, whose writes go through the
+    /// same log as any batch.
+    func runBackground(
+        app: some ApplicationProtocol, store: any SyncLedger & StoreCompaction, logger: Logger
     ) async throws {
-        let client = try api.client(tokenPath: try api.tokenPath(for: database.location), logger: logger)
-        let reconciler = Reconciler(store: store, client: client, logger: logger)
-        let sync = SyncService(reconciler: reconciler, interval: interval.duration, logger: logger)
-        try await ServiceGroup(
-            services: [app, sync], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
-        ).run()
+        var services: [any Service] = [app]
+        if let syncEvery {
+            let client = try api.client(tokenPath: try api.tokenPath(for: database.location), logger: logger)
+            let reconciler = Reconciler(store: store, client: client, logger: logger)
+            services.append(SyncService(reconciler: reconciler, interval: syncEvery.duration, logger: logger))
+        }
+        if let compactAfter { services.append(RetentionService(store: store, keep: compactAfter.duration, logger: logger)) }
+        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }
 
     /// The receiver on `store`, the same on every backend, with the addresses it listens on (for

@@ -45,7 +45,7 @@ extension Serve {
         }
 
         let (app, addresses) = try receiver(store: store, secrets: secrets, logger: logger)
-        if let syncEvery { return try await runSyncing(app: app, store: store, every: syncEvery, logger: logger) }
+        if syncEvery != nil || compactAfter != nil { return try await runBackground(app: app, store: store, logger: logger) }
         do {
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {

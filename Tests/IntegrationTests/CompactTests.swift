@@ -150,6 +150,39 @@ import Testing
         #expect(asOf.stderr.contains("compacted away"), "\(asOf.stderr)")
     }
 
+    /// `serve --compact-after 1s` compacts every second while deliveries keep arriving: every
+    /// acknowledged latest version is in the replica, superseded ones are gone, `check` holds.
+    @Test func serveCompactsWhileItReceivesAndLosesNothing() async throws {
+        let scratch = Scratch()
+        let database = scratch.path("mirror.sqlite")
+        let server = try await RunningServer(
+            arguments: ["--db", database, "--insecure-no-signature", "--compact-after", "1s"])
+        var latest: [Int: Int] = [:]  // entity → the last acknowledged version
+        for index in 0..<400 {
+            let id = 8_800_000 + index % 40
+            let updated = String(format: "2026-03-01T00:%02d:%02dZ", index / 60, index % 60)
+            let body = #"[{"Id":\#(id),"FullName":"Serve Case","Email":"v\#(index)@serve.example","UpdatedOn":"\#(updated)"}]"#
+            if try await HTTP.post("\(server.baseURL)/webhooks/CoworkerUpdate", body: Array(body.utf8)).status == 200 {
+                latest[id] = index
+            }
+            try await Task.sleep(for: .milliseconds(8))
+        }
+        try await Task.sleep(for: .milliseconds(2500))  // one more compaction after the last delivery
+        await server.stop()
+
+        let mirror = Mirror(scratch: scratch, path: database, imported: CommandResult(status: 0, stdout: Data(), stderr: ""))
+        let rows = try await mirror.csv("SELECT id, email FROM coworkers WHERE id >= 8800000 ORDER BY id")
+        #expect(rows.count == 41)
+        for row in rows.dropFirst() {
+            #expect(row[1] == "v\(latest[Int(row[0])!]!)@serve.example", "\(row)")
+        }
+        let removed = try #require(Int(try await mirror.csv("SELECT coalesce(sum(removed), 0) FROM compactions")[1][0]))
+        #expect(removed > 200, "removed \(removed)")
+        #expect(try await mirror.counts()["events"] == 400 - removed)
+        let check = try await mirror.run(["check"])
+        #expect(check.status == 0, "\(check.output)")
+    }
+
     @Test func grantReaderOnSQLiteSaysWhyNotInOneLine() async throws {
         let mirror = try await Mirror.fromFixtures()
         let result = try await mirror.run(["grant-reader", "analyst"])
