@@ -42,6 +42,7 @@ let package = Package(
                 .embedInCode("0003_sync.sql"),
                 .embedInCode("0004_activity_index.sql"),
                 .embedInCode("0005_sync_fetch_mode.sql"),
+                .embedInCode("0006_erasure.sql"),
                 .embedInCode("0007_compaction.sql"),
                 .embedInCode("postgres/0001_pg_event_log.sql"),
                 .embedInCode("postgres/0002_pg_replica.sql"),
@@ -49,6 +50,7 @@ let package = Package(
                 .embedInCode("postgres/0004_pg_append_on_conflict.sql"),
                 .embedInCode("postgres/0005_pg_replica_index_names.sql"),
                 .embedInCode("postgres/0006_pg_sync_fetch_mode.sql"),
+                .embedInCode("postgres/0007_pg_erasure.sql"),
                 .embedInCode("postgres/0008_pg_compaction.sql"),
             ]
         ),

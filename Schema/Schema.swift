@@ -15,6 +15,7 @@ public enum Schema {
         Migration(identifier: "0003_sync", sql: text(PackageResources._003_sync_sql)),
         Migration(identifier: "0004_activity_index", sql: text(PackageResources._004_activity_index_sql)),
         Migration(identifier: "0005_sync_fetch_mode", sql: text(PackageResources._005_sync_fetch_mode_sql)),
+        Migration(identifier: "0006_erasure", sql: text(PackageResources._006_erasure_sql)),
         Migration(identifier: "0007_compaction", sql: text(PackageResources._007_compaction_sql)),
     ]
 

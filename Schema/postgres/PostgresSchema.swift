@@ -11,6 +11,7 @@ public enum PostgresSchema {
             identifier: "0005_pg_replica_index_names", sql: text(PackageResources._005_pg_replica_index_names_sql)),
         Schema.Migration(
             identifier: "0006_pg_sync_fetch_mode", sql: text(PackageResources._006_pg_sync_fetch_mode_sql)),
+        Schema.Migration(identifier: "0007_pg_erasure", sql: text(PackageResources._007_pg_erasure_sql)),
         Schema.Migration(identifier: "0008_pg_compaction", sql: text(PackageResources._008_pg_compaction_sql)),
     ]
 

@@ -97,6 +97,24 @@ public struct DTO: Sendable {
         public var description: String { "field \(field): expected \(expected), found \(found)" }
     }
 
+    /// A member of the DTO: its name (decoded) and where its value lies in the body.
+    public struct Field: Sendable {
+        public let name: String
+        public let value: Range<Int>
+        public let kind: JSONKind
+    }
+
+    /// Every member in body order, for rewriting values in place (erasure) without
+    /// re-serialising the body.
+    public var fields: [Field] {
+        members.map { member in
+            let name = member.keyEscaped
+                ? key(of: member) ?? ""
+                : String(decoding: body[member.key], as: UTF8.self)
+            return Field(name: name, value: member.value, kind: member.kind)
+        }
+    }
+
     /// The member's value, decoded; nil when it is missing.
     public subscript(field: String) -> JSONValue? { member(field).map(value) }
 

@@ -74,14 +74,20 @@ extension PostgresReader: StoreMaintenance {
             }
         }
         // PostgreSQL hashes the bodies itself: no body crosses the wire twice.
-        for try await (seq, stored, actual) in try await connection.query(PostgresQuery(unsafeSQL: """
-            SELECT seq, body_sha256, encode(sha256(body), 'hex') FROM \(log)
-            WHERE body_sha256 IS DISTINCT FROM encode(sha256(body), 'hex') ORDER BY seq
-            """), logger: logger).decode((Int64, String, String).self) {
-            report.findings.append(CheckFinding(
-                area: "events",
-                message: "seq \(seq): body does not match its body_sha256 (stored \(stored.prefix(12))…, "
-                    + "the body hashes to \(actual.prefix(12))…): the body or its hash was changed"))
+        // A body rewritten by an erasure hashes to its erasure record's hash instead.
+        for try await (seq, stored, erased, actual) in try await connection.query(PostgresQuery(unsafeSQL: """
+            SELECT e.seq, e.body_sha256, x.erased_sha256, encode(sha256(e.body), 'hex')
+            FROM \(log) e LEFT JOIN \(schema).erasures x ON x.seq = e.seq
+            WHERE coalesce(x.erased_sha256, e.body_sha256) IS DISTINCT FROM encode(sha256(e.body), 'hex') ORDER BY e.seq
+            """), logger: logger).decode((Int64, String, String?, String).self) {
+            if let finding = CheckFinding.bodyHash(seq: seq, stored: stored, erased: erased, actual: actual) {
+                report.findings.append(finding)
+            }
+        }
+        for try await count in try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(schema).erasures"), logger: logger
+        ).decode(Int64.self) {
+            report.erased = Int(count)
         }
 
         for table in tables {

@@ -121,6 +121,11 @@ private struct Snapshot {
                 listed: row[4].int, fetched: row[5].int, new: new, changed: changed, deleted: deleted,
                 unchanged: row[9].int, drift: new + changed + deleted, fetchMode: row[10].text, fetchNote: row[11].text)
         }
+        if try await count("SELECT count(*) FROM pg_tables WHERE tablename = 'erased_subjects' AND schemaname = current_schema()") > 0 {
+            report.erasures.subjectsErased = try await count("SELECT count(*) FROM erased_subjects")
+            report.erasures.deliveriesErased = try await count("SELECT count(*) FROM erasures")
+            report.erasures.pending = try await count("SELECT count(*) FROM (\(PostgresStore.deletedCoworkers)) p")
+        }
 
         let oldestWaiting = try await rows(
             "SELECT received_at FROM events WHERE seq > $1 ORDER BY seq LIMIT 1",

@@ -261,34 +261,78 @@ public final class PostgresStore: EventStore {
 
     public func append(_ deliveries: [NewDelivery]) async throws -> [AppendResult] {
         guard !deliveries.isEmpty else { return [] }
-        // Parallel arrays, one call: the function takes the append lock, so it must not be held
-        // across round trips. '' stands for NULL (no field here is legitimately empty).
+        do {
+            var results = [AppendResult?](repeating: nil, count: deliveries.count)
+            var pending = Array(deliveries.indices)
+            var erasedFor: [Int: Set<Int64>] = [:]
+            // A delivery naming an erased subject comes back unwritten with the subjects to erase
+            // it for; it is sent again erased. Twice more covers a forget between the rounds.
+            for _ in 0..<3 where !pending.isEmpty {
+                let answers = try await appendOnce(pending.map { index in (deliveries[index], erasedFor[index] ?? []) })
+                var next: [Int] = []
+                for (index, answer) in zip(pending, answers) {
+                    switch answer {
+                    case .appended(let result): results[index] = result
+                    case .eraseFor(let subjects):
+                        erasedFor[index, default: []].formUnion(subjects)
+                        next.append(index)
+                    }
+                }
+                pending = next
+            }
+            guard pending.isEmpty else {
+                throw StoreError.unavailable("erasures kept changing the subjects a delivery names; try again")
+            }
+            return results.map { $0! }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            recover(after: error)
+            throw StoreError.unavailable(Self.reason(error))
+        }
+    }
+
+    private enum AppendAnswer {
+        case appended(AppendResult)
+        case eraseFor(Set<Int64>)
+    }
+
+    /// One call of the append function: parallel arrays, one round trip. The function takes the
+    /// append lock, so it must not be held across round trips. '' stands for NULL (no field here
+    /// is legitimately empty).
+    private func appendOnce(_ batch: [(delivery: NewDelivery, erasedFor: Set<Int64>)]) async throws -> [AppendAnswer] {
+        let deliveries = batch.map(\.delivery)
+        let erased = batch.map { item in item.erasedFor.isEmpty ? nil : item.delivery.erased(for: item.erasedFor) }
         let receivedAt = deliveries.map(\.receivedAt.description)
         let actions = deliveries.map(\.action.name)
         let actionIds = deliveries.map { Int32($0.action.id) }
         let entityTypes = deliveries.map { $0.entityType ?? "" }
         let entityIds = deliveries.map { $0.entityId.map(String.init) ?? "" }
         let updatedOn = deliveries.map { $0.updatedOn?.description ?? "" }
-        let bodies = deliveries.map { ByteBuffer(bytes: $0.body) }
+        let bodies = zip(deliveries, erased).map { ByteBuffer(bytes: $1?.body ?? $0.body) }
         let hashes = deliveries.map(\.bodySHA256)
         let sources = deliveries.map(\.source.rawValue)
         let signatures = deliveries.map(\.signature)
         let errors = deliveries.map { $0.problem ?? "" }
+        let subjects = deliveries.map { $0.referencedCoworkers.map(String.init).joined(separator: ",") }
+        // Sent even when the body held nothing of them to erase: it is then written as received.
+        let erasedFor = batch.map { $0.erasedFor.sorted().map(String.init).joined(separator: ",") }
+        let erasedHashes = erased.map { $0?.sha256 ?? "" }
         let query: PostgresQuery = """
-            SELECT appended_seq, duplicate FROM nexmirror_append(\(receivedAt), \(actions), \(actionIds), \
-            \(entityTypes), \(entityIds), \(updatedOn), \(bodies), \(hashes), \(sources), \(signatures), \(errors))
+            SELECT appended_seq, duplicate, erase_for FROM nexmirror_append_erasing(\(receivedAt), \(actions), \
+            \(actionIds), \(entityTypes), \(entityIds), \(updatedOn), \(bodies), \(hashes), \(sources), \(signatures), \
+            \(errors), \(subjects), \(erasedFor), \(erasedHashes))
             """
-        do {
-            return try await withDeadline(deadline, "commit") { [client] in
-                var results: [AppendResult] = []
-                for try await (seq, duplicate) in try await client.query(query).decode((Int64, Bool).self) {
-                    results.append(AppendResult(seq: seq, duplicate: duplicate))
+        return try await withDeadline(deadline, "commit") { [client] in
+            var answers: [AppendAnswer] = []
+            for try await (seq, duplicate, eraseFor) in try await client.query(query).decode((Int64?, Bool, String?).self) {
+                if let seq {
+                    answers.append(.appended(AppendResult(seq: seq, duplicate: duplicate)))
+                } else {
+                    answers.append(.eraseFor(Set((eraseFor ?? "").split(separator: ",").compactMap { Int64($0) })))
                 }
-                return results
             }
-        } catch {
-            recover(after: error)
-            throw StoreError.unavailable(Self.reason(error))
+            return answers
         }
     }
 

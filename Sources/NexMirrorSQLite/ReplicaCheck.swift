@@ -85,19 +85,22 @@ public struct ReplicaCheck {
         let compacted = try SQLiteStore.compactedSeqs(db)
         report.compacted = compacted.count
         let rows = try Row.fetchCursor(
-            db, sql: "SELECT \(LoggedEvent.columns), body_sha256 FROM main.events ORDER BY seq")
+            db, sql: """
+                SELECT \(LoggedEvent.columns), body_sha256,
+                       (SELECT erased_sha256 FROM main.erasures WHERE erasures.seq = logged.seq) AS erased_sha256
+                FROM main.events AS logged ORDER BY seq
+                """)
         var previous: Int64 = 0  // the log starts at 1, so a missing first delivery is a hole too
         var read = 0
         while let row = try rows.next() {
             let event = LoggedEvent(row: row)
-            let stored: String = row["body_sha256"]
-            let actual = Hex.encodeLower(SHA256.hash(data: event.body))
-            if stored != actual {
-                report.findings.append(CheckFinding(
-                    area: "events",
-                    message: "seq \(event.seq): body does not match its body_sha256 (stored \(stored.prefix(12))…, "
-                        + "the body hashes to \(actual.prefix(12))…): the body or its hash was changed"))
+            let erased: String? = row["erased_sha256"]
+            if let finding = CheckFinding.bodyHash(
+                seq: event.seq, stored: row["body_sha256"], erased: erased, actual: Hex.encodeLower(SHA256.hash(data: event.body)))
+            {
+                report.findings.append(finding)
             }
+            if erased != nil { report.erased += 1 }
             report.hole(after: previous, at: event.seq, read: read, compacted: compacted)
             if event.seq < 1 {
                 report.findings.append(CheckFinding(

@@ -26,11 +26,22 @@ public final class SQLiteStore: EventStore {
             var configuration = Configuration()
             configuration.busyMode = .timeout(busyTimeout)
             configuration.label = "nexmirror"
+            // Freed and overwritten content is zeroed, so an erasure or a compaction leaves no
+            // byte of what it removed in the file (SPEC §10), and neither do superseded
+            // replica rows.
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA secure_delete = ON") }
             pool = try DatabasePool(path: path, configuration: configuration)
             // After the pool's own WAL setup, which lowers it to NORMAL: a 2xx promises power-loss
             // durability, so every commit of the writer is fsynced.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            let isNew = try pool.read { db in try !db.tableExists("events") }
             try Self.migrator.migrate(pool)
+            if isNew {
+                try pool.write { db in
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO store_facts (name, value) VALUES ('secure_delete_since', 'creation')")
+                }
+            }
         } catch let error as DatabaseError {
             throw StoreError.opening(Self.openingMessage(path, error))
         }
@@ -108,21 +119,26 @@ public final class SQLiteStore: EventStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         let existing = try db.cachedStatement(sql: "SELECT seq FROM events WHERE action = ? AND body_sha256 = ?")
+        let erasedSubjects = try ErasedSubjectsAtAppend(db)
         var results: [AppendResult] = []
         results.reserveCapacity(deliveries.count)
         for delivery in deliveries {
-            // Looked up first so a redelivery consumes no log position.
+            // Looked up first so a redelivery consumes no log position. The hash is the original
+            // bytes', also for a delivery stored erased: a Nexudus retry stays a duplicate.
             if let seq = try Int64.fetchOne(existing, arguments: [delivery.action.name, delivery.bodySHA256]) {
                 results.append(AppendResult(seq: seq, duplicate: true))
                 continue
             }
+            let erasure = try erasedSubjects.erasure(of: delivery)
             try insert.execute(arguments: [
                 delivery.receivedAt.description, delivery.action.name, delivery.action.id,
                 delivery.entityType, delivery.entityId, delivery.updatedOn?.description,
-                Data(delivery.body), delivery.bodySHA256, delivery.source.rawValue, delivery.signature,
+                Data(erasure?.body.body ?? delivery.body), delivery.bodySHA256, delivery.source.rawValue, delivery.signature,
                 (delivery.problem == nil ? DeliveryStatus.ok : .quarantined).rawValue, delivery.problem,
             ])
-            results.append(AppendResult(seq: db.lastInsertedRowID, duplicate: false))
+            let seq = db.lastInsertedRowID
+            if let erasure { try erasedSubjects.record(erasure, seq: seq, original: delivery.bodySHA256) }
+            results.append(AppendResult(seq: seq, duplicate: false))
         }
         return results
     }
@@ -242,5 +258,38 @@ extension SQLiteStore {
         default:
             "cannot open \(path): \((error.message ?? "SQLite error \(error.resultCode.rawValue)").split(whereSeparator: \.isNewline).joined(separator: " "))"
         }
+    }
+}
+
+/// The erased subjects a batch of appends must honour: a delivery naming one is written with
+/// that subject's data already erased (SPEC §10), and its rewrite is recorded.
+struct ErasedSubjectsAtAppend {
+    let db: Database
+    /// False in a store with no erasure, so the common append costs one lookup per batch.
+    let any: Bool
+
+    init(_ db: Database) throws {
+        self.db = db
+        any = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM erased_subjects)") ?? false
+    }
+
+    func erasure(of delivery: NewDelivery) throws -> (body: ErasedBody, reason: String?)? {
+        guard any, !delivery.referencedCoworkers.isEmpty else { return nil }
+        let lookup = try db.cachedStatement(sql: "SELECT reason FROM erased_subjects WHERE coworker_id = ?")
+        var erased: Set<Int64> = []
+        var reason: String?
+        for id in Set(delivery.referencedCoworkers) {
+            guard let row = try Row.fetchOne(lookup, arguments: [id]) else { continue }
+            erased.insert(id)
+            reason = reason ?? row[0]
+        }
+        guard !erased.isEmpty, let body = delivery.erased(for: erased) else { return nil }
+        return (body, reason)
+    }
+
+    func record(_ erasure: (body: ErasedBody, reason: String?), seq: Int64, original: String) throws {
+        try db.execute(
+            sql: "INSERT INTO erasures (seq, original_sha256, erased_sha256, erased_at, reason) VALUES (?, ?, ?, ?, ?)",
+            arguments: [seq, original, erasure.body.sha256, Timestamp.now.description, erasure.reason])
     }
 }

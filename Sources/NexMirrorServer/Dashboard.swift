@@ -77,6 +77,11 @@ enum Dashboard {
                      String($0.changed), String($0.deleted), escape($0.error ?? ""), escape($0.fetch)]
                 })
         }
+        html += section("erasures", "Data protection") {
+            let erasures = report.erasures
+            return "<p><b>\(erasures.subjectsErased)</b> coworkers erased (\(erasures.deliveriesErased) deliveries rewritten); "
+                + "<b>\(erasures.pending)</b> deleted in Nexudus and not erased yet.</p>"
+        }
         html += "</body>\n</html>\n"
         return html
     }

@@ -140,7 +140,7 @@ public func buildRouter(
         metrics.ingested(after: ContinuousClock.now - started)
         let outcome: DeliveryOutcome = result.duplicate ? .duplicate : delivery.problem == nil ? .accepted : .quarantined
         metrics.delivery(action: action.name, outcome: outcome)
-        if let problem = delivery.problem, !result.duplicate {
+        if let problem = delivery.problemForLogs, !result.duplicate {
             logger.warning("delivery quarantined", metadata: [
                 "action": "\(action.name)", "seq": "\(result.seq)", "reason": "\(problem)",
             ])

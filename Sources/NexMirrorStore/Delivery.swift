@@ -18,6 +18,17 @@ public struct NewDelivery: Sendable {
     public let updatedOn: Timestamp?
     /// Why the body cannot be folded; such a delivery is kept, marked quarantined.
     public let problem: String?
+    /// The problem without the value found in the body (which may be personal data), for
+    /// logs: `field UpdatedOn: expected an ISO-8601 date`.
+    public var problemForLogs: String? {
+        guard let problem else { return nil }
+        guard let found = problem.range(of: ", found ") else { return problem }
+        return String(problem[..<found.lowerBound])
+    }
+
+    /// Coworkers the delivery is about or names (SPEC §10): checked against the erased
+    /// subjects at append, so a forgotten person's data is never written again.
+    public let referencedCoworkers: [Int64]
 
     /// The entity type logged with it: the action's, except for API records of a kind that no
     /// webhook action carries (`Resource`).
@@ -42,10 +53,13 @@ public struct NewDelivery: Sendable {
             entityId = decoded.entityId
             updatedOn = decoded.updatedOn
             problem = nil
+            referencedCoworkers = PersonalData.referencedCoworkers(
+                in: decoded.dto, entityType: self.entityType, entityId: decoded.entityId)
         } catch {
             entityId = nil
             updatedOn = nil
             problem = error.description
+            referencedCoworkers = []
         }
     }
 }

@@ -49,6 +49,9 @@ struct Check: AsyncParsableCommand {
             print("lag (not a finding): " + lagging.map { "\($0.projection) \($0.deliveries)" }.joined(separator: ", ")
                 + " deliveries not folded yet")
         }
+        if report.erased > 0 {
+            print("erased (not a finding): \(report.erased) deliveries hold erased personal data, each verified against its erasure record")
+        }
         if report.compacted > 0 {
             print("compacted (not a finding): \(report.compacted) deliveries removed by `compact`")
         }

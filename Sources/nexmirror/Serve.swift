@@ -30,6 +30,10 @@ struct Serve: AsyncParsableCommand {
             recorded with the client's address from X-Forwarded-For rather than the proxy's; \
             the header is ignored on connections from anywhere else, so clients cannot forge it.
 
+            A coworker deleted in Nexudus (a CoworkerDelete webhook, or sync's 404) is erased \
+            --erase-deleted-after later (default 30d), as by `nexmirror forget`: its personal data \
+            leaves the log, the replica and the files; `never` keeps it until you forget it.
+
             Examples:
               nexmirror serve --host 0.0.0.0 --port 8080 --db /var/lib/nexmirror/replica.sqlite
               nexmirror serve --port 8080 --trusted-proxy 127.0.0.1 --trusted-proxy ::1
@@ -91,6 +95,11 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup(title: "Nexudus REST API (with --sync-every)") var api: NexudusOptions
 
     @Option(help: ArgumentHelp(
+        "Erase a coworker's personal data this long after its delete was folded (90m, 12h, 30d), or `never`.",
+        valueName: "duration"))
+    var eraseDeletedAfter = ErasureDelay(argument: "30d")!
+
+    @Option(help: ArgumentHelp(
         "Compact the log (see `nexmirror compact --help`) at start and then hourly, removing deliveries older than "
             + "DURATION (e.g. 400d) that no longer decide the replica (default: off).",
         valueName: "duration"))
@@ -140,19 +149,15 @@ struct Serve: AsyncParsableCommand {
         }
 
         let (app, addresses) = try receiver(store: store, secrets: secrets, logger: logger)
-        if syncEvery != nil || compactAfter != nil { return try await runBackground(app: app, store: store, logger: logger) }
-        do {
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-        } catch {
-            throw ListenError.explain(error, addresses: addresses)
-        }
+        try await run(app: app, store: store, addresses: addresses, logger: logger)
     }
 
-    /// The receiver with `--sync-every`'s background sync and `--compact-after`'s compaction
-    /// beside it, on either backend: ingest never waits on them, whose writes go through the
-    /// same log as any batch.
-    func runBackground(
-        app: some ApplicationProtocol, store: any SyncLedger & StoreCompaction, logger: Logger
+    /// The receiver with its background services, on either backend: `--sync-every`'s sync and
+    /// `--erase-deleted-after`'s erasure and `--compact-after`'s compaction. Ingest never waits
+    /// on them; their writes go through the same log and locks as any batch.
+    func run(
+        app: some ApplicationProtocol, store: any SyncLedger & ErasingStore & StoreCompaction, addresses: [String],
+        logger: Logger
     ) async throws {
         var services: [any Service] = [app]
         if let syncEvery {
@@ -160,8 +165,15 @@ struct Serve: AsyncParsableCommand {
             let reconciler = Reconciler(store: store, client: client, logger: logger)
             services.append(SyncService(reconciler: reconciler, interval: syncEvery.duration, logger: logger))
         }
+        if let delay = eraseDeletedAfter.duration {
+            services.append(ErasureService(store: store, delay: delay, logger: logger))
+        }
         if let compactAfter { services.append(RetentionService(store: store, keep: compactAfter.duration, logger: logger)) }
-        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        do {
+            try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        } catch {
+            throw ListenError.explain(error, addresses: addresses)
+        }
     }
 
     /// The receiver on `store`, the same on every backend, with the addresses it listens on (for
@@ -228,3 +240,20 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// `--erase-deleted-after`: a duration, or `never`.
+struct ErasureDelay: ExpressibleByArgument {
+    let duration: Duration?
+    let defaultValueDescription: String
+
+    init?(argument: String) {
+        defaultValueDescription = argument
+        if argument == "never" {
+            duration = nil
+        } else if let interval = IntervalArgument(argument: argument) {
+            duration = interval.duration
+        } else {
+            return nil
+        }
+    }
+}

@@ -45,11 +45,6 @@ extension Serve {
         }
 
         let (app, addresses) = try receiver(store: store, secrets: secrets, logger: logger)
-        if syncEvery != nil || compactAfter != nil { return try await runBackground(app: app, store: store, logger: logger) }
-        do {
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-        } catch {
-            throw ListenError.explain(error, addresses: addresses)
-        }
+        try await run(app: app, store: store, addresses: addresses, logger: logger)
     }
 }

@@ -131,6 +131,12 @@ enum StatusText {
                     },
                 rightAligned: [2, 3, 4, 5, 6]))
         }
+        let erasures = report.erasures
+        if erasures.subjectsErased + erasures.pending > 0 {
+            lines.append("")
+            lines.append("erasures: \(erasures.subjectsErased) coworkers erased (\(erasures.deliveriesErased) deliveries rewritten), "
+                + "\(erasures.pending) deleted in Nexudus not erased yet (serve --erase-deleted-after, or nexmirror forget)")
+        }
         if !report.quarantine.newest.isEmpty {
             lines.append("")
             lines.append(contentsOf: grid(

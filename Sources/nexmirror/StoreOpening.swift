@@ -28,6 +28,20 @@ extension DatabaseOptions {
         }
     }
 
+    /// The store `forget` erases in; it must exist.
+    func openErasingStore() async throws -> any ErasingStore {
+        switch location {
+        case .sqlite(let path):
+            guard FileManager.default.fileExists(atPath: path) else { throw StoreError.missingDatabase(path) }
+            return try SQLiteStore(path: path)
+        case .postgreSQL:
+            guard let store = try await openStore(mustExist: true) as? any ErasingStore else {
+                throw StoreError.unsupportedBackend("forget is not available on this backend")
+            }
+            return store
+        }
+    }
+
     /// The store for `backup` and `check`, which only read it.
     func openMaintenance() async throws -> any StoreMaintenance {
         switch location {

@@ -84,14 +84,14 @@ struct PostgresRetentionTests {
             Dictionary(uniqueKeysWithValues: [
                 "members", "bookings", "coworkers", "invoice_events", "tombstones", "events", "rejections", "sync_state",
                 "nexudus_webhooks", "compactions", "compacted_seqs", "reader_roles", "projections", "log_head",
-                "schema_migrations",
+                "schema_migrations", "erased_subjects", "erasures",
             ].map { ($0, (try? PostgresCluster.psql(asReader, "SELECT count(*) FROM \($0)")) != nil) })
         }
         let expected: [String: Bool] = [
             "members": true, "bookings": true, "coworkers": true, "invoice_events": true, "tombstones": true,
             "events": false, "rejections": false, "sync_state": false, "nexudus_webhooks": false, "compactions": false,
             "compacted_seqs": false, "reader_roles": false, "projections": false, "log_head": false,
-            "schema_migrations": false,
+            "schema_migrations": false, "erased_subjects": false, "erasures": false,
         ]
         #expect(readable() == expected)
         #expect(try PostgresCluster.psql(asReader, "SELECT count(*) FROM members") != "0")

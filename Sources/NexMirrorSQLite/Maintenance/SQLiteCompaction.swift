@@ -68,20 +68,6 @@ extension SQLiteStore: StoreCompaction {
         }
     }
 
-    /// Copies the WAL into the file and truncates it to zero bytes; a reader holding an older
-    /// snapshot makes SQLite answer busy, so it is tried again for a while.
-    func truncateWAL() async throws {
-        for attempt in 0..<50 {
-            let busy = try await pool.writeWithoutTransaction { db in
-                try Int.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") ?? 0
-            }
-            if busy == 0 { return }
-            try await Task.sleep(for: .milliseconds(20 * min(attempt + 1, 10)))
-        }
-        throw CompactionError.failed(
-            database: path, reason: "readers kept the WAL busy; the removed bytes may remain in \(path)-wal until the next checkpoint")
-    }
-
     static func planCompaction(_ db: Database, before: Timestamp, dryRun: Bool) throws
         -> (remove: [LoggedDeliveryHeader], summary: CompactionSummary)
     {

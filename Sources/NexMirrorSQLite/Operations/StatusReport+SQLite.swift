@@ -71,6 +71,11 @@ extension StatusReport {
             lastVerifiedAt: lastVerifiedAt)
         hint = Self.hint(rejections)
         sync = try Self.syncKinds(db)
+        if try db.tableExists("erased_subjects") {
+            erasures.subjectsErased = try Int.fetchOne(db, sql: "SELECT count(*) FROM erased_subjects") ?? 0
+            erasures.deliveriesErased = try Int.fetchOne(db, sql: "SELECT count(*) FROM erasures") ?? 0
+            erasures.pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(SQLiteStore.deletedCoworkers))") ?? 0
+        }
 
         let oldestWaiting = try String.fetchOne(
             db, sql: "SELECT received_at FROM events WHERE seq > ? ORDER BY seq LIMIT 1",

@@ -10,6 +10,18 @@ public struct CheckFinding: Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// A body that does not hash to what the log says it should: its `body_sha256`, or for a
+    /// body rewritten by an erasure, the hash its erasure record holds.
+    public static func bodyHash(seq: Int64, stored: String, erased: String?, actual: String) -> CheckFinding? {
+        let expected = erased ?? stored
+        guard expected != actual else { return nil }
+        let source = erased == nil ? "its body_sha256" : "its erasure record"
+        return CheckFinding(
+            area: "events",
+            message: "seq \(seq): body does not match \(source) (stored \(expected.prefix(12))…, "
+                + "the body hashes to \(actual.prefix(12))…): the body or its hash was changed")
+    }
+
     /// The findings of a replica table compared with a fresh fold of the log, by row key (a
     /// few keys shown, the rest counted); the same lines on every backend.
     public static func replicaDifferences(
@@ -32,6 +44,8 @@ public struct CheckFinding: Sendable, CustomStringConvertible {
 public struct CheckReport: Sendable {
     public package(set) var findings: [CheckFinding] = []
     public package(set) var events = 0
+    /// Deliveries rewritten by an erasure, verified against their erasure records: not findings.
+    public package(set) var erased = 0
     /// Deliveries logged but not yet folded, per projection: lag, not damage.
     public package(set) var lag: [(projection: String, deliveries: Int)] = []
     /// Seqs removed by `compact` (as `compacted_seqs` records): holes, but not findings.

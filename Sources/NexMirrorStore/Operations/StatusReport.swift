@@ -202,6 +202,8 @@ public struct StatusReport: Codable, Sendable {
     public var projections: [ProjectionState]
     public var rejections: Rejections
     public var sync: [SyncKind]
+    /// Subjects erased, deliveries rewritten, coworkers deleted in Nexudus not erased yet.
+    public var erasures = ErasureFigures()
     public var silent: [String]
     public var disabledInNexudus: [String]
     /// One line per problem, as `status --check` prints them.
