@@ -101,6 +101,13 @@ def main():
             if os.path.exists(db + suffix):
                 os.remove(db + suffix)
         shutil.copyfile(source, db)
+        # gen_log.py writes without secure_delete: mark the file as a database of this release
+        # would be marked, so the figure is compact's own work; the one-off rewrite a database
+        # from an earlier release gets on its first compact or erasure costs what --vacuum does.
+        con = sqlite3.connect(db)
+        con.execute("INSERT OR IGNORE INTO store_facts (name, value) VALUES ('secure_delete_since', 'bench')")
+        con.commit()
+        con.close()
         before = replica_digest(db)
         size_before = files(db)
         events_before = sqlite3.connect(db).execute("SELECT count(*) FROM events").fetchone()[0]

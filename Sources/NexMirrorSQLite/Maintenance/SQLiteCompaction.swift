@@ -10,10 +10,10 @@ extension SQLiteStore: StoreCompaction {
 
     /// Plans on a read snapshot (`CompactionPlanner`), then deletes in short write
     /// transactions with `secure_delete` on (freed cells and pages are zeroed), recording each
-    /// batch's seq ranges in the same transaction, and ends with a truncating WAL checkpoint,
-    /// so no byte of a removed body stays in the file or its WAL. With `vacuum`, the file is
-    /// then rewritten (`VACUUM`), which also drops stale copies that writes made before
-    /// `secure_delete` was on left in free space, and gives the freed pages back.
+    /// batch's seq ranges in the same transaction, and ends as an erasure does
+    /// (`removeFreedBytes`: a file written before secure delete was on is rewritten once, the
+    /// WAL truncated), so no byte of a removed body stays in the file or its WAL. With
+    /// `vacuum`, the file is rewritten anyway, which gives the freed pages back.
     public func compact(before: Timestamp, dryRun: Bool, vacuum: Bool) async throws -> CompactionSummary {
         do {
             var (remove, summary) = try await pool.read { db in try Self.planCompaction(db, before: before, dryRun: dryRun) }
@@ -59,7 +59,7 @@ extension SQLiteStore: StoreCompaction {
                 }
             }
             if vacuum { try await pool.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") } }
-            try await truncateWAL()
+            try await removeFreedBytes()
             summary.bytesAfter = try await pool.read { db in try Self.fileBytes(db) }
             summary.bytesFree = try await pool.read { db in try Self.freeBytes(db) }
             return summary
