@@ -8,6 +8,7 @@ A nexmirror file is created by the binary (serve once), filled by gen_log.py, fo
 usage: scripts/bench.d/compact.py --bin .build/release/nexmirror [--events 1000000]
            [--shape versions|many-entity] [--workdir DIR] [--log FILE]
   --log FILE: reuse an already generated and folded log instead of generating one.
+  --in-place: compact that file itself, once; skip the --vacuum run, the rebuild and check after.
 """
 
 import argparse
@@ -80,6 +81,8 @@ def main():
     parser.add_argument("--shape", default="versions")
     parser.add_argument("--workdir")
     parser.add_argument("--log")
+    parser.add_argument("--in-place", action="store_true",
+                        help="compact --log itself (no copy), once, without --vacuum, rebuild or check afterwards")
     args = parser.parse_args()
     work = args.workdir or tempfile.mkdtemp(prefix="nexmirror-compact-")
     os.makedirs(work, exist_ok=True)
@@ -95,12 +98,14 @@ def main():
                         args.shape], check=True)
         subprocess.run([args.bin, "rebuild", "--db", source], check=True, capture_output=True)
     results = {"source": source}
-    for label, extra in (("compact", []), ("compact --vacuum", ["--vacuum"])):
-        db = os.path.join(work, "run.sqlite")
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(db + suffix):
-                os.remove(db + suffix)
-        shutil.copyfile(source, db)
+    runs = (("compact", []),) if args.in_place else (("compact", []), ("compact --vacuum", ["--vacuum"]))
+    for label, extra in runs:
+        db = source if args.in_place else os.path.join(work, "run.sqlite")
+        if not args.in_place:
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(db + suffix):
+                    os.remove(db + suffix)
+            shutil.copyfile(source, db)
         # gen_log.py writes without secure_delete: mark the file as a database of this release
         # would be marked, so the figure is compact's own work; the one-off rewrite a database
         # from an earlier release gets on its first compact or erasure costs what --vacuum does.
@@ -115,20 +120,22 @@ def main():
         out, wall, rss, written = measured(command)
         size_after = files(db)
         events_after = sqlite3.connect(db).execute("SELECT count(*) FROM events").fetchone()[0]
-        _, rebuild_wall, _, _ = measured([args.bin, "rebuild", "--db", db])
+        rebuild_wall = None
+        if not args.in_place:
+            _, rebuild_wall, _, _ = measured([args.bin, "rebuild", "--db", db])
         same = replica_digest(db) == before
-        check = subprocess.run([args.bin, "check", "--db", db], capture_output=True, text=True)
+        check = subprocess.run([args.bin, "check", "--db", db] if not args.in_place else ["true"], capture_output=True, text=True)
         results[label] = {
             "command": " ".join(command), "wall_s": round(wall, 2), "rss_mib": round(rss), "written_mib":
             round(written / 2**20, 1), "events_before": events_before, "events_after": events_after,
             "file_mib_before": round(size_before["db"] / 2**20, 1), "file_mib_after": round(size_after["db"] / 2**20, 1),
             "wal_after": size_after["-wal"], "summary": out.strip(), "rebuild_same_replica": same,
-            "check_exit": check.returncode, "rebuild_after_s": round(rebuild_wall, 2),
+            "check_exit": check.returncode, "rebuild_after_s": rebuild_wall and round(rebuild_wall, 2),
         }
         print(f"{label}: {wall:.2f} s, peak RSS {rss:.0f} MiB, wrote {written / 2**20:.1f} MiB; events "
               f"{events_before} -> {events_after}; file {size_before['db'] / 2**20:.1f} -> "
-              f"{size_after['db'] / 2**20:.1f} MiB, WAL {size_after['-wal']} bytes; rebuild same replica: {same}; "
-              f"check exit {check.returncode}", flush=True)
+              f"{size_after['db'] / 2**20:.1f} MiB, WAL {size_after['-wal']} bytes; same replica after: {same}"
+              + ("" if args.in_place else f" (after rebuild); check exit {check.returncode}"), flush=True)
         print("  " + out.strip().replace("\n", "\n  "), flush=True)
     print(json.dumps(results, indent=1))
 
