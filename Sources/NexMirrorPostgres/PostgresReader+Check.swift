@@ -105,6 +105,8 @@ extension PostgresReader: StoreMaintenance {
             total = Int(count)
         }
         let folder = PGBatchFolder(connection: connection, logger: logger, suffix: "__check")
+        let compacted = try await PostgresStore.compactedSeqs(on: connection, logger: logger)
+        report.compacted = compacted.count
         var previous: Int64 = 0  // the log starts at 1, so a missing first delivery is a hole too
         var cursor = Int64.min
         var read = 0
@@ -124,13 +126,7 @@ extension PostgresReader: StoreMaintenance {
             }
             guard !events.isEmpty else { break }
             for event in events {
-                if event.seq > previous + 1 {
-                    let missing = event.seq - previous == 2
-                        ? "seq \(previous + 1) is missing" : "seq \(previous + 1)…\(event.seq - 1) are missing"
-                    let context = read == 0
-                        ? "the log starts at \(event.seq)" : "the log skips from \(previous) to \(event.seq)"
-                    report.findings.append(CheckFinding(area: "events", message: "\(missing): \(context)"))
-                }
+                report.hole(after: previous, at: event.seq, read: read, compacted: compacted)
                 if event.seq > high {
                     report.findings.append(CheckFinding(
                         area: "events",

@@ -130,6 +130,8 @@ extension PostgresStore {
             for index in indexes { try await index.rename(on: connection, logger: logger) }
             try await connection.query(
                 PostgresQuery(unsafeSQL: "CREATE VIEW members AS " + Schema.membersView), logger: logger)
+            // The new tables and view carry no grants: `grant-reader`'s roles get theirs again.
+            try await connection.query("SELECT nexmirror_grant_readers(\(tables + ["members"]))", logger: logger)
             let now = Timestamp.now.description
             for projection in projections {
                 try await connection.query("""

@@ -6,7 +6,8 @@ import NexMirrorStore
 import NexMirrorProjections
 
 /// Proves that a database still holds what nexmirror wrote (SPEC §9): SQLite's integrity check,
-/// every event's `body_sha256` against its body, `seq` strictly increasing without holes and
+/// every event's `body_sha256` against its body, `seq` strictly increasing without holes (but
+/// those `compact` recorded) and
 /// never above the highest one ever assigned, and the live replica equal to a fresh fold of the
 /// log up to each projection's checkpoint.
 ///
@@ -81,6 +82,8 @@ public struct ReplicaCheck {
         let highestAssigned = try Int64.fetchOne(
             db, sql: "SELECT seq FROM main.sqlite_sequence WHERE name = 'events'") ?? 0
         let folder = ReplicaFolder(db: db, suffix: "", selected: nil)
+        let compacted = try SQLiteStore.compactedSeqs(db)
+        report.compacted = compacted.count
         let rows = try Row.fetchCursor(
             db, sql: """
                 SELECT \(LoggedEvent.columns), body_sha256,
@@ -98,13 +101,7 @@ public struct ReplicaCheck {
                 report.findings.append(finding)
             }
             if erased != nil { report.erased += 1 }
-            if event.seq > previous + 1 {
-                let missing = event.seq - previous == 2
-                    ? "seq \(previous + 1) is missing" : "seq \(previous + 1)…\(event.seq - 1) are missing"
-                let context = read == 0
-                    ? "the log starts at \(event.seq)" : "the log skips from \(previous) to \(event.seq)"
-                report.findings.append(CheckFinding(area: "events", message: "\(missing): \(context)"))
-            }
+            report.hole(after: previous, at: event.seq, read: read, compacted: compacted)
             if event.seq < 1 {
                 report.findings.append(CheckFinding(
                     area: "events", message: "seq \(event.seq) is below 1, where the log starts: it was renumbered"))

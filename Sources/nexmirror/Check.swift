@@ -9,7 +9,8 @@ struct Check: AsyncParsableCommand {
             Checks, in one consistent read (safe while `serve` runs; nothing is written):
               - SQLite's integrity check of the whole file;
               - every event's body against its body_sha256;
-              - seq strictly increasing, without holes, never above the highest ever assigned;
+              - seq strictly increasing, without holes (but those `compact` recorded), never
+                above the highest ever assigned;
               - the replica against a fresh fold of the log, built aside in temporary tables up
                 to each projection's checkpoint: rows missing, extra and different, per table.
             Deliveries logged but not folded yet are lag: reported, not a finding.
@@ -50,6 +51,9 @@ struct Check: AsyncParsableCommand {
         }
         if report.erased > 0 {
             print("erased (not a finding): \(report.erased) deliveries hold erased personal data, each verified against its erasure record")
+        }
+        if report.compacted > 0 {
+            print("compacted (not a finding): \(report.compacted) deliveries removed by `compact`")
         }
         let verdict = report.findings.isEmpty
             ? "no findings"

@@ -86,6 +86,7 @@ struct Export: AsyncParsableCommand {
         let report = try reportName
         let filters = try ReportFilters(from: from, to: to, business: business)
         let reader = try await database.openLogReader(asOf: try asOf.instant)
+        await CompactionNote.forAsOf(database, instant: try asOf.instant)
         let file = try output.map { try AtomicFile(replacing: $0) }
         do {
             let out = BufferedOutput(descriptor: file?.descriptor ?? STDOUT_FILENO)

@@ -50,6 +50,7 @@ struct History: AsyncParsableCommand {
         let types = try entityTypes
         let history = try await database.openLogReader().history(of: types, id: id)
         guard !history.entries.isEmpty else { throw EntityHistory.Failure.noDelivery(types: types, id: id) }
+        await CompactionNote.forHistory(database)
         var writer = (format ?? .automatic).writer(to: BufferedOutput())
         try writer.begin(columns: ["seq", "received_at", "action", "source", "updated_on", "outcome", "changes"])
         for entry in history.entries {

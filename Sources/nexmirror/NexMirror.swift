@@ -18,7 +18,7 @@ struct NexMirror: AsyncParsableCommand {
         subcommands: [
             Serve.self, Rebuild.self, Query.self, Export.self, Events.self, Status.self, Import.self,
             Send.self, Sign.self, Verify.self, Actions.self, Sync.self, Webhooks.self, History.self, Backup.self,
-            Check.self, Forget.self,
+            Check.self, Forget.self, Compact.self, GrantReader.self,
         ]
     )
 }

@@ -57,6 +57,7 @@ struct Query: AsyncParsableCommand {
         let text = sql == "-" ? String(decoding: Terminal.readAllStandardInput(), as: UTF8.self) : sql
         let parameters = try QueryParameters(self.parameters)
         let reader = try await database.openLogReader(asOf: try asOf.instant)
+        await CompactionNote.forAsOf(database, instant: try asOf.instant)
         var writer = (format ?? .automatic).writer(to: BufferedOutput())
         try await reader.query(text, parameters: parameters, into: &writer)
     }

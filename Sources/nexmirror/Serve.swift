@@ -98,6 +98,12 @@ struct Serve: AsyncParsableCommand {
         valueName: "duration"))
     var eraseDeletedAfter = ErasureDelay(argument: "30d")!
 
+    @Option(help: ArgumentHelp(
+        "Compact the log (see `nexmirror compact --help`) at start and then hourly, removing deliveries older than "
+            + "DURATION (e.g. 400d) that no longer decide the replica (default: off).",
+        valueName: "duration"))
+    var compactAfter: IntervalArgument?
+
     func validate() throws {
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -154,10 +160,11 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// The receiver with its background services, on either backend: `--sync-every`'s sync and
-    /// `--erase-deleted-after`'s erasure. Ingest never waits on them; their writes go through
-    /// the same log and locks as any batch.
+    /// `--erase-deleted-after`'s erasure and `--compact-after`'s compaction. Ingest never waits
+    /// on them; their writes go through the same log and locks as any batch.
     func run(
-        app: some ApplicationProtocol, store: any SyncLedger & ErasingStore, addresses: [String], logger: Logger
+        app: some ApplicationProtocol, store: any SyncLedger & ErasingStore & StoreCompaction, addresses: [String],
+        logger: Logger
     ) async throws {
         var services: [any Service] = [app]
         if let syncEvery {
@@ -168,6 +175,7 @@ struct Serve: AsyncParsableCommand {
         if let delay = eraseDeletedAfter.duration {
             services.append(ErasureService(store: store, delay: delay, logger: logger))
         }
+        if let compactAfter { services.append(RetentionService(store: store, keep: compactAfter.duration, logger: logger)) }
         do {
             try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         } catch {

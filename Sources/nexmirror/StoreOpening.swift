@@ -17,7 +17,7 @@ extension DatabaseOptions {
     /// timeout, PostgreSQL's deadline), 5 s unless given.
     func openStore(
         mustExist: Bool = false, lockTimeout: Duration = .seconds(5), logger: Logger = Logger(label: "nexmirror")
-    ) async throws -> any ReplicaStore & SyncLedger & ErasingStore {
+    ) async throws -> any ReplicaStore & SyncLedger & ErasingStore & StoreCompaction {
         switch location {
         case .sqlite(let path):
             if mustExist, !FileManager.default.fileExists(atPath: path) { throw StoreError.missingDatabase(path) }

@@ -9,9 +9,9 @@ import NexMirrorStore
     @Test func migrationsAreAppliedOnceAndRecorded() throws {
         let temporary = try TemporaryStore()
         let reopened = try SQLiteStore(path: temporary.store.path)
-        #expect(try reopened.appliedMigrations() == ["0001_event_log", "0002_replica", "0003_sync", "0004_activity_index", "0005_sync_fetch_mode", "0006_erasure"])
+        #expect(try reopened.appliedMigrations() == ["0001_event_log", "0002_replica", "0003_sync", "0004_activity_index", "0005_sync_fetch_mode", "0006_erasure", "0007_compaction"])
         let recorded: Int? = try temporary.value("SELECT count(*) FROM grdb_migrations")
-        #expect(recorded == 5)
+        #expect(recorded == 7)
     }
 
     @Test func logIsWALWithFullSync() throws {

@@ -39,7 +39,7 @@ struct PostgresUpgradeTests {
         let store = try await PostgresStore(url: try PostgresURL(url), deadline: testDeadline, logger: Logger(label: "test"))
         defer { store.close() }
         try await store.prepareProjections(progress: nil)
-        #expect(try await store.appliedMigrations().count == 6)
+        #expect(try await store.appliedMigrations().count == 8)
         #expect(try PostgresCluster.psql(url, Self.log) == before)
         #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM coworkers") == "2")
 

@@ -29,6 +29,12 @@ package struct CommandResult {
     package let stdout: Data
     package let stderr: String
     package var output: String { String(decoding: stdout, as: UTF8.self) }
+
+    package init(status: Int32, stdout: Data, stderr: String) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
 }
 
 /// Runs the real `nexmirror` binary built next to the test bundle.

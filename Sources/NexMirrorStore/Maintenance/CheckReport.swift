@@ -48,8 +48,20 @@ public struct CheckReport: Sendable {
     public package(set) var erased = 0
     /// Deliveries logged but not yet folded, per projection: lag, not damage.
     public package(set) var lag: [(projection: String, deliveries: Int)] = []
+    /// Seqs removed by `compact` (as `compacted_seqs` records): holes, but not findings.
+    public package(set) var compacted = 0
     public package(set) var tablesCompared = 0
     public package(set) var rowsCompared = 0
 
     package init() {}
+
+    /// The finding for a hole in `seq` (`previous` then `seq`, more than one apart), unless
+    /// `compact` removed exactly those seqs; `read` is how many deliveries came before.
+    package mutating func hole(after previous: Int64, at seq: Int64, read: Int, compacted: CompactedSeqs) {
+        guard seq > previous + 1 else { return }
+        if compacted.covers((previous + 1)...(seq - 1)) { return }
+        let missing = seq - previous == 2 ? "seq \(previous + 1) is missing" : "seq \(previous + 1)…\(seq - 1) are missing"
+        let context = read == 0 ? "the log starts at \(seq)" : "the log skips from \(previous) to \(seq)"
+        findings.append(CheckFinding(area: "events", message: "\(missing): \(context)"))
+    }
 }
