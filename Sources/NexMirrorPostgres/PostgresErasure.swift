@@ -9,21 +9,6 @@ import PostgresNIO
 /// reads and writes), fenced against receivers by the append lock on `log_head`, so a delivery
 /// is either rewritten here or appended after the ledger names the subject, never missed.
 extension PostgresStore: ErasingStore {
-    private struct Candidate {
-        let seq: Int64
-        let action: String
-        let entityType: String?
-        let body: [UInt8]
-        let status: String
-        let error: String?
-        let signature: String?
-
-        var kind: String { entityType ?? action }
-        var logged: PGLoggedEvent {
-            PGLoggedEvent(seq: seq, action: action, entityType: entityType, body: body, status: status, signature: signature)
-        }
-    }
-
     private static let candidateColumns = "seq, action, entity_type, body, status, error, signature"
 
     public func forget(_ ids: [Int64], reason: String?, origin: ErasureOrigin, dryRun: Bool) async throws -> [SubjectErasure] {
@@ -51,8 +36,8 @@ extension PostgresStore: ErasingStore {
             for try await seq in try await connection.query("SELECT last_seq FROM log_head", logger: logger).decode(Int64.self) {
                 last = seq
             }
-            let (_, subjects) = try await Self.ownDeliveries(of: id, on: connection, logger: logger)
-            return (last, try await Self.seqs(naming: id, subjects, upTo: last, on: connection, logger: logger))
+            let subjects = ErasurePlan.learn(subject: id, own: try await Self.ownDeliveries(of: id, on: connection, logger))
+            return (last, try await Self.seqs(naming: subjects, after: 0, upTo: last, on: connection, logger))
         }
         return try await client.withTransaction(logger: logger) { connection in
             try await connection.query("SET LOCAL synchronous_commit = on", logger: logger)
@@ -66,46 +51,38 @@ extension PostgresStore: ErasingStore {
             report.stillLive = try await Self.exists(
                 "SELECT EXISTS (SELECT 1 FROM coworkers WHERE id = \(id))", on: connection, logger)
 
-            let (own, learned) = try await Self.ownDeliveries(of: id, on: connection, logger: logger)
-            var subjects = learned
-            let later = try await Self.seqs(naming: id, subjects, after: scannedUpTo, on: connection, logger: logger)
-            let ownSeqs = Set(own.map(\.seq))
+            let own = try await Self.ownDeliveries(of: id, on: connection, logger)
+            let later = try await Self.seqs(
+                naming: ErasurePlan.learn(subject: id, own: own), after: scannedUpTo, upTo: Int64.max, on: connection, logger)
+            let wanted = Array(found.union(later).subtracting(own.map(\.seq)))
             let others = try await Self.candidates(
-                "SELECT \(unescaped: Self.candidateColumns) FROM events WHERE seq = ANY(\(Array(found.union(later).subtracting(ownSeqs)))) ORDER BY seq",
-                on: connection, logger)
-            for candidate in others {
-                if let erased = Self.erase(candidate, subjects) { subjects.learn(from: erased) }
-            }
-            var rewritten: [(Candidate, ErasedBody)] = []
-            for candidate in own + others {
-                guard let erased = Self.erase(candidate, subjects) else { continue }
-                rewritten.append((candidate, erased))
-                report.deliveries[candidate.kind, default: 0] += 1
-            }
-            let winners = try await Self.winners(rewritten, suffix: "", on: connection, logger)
+                "SELECT \(unescaped: Self.candidateColumns) FROM events WHERE seq = ANY(\(wanted)) ORDER BY seq", on: connection, logger)
+            let plan = ErasurePlan(subject: id, own: own, others: others)
+            report.deliveries = plan.deliveries
+            let winners = try await Self.winners(plan.foldPlans, suffix: "", on: connection, logger)
             for winner in winners { report.rows[winner.projection.table, default: 0] += 1 }
             guard !dryRun else { return report }
 
-            let masked = subjects.values.union(subjects.identifying)
-            for (candidate, erased) in rewritten {
-                let error = candidate.error.map { String(decoding: BodyEraser.maskOccurrences(Array($0.utf8), of: masked), as: UTF8.self) }
+            for rewrite in plan.rewrites {
+                let seq = rewrite.delivery.seq
                 try await connection.query(
-                    "UPDATE events SET body = \(ByteBuffer(bytes: erased.body)), error = \(error) WHERE seq = \(candidate.seq)",
+                    "UPDATE events SET body = \(ByteBuffer(bytes: rewrite.erased.body)), error = \(rewrite.error) WHERE seq = \(seq)",
                     logger: logger)
                 try await connection.query("""
                     INSERT INTO erasures (seq, original_sha256, erased_sha256, erased_at, reason)
-                    SELECT seq, body_sha256, \(erased.sha256), \(now), \(reason) FROM events WHERE seq = \(candidate.seq)
+                    SELECT seq, body_sha256, \(rewrite.erased.sha256), \(now), \(reason) FROM events WHERE seq = \(seq)
                     ON CONFLICT (seq) DO UPDATE SET erased_sha256 = EXCLUDED.erased_sha256,
                         erased_at = EXCLUDED.erased_at, reason = EXCLUDED.reason
                     """, logger: logger)
             }
             // The rows those deliveries decide, refolded from the rewritten bodies: in the live
             // tables, and in a rebuild's `__next` copies (its swap must not bring the values back).
+            let rewritten = Dictionary(plan.rewrites.map { ($0.delivery.seq, $0) }, uniquingKeysWith: { first, _ in first })
             for suffix in ["", "__next"] {
                 let present = try await Self.exists(
                     "SELECT to_regclass(\("tombstones" + suffix)) IS NOT NULL", on: connection, logger)
                 guard present else { continue }
-                let decided = suffix.isEmpty ? winners : try await Self.winners(rewritten, suffix: suffix, on: connection, logger)
+                let decided = suffix.isEmpty ? winners : try await Self.winners(plan.foldPlans, suffix: suffix, on: connection, logger)
                 try await Self.refold(decided, rewritten, suffix: suffix, on: connection, logger)
             }
             try await connection.query("""
@@ -116,52 +93,39 @@ extension PostgresStore: ErasingStore {
         }
     }
 
-    /// The subject's own Coworker deliveries, and what erasing them teaches about its values.
-    private static func ownDeliveries(of id: Int64, on connection: PostgresConnection, logger: Logger) async throws
-        -> ([Candidate], ErasureSubjects)
+    private static func ownDeliveries(of id: Int64, on connection: PostgresConnection, _ logger: Logger) async throws
+        -> [ErasureCandidate]
     {
-        let own = try await candidates(
+        try await candidates(
             "SELECT \(unescaped: candidateColumns) FROM events WHERE entity_type = \(PersonalData.subjectKind) AND entity_id = \(id) ORDER BY seq",
             on: connection, logger)
-        var subjects = ErasureSubjects(ids: [id])
-        for candidate in own {
-            if let erased = erase(candidate, subjects) { subjects.learn(from: erased) }
-        }
-        return (own, subjects)
     }
 
-    /// Deliveries whose body holds the id's digits or one of the identifying values; the eraser
-    /// decides which of them refer to the subject.
     private static func seqs(
-        naming id: Int64, _ subjects: ErasureSubjects, upTo: Int64? = nil, after: Int64 = 0,
-        on connection: PostgresConnection, logger: Logger
+        naming subjects: ErasureSubjects, after: Int64, upTo: Int64, on connection: PostgresConnection, _ logger: Logger
     ) async throws -> Set<Int64> {
-        let needles = [String(id)] + subjects.identifying.filter { $0.utf8.count >= PersonalData.shortestSearchedValue }.sorted()
         var found: Set<Int64> = []
         for try await seq in try await connection.query("""
-            SELECT seq FROM events, unnest(\(needles.map { ByteBuffer(bytes: Array($0.utf8)) })::bytea[]) AS needle
-            WHERE seq > \(after) AND seq <= \(upTo ?? Int64.max) AND position(needle IN body) > 0
+            SELECT DISTINCT seq FROM events, unnest(\(ErasurePlan.needles(for: subjects).map { ByteBuffer(bytes: $0) })::bytea[]) AS needle
+            WHERE seq > \(after) AND seq <= \(upTo) AND position(needle IN body) > 0
             """, logger: logger).decode(Int64.self) {
             found.insert(seq)
         }
         return found
     }
 
-    private static func candidates(_ query: PostgresQuery, on connection: PostgresConnection, _ logger: Logger) async throws -> [Candidate] {
-        var found: [Candidate] = []
+    private static func candidates(_ query: PostgresQuery, on connection: PostgresConnection, _ logger: Logger) async throws
+        -> [ErasureCandidate]
+    {
+        var found: [ErasureCandidate] = []
         for try await (seq, action, entityType, body, status, error, signature) in try await connection.query(query, logger: logger)
             .decode((Int64, String, String?, ByteBuffer, String, String?, String?).self)
         {
-            found.append(Candidate(
+            found.append(ErasureCandidate(
                 seq: seq, action: action, entityType: entityType, body: Array(buffer: body), status: status, error: error,
                 signature: signature))
         }
         return found
-    }
-
-    private static func erase(_ candidate: Candidate, _ subjects: ErasureSubjects) -> ErasedBody? {
-        guard let action = ActionCatalog.action(named: candidate.action) else { return nil }
-        return BodyEraser.erase(candidate.body, action: action, entityType: candidate.entityType, subjects: subjects)
     }
 
     private static func exists(_ query: PostgresQuery, on connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
@@ -169,35 +133,30 @@ extension PostgresStore: ErasingStore {
         return false
     }
 
-    /// The plans of rewritten deliveries that are their entity's row in the table now.
+    /// The plans whose delivery is its entity's row in the table now.
     private static func winners(
-        _ rewritten: [(Candidate, ErasedBody)], suffix: String, on connection: PostgresConnection, _ logger: Logger
+        _ plans: [FoldPlan], suffix: String, on connection: PostgresConnection, _ logger: Logger
     ) async throws -> [FoldPlan] {
-        var plans: [FoldPlan] = []
-        for (candidate, erased) in rewritten {
-            guard case .fold(let plan) = FoldPreparation.of(
-                seq: candidate.seq, action: candidate.action, entityType: candidate.entityType, body: erased.body,
-                status: candidate.status, signature: candidate.signature)
-            else { continue }
+        var winners: [FoldPlan] = []
+        for plan in plans {
             let table = plan.projection.table + suffix
             let query: PostgresQuery = plan.projection.keyedByEntityType
                 ? "SELECT seq FROM \(unescaped: table) WHERE entity_type = \(plan.entityType) AND id = \(plan.entityId)"
                 : "SELECT seq FROM \(unescaped: table) WHERE id = \(plan.entityId)"
-            for try await seq in try await connection.query(query, logger: logger).decode(Int64.self) where seq == candidate.seq {
-                plans.append(plan)
+            for try await seq in try await connection.query(query, logger: logger).decode(Int64.self) where seq == plan.version.seq {
+                winners.append(plan)
             }
         }
-        return plans
+        return winners
     }
 
     /// Deletes each decided row and folds its rewritten delivery again: the same decision, now
     /// from the erased body.
     private static func refold(
-        _ decided: [FoldPlan], _ rewritten: [(Candidate, ErasedBody)], suffix: String,
+        _ decided: [FoldPlan], _ rewritten: [Int64: ErasurePlan.Rewrite], suffix: String,
         on connection: PostgresConnection, _ logger: Logger
     ) async throws {
         guard !decided.isEmpty else { return }
-        let seqs = Set(decided.map(\.version.seq))
         for plan in decided {
             let table = plan.projection.table + suffix
             let query: PostgresQuery = plan.projection.keyedByEntityType
@@ -205,11 +164,11 @@ extension PostgresStore: ErasingStore {
                 : "DELETE FROM \(unescaped: table) WHERE id = \(plan.entityId)"
             try await connection.query(query, logger: logger)
         }
-        let events = rewritten.filter { seqs.contains($0.0.seq) }.map { candidate, erased in
-            Candidate(
-                seq: candidate.seq, action: candidate.action, entityType: candidate.entityType, body: erased.body,
-                status: candidate.status, error: nil, signature: candidate.signature
-            ).logged
+        let events = decided.compactMap { rewritten[$0.version.seq] }.map { rewrite in
+            let delivery = rewrite.delivery
+            return PGLoggedEvent(
+                seq: delivery.seq, action: delivery.action, entityType: delivery.entityType, body: rewrite.erased.body,
+                status: delivery.status, signature: delivery.signature)
         }
         try await PGBatchFolder(connection: connection, logger: logger, suffix: suffix).fold(events)
     }

@@ -4,7 +4,8 @@ import NexMirrorCore
 import NexMirrorProjections
 import NexMirrorStore
 
-/// Erases one subject inside the caller's write transaction: rewrites its deliveries in place
+/// Erases one subject inside the caller's write transaction (what to rewrite is the shared
+/// `ErasurePlan`'s decision): rewrites its deliveries in place
 /// (same `seq`, action, times and ids; `body_sha256` stays the original, the idempotency key),
 /// records each rewrite, refolds the replica rows those deliveries decide, and adds the subject
 /// to the ledger.
@@ -12,29 +13,12 @@ struct SQLiteErasure {
     let db: Database
     let now: String
 
-    /// A logged delivery that may hold the subject's data.
-    private struct Candidate {
-        let seq: Int64
-        let action: String
-        let entityType: String?
-        let body: [UInt8]
-        let status: String
-        let error: String?
-        let signature: String?
+    private static let columns = "seq, action, entity_type, body, status, error, signature"
 
-        static let columns = "seq, action, entity_type, body, status, error, signature"
-
-        init(row: Row) {
-            seq = row[0]
-            action = row[1]
-            entityType = row[2]
-            body = [UInt8](row[3] as Data)
-            status = row[4]
-            error = row[5]
-            signature = row[6]
-        }
-
-        var kind: String { entityType ?? action }
+    private static func delivery(_ row: Row) -> ErasureCandidate {
+        ErasureCandidate(
+            seq: row[0], action: row[1], entityType: row[2], body: [UInt8](row[3] as Data), status: row[4], error: row[5],
+            signature: row[6])
     }
 
     /// The deliveries that may name the subject, found in a read transaction before the write
@@ -43,32 +27,24 @@ struct SQLiteErasure {
     static func prescan(_ id: Int64, in db: Database) throws -> (upTo: Int64, seqs: Set<Int64>) {
         let erasure = SQLiteErasure(db: db, now: "")
         let upTo = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM events") ?? 0
-        let (_, subjects) = try erasure.ownDeliveries(of: id)
-        return (upTo, try erasure.seqs(naming: id, subjects, after: 0, upTo: upTo))
+        let subjects = ErasurePlan.learn(subject: id, own: try erasure.ownDeliveries(of: id))
+        return (upTo, try erasure.seqs(naming: subjects, after: 0, upTo: upTo))
     }
 
-    /// The subject's own Coworker deliveries, and what erasing them teaches about its values.
-    private func ownDeliveries(of id: Int64) throws -> ([Candidate], ErasureSubjects) {
-        let own = try Row.fetchAll(
-            db, sql: "SELECT \(Candidate.columns) FROM events WHERE entity_type = ? AND entity_id = ? ORDER BY seq",
+    private func ownDeliveries(of id: Int64) throws -> [ErasureCandidate] {
+        try Row.fetchAll(
+            db, sql: "SELECT \(Self.columns) FROM events WHERE entity_type = ? AND entity_id = ? ORDER BY seq",
             arguments: [PersonalData.subjectKind, id]
-        ).map(Candidate.init)
-        var subjects = ErasureSubjects(ids: [id])
-        for candidate in own {
-            if let erased = erase(candidate, subjects) { subjects.learn(from: erased) }
-        }
-        return (own, subjects)
+        ).map(Self.delivery)
     }
 
-    /// Deliveries whose body holds the id's digits or one of the subject's identifying values;
-    /// the eraser decides which of them really refer to it.
-    private func seqs(naming id: Int64, _ subjects: ErasureSubjects, after: Int64, upTo: Int64) throws -> Set<Int64> {
-        let needles = [String(id)] + subjects.identifying.filter { $0.utf8.count >= PersonalData.shortestSearchedValue }.sorted()
+    private func seqs(naming subjects: ErasureSubjects, after: Int64, upTo: Int64) throws -> Set<Int64> {
+        let needles = ErasurePlan.needles(for: subjects)
         return try Set(Int64.fetchAll(
             db,
             sql: "SELECT seq FROM events WHERE seq > ? AND seq <= ? AND ("
                 + needles.map { _ in "instr(body, ?) > 0" }.joined(separator: " OR ") + ")",
-            arguments: StatementArguments([after, upTo] as [any DatabaseValueConvertible] + needles.map { Data($0.utf8) })))
+            arguments: StatementArguments([after, upTo] as [any DatabaseValueConvertible] + needles.map { Data($0) })))
     }
 
     func erase(
@@ -80,40 +56,27 @@ struct SQLiteErasure {
         report.stillLive = try Bool.fetchOne(
             db, sql: "SELECT EXISTS (SELECT 1 FROM coworkers WHERE id = ?)", arguments: [id]) ?? false
 
-        // Its own deliveries first: they give the values to look for in the others.
-        var (own, subjects) = try ownDeliveries(of: id)
-        let later = try seqs(naming: id, subjects, after: prescanned.upTo, upTo: Int64.max)
-        let ownSeqs = Set(own.map(\.seq))
-        let wanted = prescanned.seqs.union(later).subtracting(ownSeqs).sorted()
-        var others: [Candidate] = []
-        for chunk in stride(from: 0, to: wanted.count, by: 500).map({ Array(wanted[$0..<min($0 + 500, wanted.count)]) }) {
+        let own = try ownDeliveries(of: id)
+        let later = try seqs(naming: ErasurePlan.learn(subject: id, own: own), after: prescanned.upTo, upTo: Int64.max)
+        let wanted = prescanned.seqs.union(later).subtracting(own.map(\.seq)).sorted()
+        var others: [ErasureCandidate] = []
+        for start in stride(from: 0, to: wanted.count, by: 500) {
+            let chunk = Array(wanted[start..<min(start + 500, wanted.count)])
             others += try Row.fetchAll(
-                db, sql: "SELECT \(Candidate.columns) FROM events WHERE seq IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))",
+                db, sql: "SELECT \(Self.columns) FROM events WHERE seq IN (\(chunk.map { _ in "?" }.joined(separator: ", "))) ORDER BY seq",
                 arguments: StatementArguments(chunk)
-            ).map(Candidate.init)
+            ).map(Self.delivery)
         }
-        others.sort { $0.seq < $1.seq }
-        for candidate in others {
-            if let erased = erase(candidate, subjects) { subjects.learn(from: erased) }
-        }
-        own = own.sorted { $0.seq < $1.seq }
-
-        var rewritten: [(Candidate, ErasedBody)] = []
-        for candidate in own + others {
-            guard let erased = erase(candidate, subjects) else { continue }
-            rewritten.append((candidate, erased))
-            report.deliveries[candidate.kind, default: 0] += 1
-        }
+        let plan = ErasurePlan(subject: id, own: own, others: others.sorted { $0.seq < $1.seq })
+        report.deliveries = plan.deliveries
         guard !dryRun else {
-            report.rows = try rowsDecidedBy(rewritten.map(\.0))
+            for fold in plan.foldPlans where try decides(fold, suffix: "") { report.rows[fold.projection.table, default: 0] += 1 }
             return report
         }
-        let masked = subjects.values.union(subjects.identifying)
-        for (candidate, erased) in rewritten {
-            let error = candidate.error.map { String(decoding: BodyEraser.maskOccurrences(Array($0.utf8), of: masked), as: UTF8.self) }
+        for rewrite in plan.rewrites {
             try db.execute(
                 sql: "UPDATE events SET body = ?, error = ? WHERE seq = ?",
-                arguments: [Data(erased.body), error, candidate.seq])
+                arguments: [Data(rewrite.erased.body), rewrite.error, rewrite.delivery.seq])
             try db.execute(
                 sql: """
                     INSERT INTO erasures (seq, original_sha256, erased_sha256, erased_at, reason)
@@ -121,65 +84,44 @@ struct SQLiteErasure {
                     ON CONFLICT (seq) DO UPDATE SET erased_sha256 = excluded.erased_sha256,
                         erased_at = excluded.erased_at, reason = excluded.reason
                     """,
-                arguments: [erased.sha256, now, reason, candidate.seq])
+                arguments: [rewrite.erased.sha256, now, reason, rewrite.delivery.seq])
         }
-        report.rows = try refold(rewritten.map { ($0.0, $0.1.body) })
+        report.rows = try refold(plan.foldPlans)
         try db.execute(
             sql: "INSERT INTO erased_subjects (coworker_id, erased_at, reason, origin) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             arguments: [id, now, reason, origin.rawValue])
         return report
     }
 
-    private func erase(_ candidate: Candidate, _ subjects: ErasureSubjects) -> ErasedBody? {
-        guard let action = ActionCatalog.action(named: candidate.action) else { return nil }
-        return BodyEraser.erase(candidate.body, action: action, entityType: candidate.entityType, subjects: subjects)
-    }
-
-    /// Replica rows whose winning delivery is one of these, per table.
-    private func rowsDecidedBy(_ candidates: [Candidate]) throws -> [String: Int] {
-        var rows: [String: Int] = [:]
-        for candidate in candidates {
-            guard let plan = plan(candidate, candidate.body), try decides(plan, suffix: "") else { continue }
-            rows[plan.projection.table, default: 0] += 1
-        }
-        return rows
-    }
-
-    private func plan(_ candidate: Candidate, _ body: [UInt8]) -> FoldPlan? {
-        guard case .fold(let plan) = FoldPreparation.of(
-            seq: candidate.seq, action: candidate.action, entityType: candidate.entityType, body: body,
-            status: candidate.status, signature: candidate.signature)
-        else { return nil }
-        return plan
+    private func key(_ plan: FoldPlan) -> (String, StatementArguments) {
+        plan.projection.keyedByEntityType
+            ? ("id = ? AND entity_type = ?", [plan.entityId, plan.entityType]) : ("id = ?", [plan.entityId])
     }
 
     /// Whether the delivery is its entity's row in the table (by key, not by a scan of `seq`).
     private func decides(_ plan: FoldPlan, suffix: String) throws -> Bool {
-        let projection = plan.projection
-        let table = projection.table + suffix
-        let key = projection.keyedByEntityType ? "id = ? AND entity_type = ?" : "id = ?"
-        let arguments: StatementArguments = projection.keyedByEntityType ? [plan.entityId, plan.entityType] : [plan.entityId]
-        return try Int64.fetchOne(db, sql: "SELECT seq FROM \(table) WHERE \(key)", arguments: arguments) == plan.version.seq
+        let (predicate, arguments) = key(plan)
+        return try Int64.fetchOne(
+            db, sql: "SELECT seq FROM \(plan.projection.table + suffix) WHERE \(predicate)", arguments: arguments
+        ) == plan.version.seq
     }
 
     /// Re-projects each row whose winning delivery was rewritten, in the live tables and in
     /// the copies of a rebuild running in another process (its swap must not bring the old
     /// values back). The rule's decision cannot change: versions and times are kept.
-    private func refold(_ rewritten: [(Candidate, [UInt8])]) throws -> [String: Int] {
+    private func refold(_ plans: [FoldPlan]) throws -> [String: Int] {
         var rows: [String: Int] = [:]
         let suffixes = try ["", ReplicaFolder.rebuildSuffix].filter { suffix in
             try suffix.isEmpty || db.tableExists("tombstones" + suffix)
         }
-        for (candidate, body) in rewritten {
-            guard let plan = plan(candidate, body) else { continue }
+        for plan in plans {
             for suffix in suffixes {
-                guard try db.tableExists(plan.projection.table + suffix), try decides(plan, suffix: suffix) else { continue }
-                let projection = plan.projection
-                let key = projection.keyedByEntityType ? "id = ? AND entity_type = ?" : "id = ?"
-                let arguments: StatementArguments = projection.keyedByEntityType ? [plan.entityId, plan.entityType] : [plan.entityId]
-                try db.execute(sql: "DELETE FROM \(projection.table + suffix) WHERE \(key)", arguments: arguments)
+                let table = plan.projection.table + suffix
+                guard try db.tableExists(table), try decides(plan, suffix: suffix) else { continue }
+                let (predicate, arguments) = key(plan)
+                try db.execute(sql: "DELETE FROM \(table) WHERE \(predicate)", arguments: arguments)
                 try ReplicaFolder(db: db, suffix: suffix, selected: nil).apply(plan, history: false)
-                if suffix.isEmpty { rows[projection.table, default: 0] += 1 }
+                if suffix.isEmpty { rows[plan.projection.table, default: 0] += 1 }
             }
         }
         return rows
