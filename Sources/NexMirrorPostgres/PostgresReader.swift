@@ -151,7 +151,8 @@ public final class PostgresReader: ReplicaReader {
                     let rows = try await connection.query(query, logger: store.logger)
                     // From the row description, so an empty result still has its header, as on SQLite.
                     try writer.begin(columns: rows.columns.map(\.name))
-                    for try await row in rows { try writer.write(row.map(Self.cell)) }
+                    let lender = PostgresRowLender()
+                    for try await row in rows { try lender.lend(row) { try writer.write(raw: $0) } }
                     try await connection.query("ROLLBACK", logger: store.logger)
                 } catch {
                     _ = try? await connection.query("ROLLBACK", logger: store.logger)
@@ -183,7 +184,9 @@ public final class PostgresReader: ReplicaReader {
         case .numeric:
             guard let decimal = try? cell.decode(Decimal.self) else { return .null }
             let text = "\(decimal)"
-            if let real = Double(text), Decimal(string: real.description) == decimal { return .real(real) }
+            guard let real = Double(text) else { return .decimal(text) }
+            // Most amounts print the same both ways (2516.14): no second Decimal to parse.
+            if real.description == text || Decimal(string: real.description) == decimal { return .real(real) }
             return .decimal(text)
         case .bytea: return (try? cell.decode(ByteBuffer.self)).map { .blob(Data(buffer: $0)) } ?? .null
         default:
