@@ -104,15 +104,15 @@ public final class PostgresReader: ReplicaReader {
             binds.append(since.description)
             conditions.append("received_at >= $\(binds.count)")
         }
-        let limit = filter.limit == 0 ? "" : " LIMIT \(filter.limit)"
-        let sql = """
-            SELECT * FROM (
-                SELECT seq, received_at, action, entity_type, entity_id, updated_on, status, error, source,
-                       length(body) AS bytes
-                FROM events\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-                ORDER BY seq DESC\(limit)) AS newest
-            ORDER BY seq
+        let select = """
+            SELECT seq, received_at, action, entity_type, entity_id, updated_on, status, error, source,
+                   length(body) AS bytes
+            FROM events\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
             """
+        // The newest `limit`, oldest first; all of them (0) need no second sort.
+        let sql = filter.limit == 0
+            ? "\(select)\nORDER BY seq"
+            : "SELECT * FROM (\(select)\nORDER BY seq DESC LIMIT \(filter.limit)) AS newest ORDER BY seq"
         try await read(PostgresQuery(unsafeSQL: sql, binds: binds), keyword: "SELECT", sql: sql, into: &writer)
     }
 
