@@ -151,7 +151,7 @@ public final class PostgresReader: ReplicaReader {
                     let rows = try await connection.query(query, logger: store.logger)
                     // From the row description, so an empty result still has its header, as on SQLite.
                     try writer.begin(columns: rows.columns.map(\.name))
-                    let lender = PostgresRowLender()
+                    var lender = PostgresRowLender()
                     for try await row in rows { try lender.lend(row) { try writer.write(raw: $0) } }
                     try await connection.query("ROLLBACK", logger: store.logger)
                 } catch {

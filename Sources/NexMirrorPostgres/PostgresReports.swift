@@ -42,7 +42,7 @@ extension PostgresReader {
             guard let table = TableReport.all[report] else { throw ReportError.unknownReport(report.rawValue) }
             // The header comes from the report, so an empty report still has one.
             try writer.begin(columns: table.columns.map(\.name))
-            let lender = PostgresRowLender()
+            var lender = PostgresRowLender()
             try await readOnly(table.sql(filters, dialect: .postgreSQL), filters) { row in
                 try lender.lend(row) { try writer.write(raw: $0) }
             }

@@ -7,22 +7,22 @@ import PostgresNIO
 /// from their binary form, and only the rarer types (numeric, real, bytea, uuid, dates) go
 /// through `PostgresReader.cell`. Building a `Cell` and a `String` per value cost more than the
 /// rest of a long CSV read (BENCHMARKS.md, "PostgreSQL reads and rebuild against SQLite").
-final class PostgresRowLender {
-    private var scratch: UnsafeMutableRawBufferPointer
+struct PostgresRowLender {
+    /// A value type kept in a local `var`: a class's stored properties would cost a dynamic
+    /// exclusivity check on every cell (7 % of a long `query` in `perf`).
+    private var scratch: [UInt8] = []
     private var cells: [RawCell] = []
-    /// Where each text cell's bytes start in `scratch`; their pointers are made once the row is
+    /// Where each text cell's bytes are in `scratch`; their pointers are made once the row is
     /// copied (`scratch` may grow while it is).
     private var spans: [(column: Int, offset: Int, count: Int)] = []
 
-    init() { scratch = .allocate(byteCount: 64 * 1024, alignment: 1) }
-
-    deinit { scratch.deallocate() }
+    init() { scratch.reserveCapacity(64 * 1024) }
 
     /// Hands `row` to `body` as a `ResultRow` whose text is valid during the call only.
-    func lend<Result>(_ row: PostgresRow, to body: (Lent) throws -> Result) rethrows -> Result {
+    mutating func lend<Result>(_ row: PostgresRow, to body: (Lent) throws -> Result) rethrows -> Result {
         cells.removeAll(keepingCapacity: true)
         spans.removeAll(keepingCapacity: true)
-        var used = 0
+        scratch.removeAll(keepingCapacity: true)
         for cell in row {
             guard var bytes = cell.bytes else {
                 cells.append(.null)
@@ -49,30 +49,19 @@ final class PostgresRowLender {
                         continue
                     }
                 }
-                let count = bytes.readableBytes
-                if used + count > scratch.count { grow(to: used + count) }
-                bytes.withUnsafeReadableBytes { source in
-                    if count > 0 { (scratch.baseAddress! + used).copyMemory(from: source.baseAddress!, byteCount: count) }
-                }
-                spans.append((cells.count, used, count))
+                spans.append((cells.count, scratch.count, bytes.readableBytes))
+                scratch.append(contentsOf: bytes.readableBytesView)
                 cells.append(.null)  // made a `.text` below, once `scratch` stops moving
-                used += count
             default:
                 cells.append(.other(PostgresReader.cell(cell)))
             }
         }
-        let base = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        for span in spans {
-            cells[span.column] = .text(UnsafeBufferPointer(start: base + span.offset, count: span.count))
+        return try scratch.withUnsafeBufferPointer { text in
+            for span in spans {
+                cells[span.column] = .text(UnsafeBufferPointer(rebasing: text[span.offset..<span.offset + span.count]))
+            }
+            return try body(Lent(cells: cells))
         }
-        return try body(Lent(cells: cells))
-    }
-
-    private func grow(to needed: Int) {
-        let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: max(needed, 2 * scratch.count), alignment: 1)
-        larger.copyMemory(from: UnsafeRawBufferPointer(scratch))
-        scratch.deallocate()
-        scratch = larger
     }
 
     /// One lent row.
