@@ -18,14 +18,14 @@ struct PGBatchFolder {
 
     /// The rows of one projection's table that one read covers: those of one entity type where
     /// the projection is keyed by entity type, all of them ("") otherwise.
-    private struct RowGroup: Hashable {
+    struct RowGroup: Hashable, Sendable {
         let projection: String
         let entityType: String
     }
 
     /// A replica row: projections keyed by entity type hold one row per (entity type, id), the
     /// others one per id.
-    private struct RowKey: Hashable {
+    struct RowKey: Hashable, Sendable {
         let group: RowGroup
         let id: Int64
 
@@ -41,13 +41,13 @@ struct PGBatchFolder {
         }
     }
 
-    private struct TombstoneKey: Hashable {
+    struct TombstoneKey: Hashable, Sendable {
         let entityType: String
         let id: Int64
     }
 
     /// A row key's state at the end of the batch.
-    private enum RowState {
+    enum RowState: Sendable {
         case upsert(FoldPlan)
         case delete(FoldPlan)
 
@@ -95,31 +95,61 @@ struct PGBatchFolder {
         try await write(Self.prepare(events, selected: selected, when: shouldFold))
     }
 
+    /// The versions the replica tables hold for some entities: what a delivery is decided against.
+    struct Versions: Sendable {
+        var rows: [RowKey: FoldVersion] = [:]
+        var tombstones: [TombstoneKey: FoldVersion] = [:]
+
+        /// Puts the versions a batch decided (`Decided.end`, `Decided.deleted`) over versions read
+        /// before that batch was written.
+        mutating func overlay(_ decided: Decided) {
+            rows.merge(decided.end.rows) { _, decided in decided }
+            for key in decided.deleted { rows[key] = nil }
+            tombstones.merge(decided.end.tombstones) { _, decided in decided }
+        }
+    }
+
+    /// A batch decided against the stored versions: the end state of every key it touched, ready
+    /// to be written, and the versions the tables hold for those keys once it is.
+    struct Decided: Sendable {
+        let quarantined: [(seq: Int64, reason: String)]
+        let count: Int
+        let lastSeq: Int64?
+        let histories: [(projection: any Projection, rows: [[SQLValue]])]
+        let tombstones: [FoldPlan]
+        let states: [(projection: any Projection, states: [RowState])]
+        /// The row and tombstone versions after this batch, for the keys it touched…
+        let end: Versions
+        /// …and the rows it removed.
+        let deleted: Set<RowKey>
+    }
+
     /// Reads the stored versions of the batch's entities, decides each delivery, writes the end states.
     func write(_ batch: Prepared) async throws {
-        for (seq, reason) in batch.quarantined {
-            try await connection.query(
-                "UPDATE events SET status = 'quarantined', error = \(reason) WHERE seq = \(seq)", logger: logger)
-        }
-        let plans = batch.plans
-        guard !plans.isEmpty else { return }
+        let versions = try await Self.storedVersions(of: batch.plans, suffix: suffix, on: connection, logger: logger)
+        try await write(Self.decide(batch, against: versions))
+    }
 
-        var projections: [String: any Projection] = [:]
-        for plan in plans { projections[plan.projection.name] = plan.projection }
-        var (rowVersions, tombstoneVersions) = try await storedVersions(of: plans, projections: projections)
+    /// Decides every delivery of `batch` in order with the shared rule, starting from `versions`.
+    /// No database work: a rebuild decides the next batch while this one is written.
+    static func decide(_ batch: Prepared, against versions: Versions) -> Decided {
+        var rowVersions = versions.rows
+        var tombstoneVersions = versions.tombstones
         var rows: [RowKey: RowState] = [:]
         var rowOrder: [RowKey] = []
+        var touched: Set<RowKey> = []
         var tombstones: [TombstoneKey: FoldPlan] = [:]
         var tombstoneOrder: [TombstoneKey] = []
-        var histories: [String: [[SQLValue]]] = [:]
-        for plan in plans {
+        var histories: [String: (any Projection, [[SQLValue]])] = [:]
+        for plan in batch.plans {
             let projection = plan.projection
             let rowKey = RowKey(plan)
+            touched.insert(rowKey)
             let tombstoneKey = TombstoneKey(entityType: plan.entityType, id: plan.entityId)
             let changes = FoldRule.changes(
                 incoming: plan.version, row: rowVersions[rowKey], tombstone: tombstoneVersions[tombstoneKey])
             if changes.contains(.insertHistory), let history = plan.history, projection.historyTable != nil {
-                histories[projection.name, default: []].append([.integer(plan.version.seq)] + history)
+                histories[projection.name, default: (projection, [])].1.append([.integer(plan.version.seq)] + history)
             }
             if changes.contains(.writeTombstone) {
                 tombstoneVersions[tombstoneKey] = plan.version
@@ -140,28 +170,49 @@ struct PGBatchFolder {
                 rows[rowKey] = state
             }
         }
+        // Per projection, each key once, so one ON CONFLICT DO UPDATE never meets it twice.
+        var byProjection: [String: (any Projection, [RowState])] = [:]
+        for key in rowOrder {
+            let state = rows[key]!
+            byProjection[key.group.projection, default: (state.plan.projection, [])].1.append(state)
+        }
+        var end = Versions()
+        var deleted: Set<RowKey> = []
+        for key in touched {
+            if let version = rowVersions[key] { end.rows[key] = version } else { deleted.insert(key) }
+        }
+        for key in tombstoneOrder { end.tombstones[key] = tombstoneVersions[key] }
+        return Decided(
+            quarantined: batch.quarantined, count: batch.count, lastSeq: batch.lastSeq,
+            histories: histories.sorted { $0.key < $1.key }.map { (projection: $0.value.0, rows: $0.value.1) },
+            tombstones: tombstoneOrder.map { tombstones[$0]! },
+            states: byProjection.sorted { $0.key < $1.key }.map { (projection: $0.value.0, states: $0.value.1) },
+            end: end, deleted: deleted)
+    }
 
-        for (name, values) in histories.sorted(by: { $0.key < $1.key }) {
-            let history = projections[name]!.historyTable!
+    /// Writes a decided batch: quarantine marks, history rows, tombstones, then per projection the
+    /// rows deleted, the children of every touched entity cleared, the rows upserted with their
+    /// children.
+    func write(_ decided: Decided) async throws {
+        for (seq, reason) in decided.quarantined {
+            try await connection.query(
+                "UPDATE events SET status = 'quarantined', error = \(reason) WHERE seq = \(seq)", logger: logger)
+        }
+        for (projection, values) in decided.histories {
+            let history = projection.historyTable!
             try await insert(
                 into: history.name + suffix, columns: ["seq"] + history.columns, rows: values, conflict: "DO NOTHING")
         }
-        if !tombstoneOrder.isEmpty {
+        if !decided.tombstones.isEmpty {
             try await insert(
                 into: "tombstones" + suffix, columns: ["entity_type", "id", "updated_on", "seq"],
-                rows: tombstoneOrder.map { key in
-                    let plan = tombstones[key]!
-                    return [.text(plan.entityType), .integer(plan.entityId), plan.version.updatedOn.map(SQLValue.text) ?? .null,
-                            .integer(plan.version.seq)]
+                rows: decided.tombstones.map { plan in
+                    [.text(plan.entityType), .integer(plan.entityId), plan.version.updatedOn.map(SQLValue.text) ?? .null,
+                     .integer(plan.version.seq)]
                 },
                 conflict: "(entity_type, id) DO UPDATE SET updated_on = EXCLUDED.updated_on, seq = EXCLUDED.seq")
         }
-        // Per projection: rows deleted, children of every touched entity cleared, rows upserted
-        // with their children (each key once, so one ON CONFLICT DO UPDATE never meets it twice).
-        var byProjection: [String: [RowState]] = [:]
-        for key in rowOrder { byProjection[key.group.projection, default: []].append(rows[key]!) }
-        for (name, states) in byProjection.sorted(by: { $0.key < $1.key }) {
-            let projection = projections[name]!
+        for (projection, states) in decided.states {
             let table = projection.table + suffix
             let deleted = states.compactMap { if case .delete(let plan) = $0 { plan } else { nil } }
             let upserted = states.compactMap { if case .upsert(let plan) = $0 { plan } else { nil } }
@@ -201,9 +252,11 @@ struct PGBatchFolder {
 
     /// The row and tombstone versions the tables hold for the entities in `plans`: one indexed
     /// read per table and entity type (`= ANY` on the key, which the primary key serves).
-    private func storedVersions(of plans: [FoldPlan], projections: [String: any Projection]) async throws
-        -> ([RowKey: FoldVersion], [TombstoneKey: FoldVersion])
-    {
+    static func storedVersions(
+        of plans: [FoldPlan], suffix: String, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Versions {
+        var projections: [String: any Projection] = [:]
+        for plan in plans { projections[plan.projection.name] = plan.projection }
         var idsByRowGroup: [RowGroup: Set<Int64>] = [:]
         var idsByTombstoneType: [String: Set<Int64>] = [:]
         for plan in plans {
@@ -232,15 +285,56 @@ struct PGBatchFolder {
                 tombstones[TombstoneKey(entityType: entityType, id: id)] = FoldVersion(updatedOn: updatedOn, isDelete: true, seq: seq)
             }
         }
-        return (rows, tombstones)
+        return Versions(rows: rows, tombstones: tombstones)
     }
 
-    /// `INSERT … VALUES (…), (…) ON CONFLICT …` in chunks under the parameter limit.
+    /// `INSERT … SELECT * FROM unnest($1, $2, …) ON CONFLICT …`: one array parameter per column
+    /// (`PostgresColumnArray`), a column whose values are all NULL written as `NULL`. A chunk with
+    /// a column of mixed kinds, which no projection makes, falls back to a multi-row `VALUES`.
     private func insert(into table: String, columns: [String], rows: [[SQLValue]], conflict: String) async throws {
-        let perStatement = max(1, Self.parametersPerStatement / columns.count)
+        let perStatement = 20_000
         var start = 0
         while start < rows.count {
             let chunk = rows[start..<min(start + perStatement, rows.count)]
+            start += perStatement
+            var binds = PostgresBindings(capacity: columns.count)
+            var arrays: [String] = []
+            var selected: [String] = []
+            var mixed = false
+            for column in columns.indices {
+                switch PostgresColumnArray.element(of: chunk, column: column) {
+                case .none:
+                    selected.append("NULL")
+                case .some(.none):
+                    mixed = true
+                case .some(.some(let element)):
+                    binds.append(PostgresColumnArray(element: element, rows: chunk, column: column))
+                    arrays.append("$\(binds.count)::\(element.sqlArrayType)")
+                    selected.append("u.c\(column)")
+                }
+            }
+            if mixed {
+                try await insertValues(into: table, columns: columns, rows: chunk, conflict: conflict)
+                continue
+            }
+            let names = columns.indices.filter { selected[$0] != "NULL" }.map { "c\($0)" }
+            let sql = """
+                INSERT INTO \(table) (\(columns.joined(separator: ", ")))
+                SELECT \(selected.joined(separator: ", ")) FROM unnest(\(arrays.joined(separator: ", "))) AS u(\(names.joined(separator: ", ")))
+                ON CONFLICT \(conflict)
+                """
+            try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        }
+    }
+
+    /// `INSERT … VALUES (…), (…) ON CONFLICT …` in chunks under the parameter limit.
+    private func insertValues(
+        into table: String, columns: [String], rows: ArraySlice<[SQLValue]>, conflict: String
+    ) async throws {
+        let perStatement = max(1, Self.parametersPerStatement / columns.count)
+        var start = rows.startIndex
+        while start < rows.endIndex {
+            let chunk = rows[start..<min(start + perStatement, rows.endIndex)]
             var binds = PostgresBindings(capacity: chunk.count * columns.count)
             var tuples: [String] = []
             tuples.reserveCapacity(chunk.count)

@@ -104,15 +104,15 @@ public final class PostgresReader: ReplicaReader {
             binds.append(since.description)
             conditions.append("received_at >= $\(binds.count)")
         }
-        let limit = filter.limit == 0 ? "" : " LIMIT \(filter.limit)"
-        let sql = """
-            SELECT * FROM (
-                SELECT seq, received_at, action, entity_type, entity_id, updated_on, status, error, source,
-                       length(body) AS bytes
-                FROM events\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-                ORDER BY seq DESC\(limit)) AS newest
-            ORDER BY seq
+        let select = """
+            SELECT seq, received_at, action, entity_type, entity_id, updated_on, status, error, source,
+                   length(body) AS bytes
+            FROM events\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
             """
+        // The newest `limit`, oldest first; all of them (0) need no second sort.
+        let sql = filter.limit == 0
+            ? "\(select)\nORDER BY seq"
+            : "SELECT * FROM (\(select)\nORDER BY seq DESC LIMIT \(filter.limit)) AS newest ORDER BY seq"
         try await read(PostgresQuery(unsafeSQL: sql, binds: binds), keyword: "SELECT", sql: sql, into: &writer)
     }
 
@@ -151,7 +151,8 @@ public final class PostgresReader: ReplicaReader {
                     let rows = try await connection.query(query, logger: store.logger)
                     // From the row description, so an empty result still has its header, as on SQLite.
                     try writer.begin(columns: rows.columns.map(\.name))
-                    for try await row in rows { try writer.write(row.map(Self.cell)) }
+                    var lender = PostgresRowLender()
+                    for try await row in rows { try lender.lend(row) { try writer.write(raw: $0) } }
                     try await connection.query("ROLLBACK", logger: store.logger)
                 } catch {
                     _ = try? await connection.query("ROLLBACK", logger: store.logger)
@@ -183,7 +184,9 @@ public final class PostgresReader: ReplicaReader {
         case .numeric:
             guard let decimal = try? cell.decode(Decimal.self) else { return .null }
             let text = "\(decimal)"
-            if let real = Double(text), Decimal(string: real.description) == decimal { return .real(real) }
+            guard let real = Double(text) else { return .decimal(text) }
+            // Most amounts print the same both ways (2516.14): no second Decimal to parse.
+            if real.description == text || Decimal(string: real.description) == decimal { return .real(real) }
             return .decimal(text)
         case .bytea: return (try? cell.decode(ByteBuffer.self)).map { .blob(Data(buffer: $0)) } ?? .null
         default:

@@ -10,6 +10,7 @@ extension PostgresReader {
         case .occupancy:
             var occupancy = OccupancyReport(filters: filters)
             try await readOnly(OccupancyReport.sql(filters, dialect: .postgreSQL), filters) { row in
+                let row = row.map(Self.cell)
                 guard case .integer(let resource) = row[0], case .text(let from) = row[2], case .text(let to) = row[3]
                 else { return }
                 let name: String? = if case .text(let name) = row[1] { name } else { nil }
@@ -19,6 +20,7 @@ extension PostgresReader {
         case .revenue:
             try writer.begin(columns: RevenueReport.columns)
             try await readOnly(RevenueReport.sql(filters, dialect: .postgreSQL), filters) { row in
+                let row = row.map(Self.cell)
                 guard case .integer(let invoices) = row[2], case .integer(let invoiced) = row[3],
                     case .integer(let paid) = row[4]
                 else { throw QueryError.sql("revenue: unexpected sums \(row)") }
@@ -29,6 +31,7 @@ extension PostgresReader {
         case .membership:
             var versions = CoworkerVersions(business: filters.business)
             try await readOnly(CoworkerVersions.sql, filters) { row in
+                let row = row.map(Self.cell)
                 guard case .integer(let seq) = row[0], case .text(let action) = row[1], case .text(let receivedAt) = row[2],
                     case .blob(let body) = row[3], case .integer(let id) = row[4]
                 else { return }
@@ -39,14 +42,17 @@ extension PostgresReader {
             guard let table = TableReport.all[report] else { throw ReportError.unknownReport(report.rawValue) }
             // The header comes from the report, so an empty report still has one.
             try writer.begin(columns: table.columns.map(\.name))
-            try await readOnly(table.sql(filters, dialect: .postgreSQL), filters) { try writer.write($0) }
+            var lender = PostgresRowLender()
+            try await readOnly(table.sql(filters, dialect: .postgreSQL), filters) { row in
+                try lender.lend(row) { try writer.write(raw: $0) }
+            }
             try writer.end()
         }
     }
 
     /// Streams the rows of one report query, its `:name` filters bound, from a read-only
     /// transaction; rows are never collected.
-    func readOnly(_ sql: String, _ filters: ReportFilters, _ body: ([Cell]) throws -> Void) async throws {
+    func readOnly(_ sql: String, _ filters: ReportFilters, _ body: (PostgresRow) throws -> Void) async throws {
         let (text, written) = Self.numberParameters(sql)
         var binds = PostgresBindings()
         var bound: Set<String> = []
@@ -59,7 +65,7 @@ extension PostgresReader {
             try await connection.query("BEGIN TRANSACTION READ ONLY", logger: store.logger)
             do {
                 for try await row in try await connection.query(query, logger: store.logger) {
-                    try body(row.map(Self.cell))
+                    try body(row)
                 }
                 try await connection.query("ROLLBACK", logger: store.logger)
             } catch {

@@ -148,30 +148,42 @@ extension PostgresStore {
     /// tables, in batches committed without a flush: a crash just means rebuilding again. Returns
     /// the new cursor and how many were read; `progress` hears the running count after each batch.
     ///
-    /// Pipelined: the next batch is read (on another connection of `readAhead`) and decoded while
-    /// this one is written, so nexmirror and PostgreSQL work at the same time instead of in turns
-    /// (a profile of the unpipelined rebuild found the 2 cores idle half of the time).
+    /// Pipelined: while one batch is written, the next is read, decoded and decided on another
+    /// connection of `readAhead`, against the stored versions read there (committed up to the
+    /// batch before the one being written) with the versions the batch being written decided put
+    /// over them. So nexmirror's work and PostgreSQL's overlap instead of taking turns (a profile
+    /// of the unpipelined rebuild found the 2 cores idle half of the time); the `__next` tables
+    /// have no other writer while this runs, so nothing else changes them meanwhile.
     nonisolated(nonsending) static func foldArrived(
         after cursor: Int64, through high: Int64 = .max, selected: Set<String>, readAhead: PostgresClient,
         on connection: PostgresConnection, logger: Logger, progress: (Int) -> Void = { _ in }
     ) async throws -> (Int64, Int) {
         // Every seq up to the log's head is committed (appends commit in seq order), so another
         // connection reads the same deliveries this one would.
-        @Sendable func prepared(after seq: Int64) async throws -> PGBatchFolder.Prepared {
-            let events = try await readAhead.withConnection { connection in
-                try await PostgresFolder.events(after: seq, limit: 2000, on: connection, logger: logger)
-            }.filter { $0.seq <= high }
-            return PGBatchFolder.prepare(events, selected: selected)
+        @Sendable func decided(after seq: Int64, following previous: PGBatchFolder.Decided?) async throws
+            -> PGBatchFolder.Decided
+        {
+            try await readAhead.withConnection { connection in
+                let events = try await PostgresFolder.events(after: seq, limit: 2000, on: connection, logger: logger)
+                    .filter { $0.seq <= high }
+                let batch = PGBatchFolder.prepare(events, selected: selected)
+                var versions = try await PGBatchFolder.storedVersions(
+                    of: batch.plans, suffix: "__next", on: connection, logger: logger)
+                if let previous { versions.overlay(previous) }
+                return PGBatchFolder.decide(batch, against: versions)
+            }
         }
         var last = cursor
         var count = 0
         guard last < high else { return (last, count) }
-        var next: Task<PGBatchFolder.Prepared, any Error>? = Task { try await prepared(after: cursor) }
+        var next: Task<PGBatchFolder.Decided, any Error>? = Task { try await decided(after: cursor, following: nil) }
         defer { next?.cancel() }
-        while let reading = next {
-            let batch = try await reading.value
+        while let deciding = next {
+            let batch = try await deciding.value
             guard let end = batch.lastSeq else { break }
-            next = end < high ? Task { try await prepared(after: end) } : nil
+            // Started only now that the batch before `batch` is committed: what it reads from the
+            // tables misses at most `batch`, whose decisions it puts over them.
+            next = end < high ? Task { try await decided(after: end, following: batch) } : nil
             try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
                 try await PGBatchFolder(connection: connection, logger: logger, suffix: "__next").write(batch)

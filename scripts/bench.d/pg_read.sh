@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# Long reads on PostgreSQL for BENCHMARKS.md: peak RSS and wall time of `export bookings` and
-# `query 'SELECT * FROM bookings ORDER BY id'` (CSV, to a file) on a generated bookings-heavy log, for one
-# or more binaries (e.g. before and after a change), with SQLite's figures beside them. Every
-# binary's output must be byte-identical, and PostgreSQL's must equal SQLite's.
+# Long reads on PostgreSQL for BENCHMARKS.md: peak RSS and wall time of `export bookings`,
+# `query 'SELECT * FROM bookings ORDER BY id'` and `events --limit 0` (CSV, to a file) on a
+# generated bookings-heavy log, for one or more binaries (e.g. before and after a change), with
+# SQLite's figures beside them and the ratio to them. Every binary's output must be
+# byte-identical, and PostgreSQL's must equal SQLite's: the script stops when one differs.
+# Each read runs once to warm the caches, then REPEAT times (default 3; the median is shown).
 #
 # The log is made by gen_log.py --shape bookings in a SQLite file, copied into PostgreSQL with
 # COPY as pg.sh does, and folded by `nexmirror rebuild` on each backend.
 #
-# usage: scripts/bench.d/pg_read.sh [--events 200000] [BINARY…]   (default: the debug binary)
+# usage: scripts/bench.d/pg_read.sh [--events 200000] [--repeat 3] [BINARY…]   (default: the debug binary)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 events=200000
-if [ "${1:-}" = --events ]; then events=$2; shift 2; fi
+repeat=3
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --events) events=$2; shift 2 ;;
+        --repeat) repeat=$2; shift 2 ;;
+        *) break ;;
+    esac
+done
 bins=("$@")
 [ ${#bins[@]} -gt 0 ] || bins=(.build/debug/nexmirror)
 for tool in sqlite3 python3 psql /usr/bin/time; do command -v $tool >/dev/null || { echo "pg_read.sh: needs $tool" >&2; exit 1; }; done
@@ -38,19 +47,34 @@ psql -X -q -v ON_ERROR_STOP=1 "$pg" -c "UPDATE log_head SET last_seq = (SELECT m
 echo "log: $events deliveries (gen_log.py --shape bookings), $(sqlite3 "$work/log.sqlite" 'SELECT count(*) FROM bookings') bookings;" \
     "$(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# Runs one read, prints "peak KiB, wall s, bytes, md5" of it.
+# Runs one read REPEAT times, prints "peak MiB, median wall s, bytes, md5" of it; the median wall
+# time is kept in $work/wall and the md5 in $work/md5.
 measure() {
-    /usr/bin/time -o "$work/time" -f '%M %e' "$@" >"$work/out"
-    read -r peak wall <"$work/time"
-    echo "$(printf '%7d MiB  %6.2f s' $((peak / 1024)) "$wall")  $(stat -c %s "$work/out") bytes  $(md5sum <"$work/out" | cut -c1-12)"
+    local i walls=() peak wall
+    for i in $(seq "$repeat"); do
+        /usr/bin/time -o "$work/time" -f '%M %e' "$@" >"$work/out"
+        read -r peak wall <"$work/time"
+        walls+=("$wall")
+    done
+    wall=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(( (repeat + 1) / 2 ))p")
+    echo "$wall" >"$work/wall"
+    md5sum <"$work/out" | cut -c1-12 >"$work/md5"
+    echo "$(printf '%7d MiB  %6.2f s' $((peak / 1024)) "$wall")  (runs ${walls[*]})  $(stat -c %s "$work/out") bytes  $(cat "$work/md5")"
 }
-for what in "export bookings" "query SELECT * FROM bookings ORDER BY id"; do
-    if [ "${what%% *}" = export ]; then args=(export bookings); else args=(query --format csv "${what#query }"); fi
+for what in "export bookings" "query SELECT * FROM bookings ORDER BY id" "events --limit 0"; do
+    case "${what%% *}" in
+        export) args=(export bookings) ;;
+        query) args=(query --format csv "${what#query }") ;;
+        events) args=(events --limit 0 --format csv) ;;
+    esac
     "$bin" "${args[@]}" --db "$work/log.sqlite" >/dev/null   # warm the file cache
-    echo "$what"
+    echo "$what    (load $(cut -d' ' -f1-3 /proc/loadavg))"
     echo "  SQLite      $bin: $(measure "$bin" "${args[@]}" --db "$work/log.sqlite")"
+    sqlite_wall=$(cat "$work/wall") sqlite_md5=$(cat "$work/md5")
     for b in "${bins[@]}"; do
         "$b" "${args[@]}" --db "$pg" >/dev/null
-        echo "  PostgreSQL  $b: $(measure "$b" "${args[@]}" --db "$pg")"
+        line=$(measure "$b" "${args[@]}" --db "$pg")
+        echo "  PostgreSQL  $b: $line  $(python3 -c "print(f'{$(cat "$work/wall") / max($sqlite_wall, 0.01):.2f}x SQLite')")"
+        [ "$(cat "$work/md5")" = "$sqlite_md5" ] || { echo "pg_read.sh: $b's output of $what on PostgreSQL differs from SQLite's" >&2; exit 1; }
     done
 done
