@@ -26,7 +26,7 @@ for tool in sqlite3 python3 /usr/bin/time bc; do command -v $tool >/dev/null || 
 work=$(mktemp -d /tmp/nxforget.XXXXXX)
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
-echo "binary: $bin ($(git rev-parse --short HEAD)); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); $events deliveries"
+echo "binary: $bin ($("$bin" --version)); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); $events deliveries"
 
 db=$work/log.sqlite
 "$bin" import --db "$db" /dev/null >/dev/null 2>&1   # creates and migrates it
@@ -52,9 +52,11 @@ run() {  # label, --db value, subject; prints one line
         "$label" "$subject" "$(echo "$end - $start" | bc)" $((rss / 1024)) "$(echo "$blocks * 512 / 1048576" | bc -l)" \
         "$(echo "$before / 1048576" | bc)" "$(echo "$after / 1048576" | bc)" "$(head -1 "$work/out" | sed 's/^coworker [0-9]*: //')"
 }
+echo "before: $("$bin" check --db "$db" | tail -1)"
 run sqlite "$db" "$top"
 run sqlite "$db" "$median"
-"$bin" check --db "$db" | tail -1
+"$bin" check --db "$db" | tail -12 || true
+cp "$db" /tmp/forget-bench-after.sqlite 2>/dev/null || true
 
 [ "$pg" = 1 ] || exit 0
 export NEXMIRROR_PG_FSYNC=on
@@ -79,4 +81,4 @@ echo "postgresql database before: $(pgsize) MiB"
 run postgres "$url" "$top"
 run postgres "$url" "$median"
 echo "postgresql database after: $(pgsize) MiB"
-"$bin" check --db "$url" | tail -1
+"$bin" check --db "$url" | tail -12 || true
