@@ -132,7 +132,10 @@ struct PostgresAsOfTests {
     /// for: deliveries keep being answered (and folded) while an as-of query builds and runs.
     @Test func serveKeepsAcceptingDeliveriesWhileAnAsOfQueryRuns() async throws {
         let log = try await SameLog(generated: 1500)
-        let server = try await RunningServer(arguments: ["--db", log.postgres, "--insecure-no-signature"])
+        // No automatic erasure: the generated log's old deletes would be erased at start, and
+        // this test is about the as-of session alone.
+        let server = try await RunningServer(
+            arguments: ["--db", log.postgres, "--insecure-no-signature", "--erase-deleted-after", "never"])
         let coworkersBefore = Int(try PostgresCluster.psql(log.postgres, "SELECT count(*) FROM coworkers"))!
         let template = try #require(
             try JSONSerialization.jsonObject(with: Data(NexudusFixtures.body("CoworkerCreate"))) as? [[String: Any]])[0]
@@ -140,12 +143,13 @@ struct PostgresAsOfTests {
         let started = Date()
         let end = EndOfRun()
         let url = log.postgres
-        // pg_sleep keeps the read-only transaction open a while after the fold.
+        // pg_sleep keeps the read-only transaction open a while after the fold: long enough for
+        // several deliveries however fast the fold is and however slow a loaded machine answers.
         let asOf = Task {
             defer { end.mark() }
             return try await CLI.run([
                 "query", "--db", url, "--as-of", "2100-01-01", "--format", "csv",
-                "SELECT count(*) AS n FROM coworkers, pg_sleep(1)",
+                "SELECT count(*) AS n FROM coworkers, pg_sleep(5)",
             ])
         }
         var answers: [(sent: Date, status: Int, seconds: Double)] = []
