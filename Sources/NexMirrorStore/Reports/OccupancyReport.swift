@@ -27,7 +27,7 @@ public struct OccupancyReport {
 
     /// The bookings a store feeds in, in `from_time, id` order: those with a resource and both
     /// times that overlap `--from`/`--to`, and of the member's business for `--business`.
-    public static func sql(_ filters: ReportFilters, dialect: ReportDialect = .sqlite) -> String {
+    public static func sql(_ filters: ReportFilters, dialect: SQLDialect = .sqlite) -> String {
         var conditions = ["from_time IS NOT NULL", "to_time IS NOT NULL", "resource_id IS NOT NULL"]
         if filters.from != nil { conditions.append("\(dialect.text("to_time")) > :from") }
         if filters.to != nil { conditions.append("\(dialect.text("from_time")) < :to") }

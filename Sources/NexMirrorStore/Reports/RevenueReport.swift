@@ -6,7 +6,7 @@ public enum RevenueReport {
     public static let scale: Int64 = 10_000
 
     /// Rows of (month, currency_code, invoices, invoiced, paid), amounts in 1/10000 as integers.
-    public static func sql(_ filters: ReportFilters, dialect: ReportDialect = .sqlite) -> String {
+    public static func sql(_ filters: ReportFilters, dialect: SQLDialect = .sqlite) -> String {
         var conditions = ["coalesce(status, '') NOT IN ('void', 'credit_note')"]
         if filters.from != nil { conditions.append("\(dialect.text("created_on")) >= :from") }
         if filters.to != nil { conditions.append("\(dialect.text("created_on")) < :to") }

@@ -18,7 +18,7 @@ public struct TableReport: Sendable {
     public let order: String
 
     /// The report's query in `dialect`; values stay parameters (`:from`, `:to`, `:business`).
-    public func sql(_ filters: ReportFilters, dialect: ReportDialect = .sqlite) -> String {
+    public func sql(_ filters: ReportFilters, dialect: SQLDialect = .sqlite) -> String {
         let select = columns.map { column in
             switch column.expression {
             case .column: column.name

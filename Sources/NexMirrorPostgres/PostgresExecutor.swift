@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import NIOCore
+import NexMirrorStore
+import PostgresNIO
+
+/// The shared store logic's statements on PostgreSQL: each batch in one transaction on a pooled
+/// connection, or on a session the caller holds (`--as-of`'s, whose TEMP relations only it sees).
+public struct PostgresExecutor: SQLExecutor {
+    let store: PostgresStore
+    let session: PostgresConnection?
+
+    init(_ store: PostgresStore, session: PostgresConnection? = nil) {
+        self.store = store
+        self.session = session
+    }
+
+    public var dialect: SQLDialect { .postgreSQL }
+
+    public func read(_ statements: [SQLStatement]) async throws -> [[[Cell]]] {
+        try await run(statements, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    }
+
+    public func write(_ statements: [SQLStatement]) async throws -> [[[Cell]]] {
+        try await run(statements, begin: "BEGIN")
+    }
+
+    private func run(_ statements: [SQLStatement], begin: PostgresQuery) async throws -> [[[Cell]]] {
+        let logger = store.logger
+        let body: (PostgresConnection) async throws -> [[[Cell]]] = { connection in
+            try await connection.query(begin, logger: logger)
+            do {
+                var results: [[[Cell]]] = []
+                for statement in statements { results.append(try await Self.run(statement, on: connection, logger: logger)) }
+                try await connection.query("COMMIT", logger: logger)
+                return results
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+        return try await store.statement("run \(statements.first?.sql.prefix(40) ?? "nothing")") {
+            if let session { return try await body(session) }
+            return try await store.client.withConnection(body)
+        }
+    }
+
+    /// Runs one statement on a connection the caller holds, in its transaction.
+    static func run(_ statement: SQLStatement, on connection: PostgresConnection, logger: Logger) async throws -> [[Cell]] {
+        var rows: [[Cell]] = []
+        for try await row in try await connection.query(try query(statement), logger: logger) {
+            rows.append(row.map(PostgresReader.cell))
+        }
+        return rows
+    }
+
+    static func query(_ statement: SQLStatement) throws -> PostgresQuery {
+        var bindings = PostgresBindings(capacity: statement.arguments.count)
+        for argument in statement.arguments {
+            switch argument {
+            case .null: bindings.appendNull()
+            case .integer(let integer): bindings.append(integer)
+            case .real(let real): bindings.append(real)
+            case .decimal(let decimal): try bindings.append(Decimal(string: decimal) ?? 0)
+            case .text(let text): bindings.append(text)
+            case .blob(let data): bindings.append(ByteBuffer(bytes: data))
+            }
+        }
+        return PostgresQuery(unsafeSQL: statement.sql, binds: bindings)
+    }
+}
+
+extension PostgresStore {
+    /// Runs the shared store logic's statements on this store's pool.
+    public var executor: PostgresExecutor { PostgresExecutor(self) }
+}
