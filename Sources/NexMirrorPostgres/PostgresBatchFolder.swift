@@ -268,7 +268,7 @@ struct PGBatchFolder {
             let table = projections[group.projection]!.table + suffix
             let query: PostgresQuery = group.entityType.isEmpty
                 ? "SELECT id, updated_on, seq FROM \(unescaped: table) WHERE id = ANY(\(Array(ids)))"
-                : "SELECT id, updated_on, seq FROM \(unescaped: table) WHERE entity_type = \(group.entityType) AND id = ANY(\(Array(ids)))"
+                : Self.byTypeAndId(table, entityType: group.entityType, ids: ids)
             for try await (id, updatedOn, seq) in try await connection.query(query, logger: logger)
                 .decode((Int64, String?, Int64).self)
             {
@@ -277,15 +277,28 @@ struct PGBatchFolder {
         }
         var tombstones: [TombstoneKey: FoldVersion] = [:]
         for (entityType, ids) in idsByTombstoneType {
-            for try await (id, updatedOn, seq) in try await connection.query("""
-                SELECT id, updated_on, seq FROM \(unescaped: "tombstones" + suffix)
-                WHERE entity_type = \(entityType) AND id = ANY(\(Array(ids)))
-                """, logger: logger).decode((Int64, String?, Int64).self)
+            for try await (id, updatedOn, seq) in try await connection.query(
+                Self.byTypeAndId("tombstones" + suffix, entityType: entityType, ids: ids), logger: logger
+            ).decode((Int64, String?, Int64).self)
             {
                 tombstones[TombstoneKey(entityType: entityType, id: id)] = FoldVersion(updatedOn: updatedOn, isDelete: true, seq: seq)
             }
         }
         return Versions(rows: rows, tombstones: tombstones)
+    }
+
+    /// One probe of the `(entity_type, id)` key per id. `entity_type = $1 AND id = ANY($2)` is
+    /// planned, on a rebuild's `__next` tables that have no statistics yet, as a scan of every
+    /// row of that type with `id` as a filter: 10 ms per batch and type, 40 s of a 1M rebuild's
+    /// server time (BENCHMARKS.md). `OFFSET 0` keeps the lateral subquery from being flattened
+    /// into that same plan.
+    static func byTypeAndId(_ table: String, entityType: String, ids: Set<Int64>) -> PostgresQuery {
+        """
+        SELECT t.id, t.updated_on, t.seq FROM unnest(\(Array(ids))::int8[]) AS k(id)
+        CROSS JOIN LATERAL (
+            SELECT id, updated_on, seq FROM \(unescaped: table) WHERE entity_type = \(entityType) AND id = k.id OFFSET 0
+        ) AS t
+        """
     }
 
     /// `INSERT … SELECT * FROM unnest($1, $2, …) ON CONFLICT …`: one array parameter per column
