@@ -35,7 +35,7 @@ public struct RebuildSelection: Sendable {
     public func carryOverTombstones(into rebuilt: String, _ dialect: SQLDialect) -> SQLStatement? {
         guard !isEverything else { return nil }
         let selected = names
-        let claimed = Projections.all.flatMap { $0.entityTypes ?? [] }
+        let claimed = Projections.all.flatMap { $0.entityTypes ?? [] }.sorted()
         let rebuiltTypes = claimed.filter { selected.contains(Projections.projection(for: $0).name) }
         let keptTypes = claimed.filter { !selected.contains(Projections.projection(for: $0).name) }
         let catchAllRebuilt = Projections.all.contains { $0.entityTypes == nil && selected.contains($0.name) }

@@ -92,7 +92,10 @@ import Testing
         #expect(statements.map(\.arguments) == [[.text("Tariff")], [.text("Tariff")]])
         #expect(throws: StoreError.self) { try HeldVersions.statements(HeldKind(table: "events", entityType: "X"), .sqlite) }
         let held = HeldVersions([[[.integer(1), .text("2026")], [.integer(2), .null]], [[.integer(3), .null]]])
-        #expect(held == HeldVersions(rows: [1: .some("2026"), 2: .some(nil)], tombstones: [3: .some(nil)]))
+        let rows: [Int64: String?] = [1: "2026", 2: nil]
+        let tombstones: [Int64: String?] = [3: nil]
+        #expect(held == HeldVersions(rows: rows, tombstones: tombstones))
+        #expect(held.rows.count == 2)
         let modes = FetchMode.byKind([
             [.text("coworkers"), .text("single"), .text("refused"), .text(time.description)],
             [.text("bookings"), .null, .null, .null],
