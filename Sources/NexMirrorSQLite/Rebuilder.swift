@@ -118,6 +118,7 @@ public struct Rebuilder {
 
     private func swap(_ selection: RebuildSelection, in db: Database) throws {
         let suffix = ReplicaFolder.rebuildSuffix
+        // Tombstones are shared: the other projections' carry over into the copy that replaces them.
         if let carryOver = selection.carryOverTombstones(into: "tombstones" + suffix, .sqlite) {
             _ = try SQLiteExecutor.run([carryOver], in: db)
         }
