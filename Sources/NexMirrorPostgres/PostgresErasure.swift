@@ -21,7 +21,7 @@ extension PostgresStore: SQLErasureLedger {
         if !dryRun, reports.contains(where: { $0.deliveryCount > 0 }) {
             // The rewritten rows' old versions stay in the heap and the indexes until a vacuum.
             let tables = ["events", "erasures"] + Projections.all.flatMap(\.ownedTables)
-            try await statement("vacuum the tables the erasure touched") {
+            _ = try await statement("vacuum the tables the erasure touched") {
                 try await client.query(PostgresQuery(unsafeSQL: "VACUUM (ANALYZE) \(tables.joined(separator: ", "))"), logger: logger)
             }
         }
