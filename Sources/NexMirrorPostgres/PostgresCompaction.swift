@@ -34,33 +34,16 @@ extension PostgresStore: StoreCompaction {
             }
             let kinds = summary.kindsJSON
             let compaction = try await client.withTransaction(logger: logger) { connection in
-                var id: Int64 = 0
-                for try await inserted in try await connection.query("""
-                    INSERT INTO compactions (compacted_at, before, removed, body_bytes, kinds)
-                    VALUES (\(Timestamp.now.description), \(before.description), 0, 0, \(kinds)) RETURNING id
-                    """, logger: logger).decode(Int64.self) {
-                    id = inserted
-                }
-                return id
+                CompactionStatements.id(try await PostgresExecutor.run(
+                    CompactionStatements.begin(before: before, kinds: kinds, at: .now, .postgreSQL), on: connection, logger: logger)) ?? 0
             }
             var offset = 0
             while offset < remove.count {
                 let batch = Array(remove[offset..<min(offset + Self.compactionBatch, remove.count)])
                 offset += batch.count
-                let seqs = batch.map(\.seq)
-                let runs = CompactedSeqs.runs(of: seqs)
-                let bytes = Int64(batch.reduce(0) { $0 + $1.bodyBytes })
                 try await client.withTransaction(logger: logger) { connection in
-                    try await connection.query("DELETE FROM events WHERE seq = ANY(\(seqs))", logger: logger)
-                    try await connection.query("""
-                        INSERT INTO compacted_seqs (first_seq, last_seq, compaction)
-                        SELECT f, l, \(compaction) FROM unnest(\(runs.map(\.lowerBound)), \(runs.map(\.upperBound))) AS r(f, l)
-                        """, logger: logger)
-                    try await connection.query("""
-                        UPDATE compactions SET removed = removed + \(Int64(batch.count)), body_bytes = body_bytes + \(bytes),
-                            compacted_at = \(Timestamp.now.description)
-                        WHERE id = \(compaction)
-                        """, logger: logger)
+                    _ = try await PostgresExecutor.run(
+                        CompactionStatements.remove(batch, compaction: compaction, at: .now, .postgreSQL), on: connection, logger: logger)
                 }
             }
             try await client.query(PostgresQuery(unsafeSQL: vacuum ? "VACUUM FULL events" : "VACUUM events"), logger: logger)

@@ -8,8 +8,8 @@ import PostgresNIO
 /// `forget` on PostgreSQL: the same rewrite as on SQLite (`BodyEraser` decides, the store only
 /// reads and writes), fenced against receivers by the append lock on `log_head`, so a delivery
 /// is either rewritten here or appended after the ledger names the subject, never missed.
-extension PostgresStore: ErasingStore {
-    private static let candidateColumns = "seq, action, entity_type, body, status, error, signature"
+extension PostgresStore: SQLErasureLedger {
+    public func erasureExecutor(doing: String) -> any SQLExecutor { describedExecutor(doing: doing) }
 
     public func forget(_ ids: [Int64], reason: String?, origin: ErasureOrigin, dryRun: Bool) async throws -> [SubjectErasure] {
         var reports: [SubjectErasure] = []
@@ -21,7 +21,7 @@ extension PostgresStore: ErasingStore {
         if !dryRun, reports.contains(where: { $0.deliveryCount > 0 }) {
             // The rewritten rows' old versions stay in the heap and the indexes until a vacuum.
             let tables = ["events", "erasures"] + Projections.all.flatMap(\.ownedTables)
-            try await statement("vacuum the tables the erasure touched") {
+            _ = try await statement("vacuum the tables the erasure touched") {
                 try await client.query(PostgresQuery(unsafeSQL: "VACUUM (ANALYZE) \(tables.joined(separator: ", "))"), logger: logger)
             }
         }
@@ -46,17 +46,16 @@ extension PostgresStore: ErasingStore {
                 "SELECT last_seq FROM log_head WHERE id = 1 FOR UPDATE", logger: logger
             ).decode(Int64.self) {}
             var report = SubjectErasure(coworkerId: id)
-            report.alreadyErased = try await Self.exists(
-                "SELECT EXISTS (SELECT 1 FROM erased_subjects WHERE coworker_id = \(id))", on: connection, logger)
-            report.stillLive = try await Self.exists(
-                "SELECT EXISTS (SELECT 1 FROM coworkers WHERE id = \(id))", on: connection, logger)
+            let state = try await PostgresExecutor.run(ErasureStatements.subjectState(of: id, .postgreSQL), on: connection, logger: logger)
+            report.alreadyErased = state[0].first?.first == .integer(1)
+            report.stillLive = state[1].first?.first == .integer(1)
 
             let own = try await Self.ownDeliveries(of: id, on: connection, logger)
             let later = try await Self.seqs(
                 naming: ErasurePlan.learn(subject: id, own: own), after: scannedUpTo, upTo: Int64.max, on: connection, logger)
-            let wanted = Array(found.union(later).subtracting(own.map(\.seq)))
-            let others = try await Self.candidates(
-                "SELECT \(unescaped: Self.candidateColumns) FROM events WHERE seq = ANY(\(wanted)) ORDER BY seq", on: connection, logger)
+            let wanted = found.union(later).subtracting(own.map(\.seq)).sorted()
+            let others = try await PostgresExecutor.run(ErasureStatements.deliveries(wanted, .postgreSQL), on: connection, logger: logger)
+                .joined().compactMap(ErasureStatements.candidate)
             let plan = ErasurePlan(subject: id, own: own, others: others)
             report.deliveries = plan.deliveries
             let winners = try await Self.winners(plan.foldPlans, suffix: "", on: connection, logger)
@@ -64,16 +63,8 @@ extension PostgresStore: ErasingStore {
             guard !dryRun else { return report }
 
             for rewrite in plan.rewrites {
-                let seq = rewrite.delivery.seq
-                try await connection.query(
-                    "UPDATE events SET body = \(ByteBuffer(bytes: rewrite.erased.body)), error = \(rewrite.error) WHERE seq = \(seq)",
-                    logger: logger)
-                try await connection.query("""
-                    INSERT INTO erasures (seq, original_sha256, erased_sha256, erased_at, reason)
-                    SELECT seq, body_sha256, \(rewrite.erased.sha256), \(now), \(reason) FROM events WHERE seq = \(seq)
-                    ON CONFLICT (seq) DO UPDATE SET erased_sha256 = EXCLUDED.erased_sha256,
-                        erased_at = EXCLUDED.erased_at, reason = EXCLUDED.reason
-                    """, logger: logger)
+                _ = try await PostgresExecutor.run(
+                    ErasureStatements.rewrite(rewrite, at: now, reason: reason, .postgreSQL), on: connection, logger: logger)
             }
             // The rows those deliveries decide, refolded from the rewritten bodies: in the live
             // tables, and in a rebuild's `__next` copies (its swap must not bring the values back).
@@ -85,10 +76,8 @@ extension PostgresStore: ErasingStore {
                 let decided = suffix.isEmpty ? winners : try await Self.winners(plan.foldPlans, suffix: suffix, on: connection, logger)
                 try await Self.refold(decided, rewritten, suffix: suffix, on: connection, logger)
             }
-            try await connection.query("""
-                INSERT INTO erased_subjects (coworker_id, erased_at, reason, origin)
-                VALUES (\(id), \(now), \(reason), \(origin.rawValue)) ON CONFLICT DO NOTHING
-                """, logger: logger)
+            _ = try await PostgresExecutor.run(
+                ErasureStatements.recordSubject(id, at: now, reason: reason, origin: origin, .postgreSQL), on: connection, logger: logger)
             return report
         }
     }
@@ -96,36 +85,17 @@ extension PostgresStore: ErasingStore {
     private static func ownDeliveries(of id: Int64, on connection: PostgresConnection, _ logger: Logger) async throws
         -> [ErasureCandidate]
     {
-        try await candidates(
-            "SELECT \(unescaped: candidateColumns) FROM events WHERE entity_type = \(PersonalData.subjectKind) AND entity_id = \(id) ORDER BY seq",
-            on: connection, logger)
+        try await PostgresExecutor.run(ErasureStatements.ownDeliveries(of: id, .postgreSQL), on: connection, logger: logger)
+            .compactMap(ErasureStatements.candidate)
     }
 
     private static func seqs(
         naming subjects: ErasureSubjects, after: Int64, upTo: Int64, on connection: PostgresConnection, _ logger: Logger
     ) async throws -> Set<Int64> {
-        var found: Set<Int64> = []
-        for try await seq in try await connection.query("""
-            SELECT DISTINCT seq FROM events, unnest(\(ErasurePlan.needles(for: subjects).map { ByteBuffer(bytes: $0) })::bytea[]) AS needle
-            WHERE seq > \(after) AND seq <= \(upTo) AND position(needle IN body) > 0
-            """, logger: logger).decode(Int64.self) {
-            found.insert(seq)
-        }
-        return found
-    }
-
-    private static func candidates(_ query: PostgresQuery, on connection: PostgresConnection, _ logger: Logger) async throws
-        -> [ErasureCandidate]
-    {
-        var found: [ErasureCandidate] = []
-        for try await (seq, action, entityType, body, status, error, signature) in try await connection.query(query, logger: logger)
-            .decode((Int64, String, String?, ByteBuffer, String, String?, String?).self)
-        {
-            found.append(ErasureCandidate(
-                seq: seq, action: action, entityType: entityType, body: Array(buffer: body), status: status, error: error,
-                signature: signature))
-        }
-        return found
+        let statement = ErasureStatements.seqs(naming: subjects, after: after, upTo: upTo, .postgreSQL)
+        return Set(try await PostgresExecutor.run(statement, on: connection, logger: logger).compactMap { row in
+            if case .integer(let seq) = row[0] { seq } else { nil }
+        })
     }
 
     private static func exists(_ query: PostgresQuery, on connection: PostgresConnection, _ logger: Logger) async throws -> Bool {
@@ -139,13 +109,9 @@ extension PostgresStore: ErasingStore {
     ) async throws -> [FoldPlan] {
         var winners: [FoldPlan] = []
         for plan in plans {
-            let table = plan.projection.table + suffix
-            let query: PostgresQuery = plan.projection.keyedByEntityType
-                ? "SELECT seq FROM \(unescaped: table) WHERE entity_type = \(plan.entityType) AND id = \(plan.entityId)"
-                : "SELECT seq FROM \(unescaped: table) WHERE id = \(plan.entityId)"
-            for try await seq in try await connection.query(query, logger: logger).decode(Int64.self) where seq == plan.version.seq {
-                winners.append(plan)
-            }
+            let seq = try await PostgresExecutor.run(
+                ErasureStatements.decidingSeq(plan, suffix: suffix, .postgreSQL), on: connection, logger: logger)
+            if seq.first?.first == .integer(plan.version.seq) { winners.append(plan) }
         }
         return winners
     }
@@ -158,11 +124,7 @@ extension PostgresStore: ErasingStore {
     ) async throws {
         guard !decided.isEmpty else { return }
         for plan in decided {
-            let table = plan.projection.table + suffix
-            let query: PostgresQuery = plan.projection.keyedByEntityType
-                ? "DELETE FROM \(unescaped: table) WHERE entity_type = \(plan.entityType) AND id = \(plan.entityId)"
-                : "DELETE FROM \(unescaped: table) WHERE id = \(plan.entityId)"
-            try await connection.query(query, logger: logger)
+            _ = try await PostgresExecutor.run(ErasureStatements.deleteRow(plan, suffix: suffix, .postgreSQL), on: connection, logger: logger)
         }
         let events = decided.compactMap { rewritten[$0.version.seq] }.map { rewrite in
             let delivery = rewrite.delivery
@@ -171,52 +133,5 @@ extension PostgresStore: ErasingStore {
                 status: delivery.status, signature: delivery.signature)
         }
         try await PGBatchFolder(connection: connection, logger: logger, suffix: suffix).fold(events)
-    }
-
-    public func erasureLedger() async throws -> [ErasedSubject] {
-        try await statement("read the erasure ledger") {
-            var entries: [ErasedSubject] = []
-            for try await (id, at, reason, origin) in try await client.query(
-                "SELECT coworker_id, erased_at, reason, origin FROM erased_subjects ORDER BY erased_at, coworker_id"
-            ).decode((Int64, String, String?, String).self) {
-                entries.append(ErasedSubject(coworkerId: id, erasedAt: at, reason: reason, origin: ErasureOrigin(rawValue: origin) ?? .forget))
-            }
-            return entries
-        }
-    }
-
-    static let deletedCoworkers = """
-        SELECT t.id FROM tombstones t JOIN events e ON e.seq = t.seq
-        WHERE t.entity_type = 'Coworker' AND NOT EXISTS (SELECT 1 FROM erased_subjects s WHERE s.coworker_id = t.id)
-        """
-
-    public func erasableDeletedCoworkers(deletedBefore: Timestamp) async throws -> [Int64] {
-        try await statement("find deleted coworkers to erase") {
-            var ids: [Int64] = []
-            for try await id in try await client.query(
-                "\(unescaped: Self.deletedCoworkers) AND e.received_at < \(deletedBefore.description) ORDER BY t.id"
-            ).decode(Int64.self) {
-                ids.append(id)
-            }
-            return ids
-        }
-    }
-
-    public func erasureFigures(deletedBefore: Timestamp?) async throws -> ErasureFigures {
-        try await statement("count erasures") {
-            var figures = ErasureFigures()
-            let due = deletedBefore?.description ?? ""
-            for try await (subjects, deliveries, pending, dueCount) in try await client.query("""
-                SELECT (SELECT count(*) FROM erased_subjects), (SELECT count(*) FROM erasures),
-                       (SELECT count(*) FROM (\(unescaped: Self.deletedCoworkers)) p),
-                       (SELECT count(*) FROM (\(unescaped: Self.deletedCoworkers) AND e.received_at < \(due)) d)
-                """).decode((Int64, Int64, Int64, Int64).self) {
-                figures.subjectsErased = Int(subjects)
-                figures.deliveriesErased = Int(deliveries)
-                figures.pending = Int(pending)
-                figures.due = deletedBefore == nil ? 0 : Int(dueCount)
-            }
-            return figures
-        }
     }
 }

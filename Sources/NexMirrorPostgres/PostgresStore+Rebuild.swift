@@ -22,16 +22,14 @@ extension PostgresStore: ReplicaStore {
     public func rebuild(
         projectionNames: [String]?, swap: SwapPolicy, progress: ((RebuildProgress) -> Void)?
     ) async throws -> RebuildSummary {
-        let projections = (projectionNames ?? []).isEmpty
-            ? Projections.all : Projections.all.filter { projectionNames!.contains($0.name) }
-        let tables = projections.flatMap(\.ownedTables) + ["tombstones"]
+        let selection = try RebuildSelection(named: projectionNames)
         let logger = self.logger
         return try await statement("rebuild the replica") { try await client.withConnection { connection in
             // One rebuild at a time: a second waits rather than dropping the first one's tables.
             try await connection.query("SELECT pg_advisory_lock(\(Self.rebuildLock))", logger: logger)
             do {
                 let summary = try await Self.rebuild(
-                    projections, tables: tables, swap: swap, readAhead: client, on: connection, logger: logger,
+                    selection, swap: swap, readAhead: client, on: connection, logger: logger,
                     progress: progress)
                 try await connection.query("SELECT pg_advisory_unlock(\(Self.rebuildLock))", logger: logger)
                 return summary
@@ -43,11 +41,12 @@ extension PostgresStore: ReplicaStore {
     }
 
     nonisolated(nonsending) private static func rebuild(
-        _ projections: [any Projection], tables: [String], swap policy: SwapPolicy, readAhead: PostgresClient,
+        _ selection: RebuildSelection, swap policy: SwapPolicy, readAhead: PostgresClient,
         on connection: PostgresConnection, logger: Logger, progress: ((RebuildProgress) -> Void)?
     ) async throws -> RebuildSummary {
             let started = ContinuousClock.now
-            let selected = Set(projections.map(\.name))
+            let selected = selection.names
+            let tables = selection.tables
             let indexes = try await RebuiltIndex.of(tables, on: connection, logger: logger)
             for table in tables {
                 try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(table)__next"), logger: logger)
@@ -80,14 +79,14 @@ extension PostgresStore: ReplicaStore {
                 try await connection.query(PostgresQuery(unsafeSQL: "ANALYZE \(table)__next"), logger: logger)
             }
             let tail = try await swap(
-                projections, tables: tables, indexes: indexes, after: folded, policy: policy, readAhead: readAhead,
+                selection, indexes: indexes, after: folded, policy: policy, readAhead: readAhead,
                 on: connection, logger: logger
             ) { [read] waited in
                 progress?(RebuildProgress(eventsRead: read, eventsTotal: Int(high), swapWait: waited))
             }
             let elapsed = (ContinuousClock.now - started).components
             return RebuildSummary(
-                projections: projections.map(\.name), events: read + tail,
+                projections: selection.projections.map(\.name), events: read + tail,
                 seconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
     }
 

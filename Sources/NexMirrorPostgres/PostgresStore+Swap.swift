@@ -17,10 +17,11 @@ extension PostgresStore {
     /// a growing pause, until `totalWait` has passed. Then the rebuilt tables are dropped and
     /// `SwapTimedOut` names the holders: the live replica is untouched.
     nonisolated(nonsending) static func swap(
-        _ projections: [any Projection], tables: [String], indexes: [RebuiltIndex], after folded: Int64,
+        _ selection: RebuildSelection, indexes: [RebuiltIndex], after folded: Int64,
         policy: SwapPolicy, readAhead: PostgresClient, on connection: PostgresConnection, logger: Logger, report: (SwapWait) -> Void
     ) async throws -> Int {
-        let selected = Set(projections.map(\.name))
+        let selected = selection.names
+        let tables = selection.tables
         let clock = ContinuousClock()
         let started = clock.now
         var cursor = folded
@@ -37,7 +38,7 @@ extension PostgresStore {
             let timeout = max(min(policy.attemptTimeout, left), .milliseconds(50))
             do {
                 return tail + (try await attemptSwap(
-                    projections, tables: tables, indexes: indexes, after: cursor, lockTimeout: timeout,
+                    selection, indexes: indexes, after: cursor, lockTimeout: timeout,
                     on: connection, logger: logger))
             } catch let error where isLockTimeout(error) {
                 let holders = (try? await lockHolders(of: lockedBySwap(tables), on: connection, logger: logger)) ?? []
@@ -78,10 +79,11 @@ extension PostgresStore {
     /// and the view, all within `lockTimeout`; then the tail, the renames, the view and the
     /// checkpoints, which wait for nobody. Returns how many deliveries the tail held.
     nonisolated(nonsending) private static func attemptSwap(
-        _ projections: [any Projection], tables: [String], indexes: [RebuiltIndex], after cursor: Int64,
+        _ selection: RebuildSelection, indexes: [RebuiltIndex], after cursor: Int64,
         lockTimeout: Duration, on connection: PostgresConnection, logger: Logger
     ) async throws -> Int {
-        let selected = Set(projections.map(\.name))
+        let selected = selection.names
+        let tables = selection.tables
         return try await connection.withTransaction(logger: logger) { connection in
             do {
                 let (seconds, attoseconds) = lockTimeout.components
@@ -109,14 +111,9 @@ extension PostgresStore {
                 last = end
             }
             // Tombstones of the projections not rebuilt carry over unchanged.
-            var keep: [String] = []
-            for try await type in try await connection.query(
-                "SELECT DISTINCT entity_type FROM tombstones", logger: logger
-            ).decode(String.self) where !selected.contains(Projections.projection(for: type).name) {
-                keep.append(type)
+            if let carryOver = selection.carryOverTombstones(into: "tombstones__next", .postgreSQL) {
+                _ = try await PostgresExecutor.run(carryOver, on: connection, logger: logger)
             }
-            try await connection.query(
-                "INSERT INTO tombstones__next SELECT * FROM tombstones WHERE entity_type = ANY(\(keep))", logger: logger)
             try await connection.query("DROP VIEW IF EXISTS members", logger: logger)
             for table in tables {
                 try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(table)"), logger: logger)
@@ -133,7 +130,7 @@ extension PostgresStore {
             // The new tables and view carry no grants: `grant-reader`'s roles get theirs again.
             try await connection.query("SELECT nexmirror_grant_readers(\(tables + ["members"]))", logger: logger)
             let now = Timestamp.now.description
-            for projection in projections {
+            for projection in selection.projections {
                 try await connection.query("""
                     UPDATE projections SET checkpoint = \(last), version = \(Int64(projection.version)),
                         rebuilt_at = \(now), updated_at = \(now)

@@ -22,18 +22,10 @@ public struct Rebuilder {
         projectionNames: [String]?, progress: ((RebuildProgress) -> Void)? = nil
     ) throws -> RebuildSummary {
         let started = Date()
-        let projections: [any Projection]
-        if let names = projectionNames, !names.isEmpty {
-            projections = try names.map { name in
-                guard let projection = Projections.named(name) else { throw StoreError.unknownProjection(name) }
-                return projection
-            }
-        } else {
-            projections = Projections.all
-        }
-        let selected = Set(projections.map(\.name))
-        let everything = selected.count == Projections.all.count
-        let tables = projections.flatMap(\.ownedTables) + ["tombstones"]
+        let selection = try RebuildSelection(named: projectionNames)
+        let projections = selection.projections
+        let selected = selection.names
+        let tables = selection.tables
         let suffix = ReplicaFolder.rebuildSuffix
 
         let (total, upTo) = try store.pool.write { db in
@@ -88,7 +80,7 @@ public struct Rebuilder {
         let caughtUp = try store.pool.write { db in
             // Deliveries appended since the last batch, folded under the write lock.
             let count = try foldIntoCopies(after: &cursor, limit: -1, selected: selected, in: db)
-            try swap(projections, everything: everything, in: db)
+            try swap(selection, in: db)
             let now = Timestamp.now.description
             for projection in projections {
                 try db.execute(
@@ -124,38 +116,21 @@ public struct Rebuilder {
         return count
     }
 
-    private func swap(_ projections: [any Projection], everything: Bool, in db: Database) throws {
+    private func swap(_ selection: RebuildSelection, in db: Database) throws {
         let suffix = ReplicaFolder.rebuildSuffix
+        // Tombstones are shared: the other projections' carry over into the copy that replaces them.
+        if let carryOver = selection.carryOverTombstones(into: "tombstones" + suffix, .sqlite) {
+            _ = try SQLiteExecutor.run([carryOver], in: db)
+        }
         let views = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'view'")
         for view in views { try db.execute(sql: "DROP VIEW \(view["name"] as String)") }
-        var tables = projections.flatMap(\.ownedTables)
-        if everything { tables.append("tombstones") }
-        for table in tables {
+        for table in selection.tables {
             let indexes = try String.fetchAll(
                 db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
                 arguments: [table])
             try db.execute(sql: "DROP TABLE \(table)")
             try db.execute(sql: "ALTER TABLE \(table + suffix) RENAME TO \(table)")
             for index in indexes { try db.execute(sql: index) }
-        }
-        if !everything {
-            // Tombstones are shared: replace only the rebuilt projections' entity types.
-            let claimed = Projections.all.flatMap { $0.entityTypes ?? [] }
-            for projection in projections {
-                if let types = projection.entityTypes {
-                    let list = types.map { _ in "?" }.joined(separator: ", ")
-                    try db.execute(
-                        sql: "DELETE FROM tombstones WHERE entity_type IN (\(list))",
-                        arguments: StatementArguments(Array(types)))
-                } else {
-                    let list = claimed.map { _ in "?" }.joined(separator: ", ")
-                    try db.execute(
-                        sql: "DELETE FROM tombstones WHERE entity_type NOT IN (\(list))",
-                        arguments: StatementArguments(claimed))
-                }
-            }
-            try db.execute(sql: "INSERT INTO tombstones SELECT * FROM tombstones\(suffix)")
-            try db.execute(sql: "DROP TABLE tombstones\(suffix)")
         }
         for view in views { try db.execute(sql: view["sql"] as String) }
     }

@@ -27,15 +27,13 @@ extension SQLiteStore: StoreCompaction {
             let compaction = try await pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA secure_delete = ON")
                 try db.execute(sql: "PRAGMA synchronous = FULL")
-                var id: Int64 = 0
+                var id: Int64?
                 try db.inTransaction(.immediate) {
-                    try db.execute(
-                        sql: "INSERT INTO compactions (compacted_at, before, removed, body_bytes, kinds) VALUES (?, ?, 0, 0, ?)",
-                        arguments: [Timestamp.now.description, before.description, kinds])
-                    id = db.lastInsertedRowID
+                    id = CompactionStatements.id(try SQLiteExecutor.run(
+                        CompactionStatements.begin(before: before, kinds: kinds, at: .now, .sqlite), in: db))
                     return .commit
                 }
-                return id
+                return id ?? 0
             }
             var offset = 0
             while offset < remove.count {
@@ -44,16 +42,8 @@ extension SQLiteStore: StoreCompaction {
                 try await pool.writeWithoutTransaction { db in
                     try db.execute(sql: "PRAGMA secure_delete = ON")
                     try db.inTransaction(.immediate) {
-                        let delete = try db.cachedStatement(sql: "DELETE FROM events WHERE seq = ?")
-                        for delivery in batch { try delete.execute(arguments: [delivery.seq]) }
-                        let record = try db.cachedStatement(
-                            sql: "INSERT INTO compacted_seqs (first_seq, last_seq, compaction) VALUES (?, ?, ?)")
-                        for run in CompactedSeqs.runs(of: batch.map(\.seq)) {
-                            try record.execute(arguments: [run.lowerBound, run.upperBound, compaction])
-                        }
-                        try db.execute(
-                            sql: "UPDATE compactions SET removed = removed + ?, body_bytes = body_bytes + ?, compacted_at = ? WHERE id = ?",
-                            arguments: [batch.count, batch.reduce(0) { $0 + $1.bodyBytes }, Timestamp.now.description, compaction])
+                        _ = try SQLiteExecutor.run(
+                            CompactionStatements.remove(batch, compaction: compaction, at: .now, .sqlite), in: db)
                         return .commit
                     }
                 }

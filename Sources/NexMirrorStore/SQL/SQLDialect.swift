@@ -38,4 +38,22 @@ public enum SQLDialect: Sendable {
         case .postgreSQL: "\(column) COLLATE \"C\" NULLS FIRST"
         }
     }
+
+    /// Whether the bytes of `column` hold those of `parameter`: SQLite's `instr` takes blobs,
+    /// PostgreSQL's bytea needs `position`.
+    public func contains(_ column: String, _ parameter: String) -> String {
+        switch self {
+        case .sqlite: "instr(\(column), \(parameter)) > 0"
+        case .postgreSQL: "position(\(parameter) IN \(column)) > 0"
+        }
+    }
+
+    /// The key the connection's last insert gave a row: SQLite's rowid, or PostgreSQL's last
+    /// serial value (both this connection's own, whatever others insert meanwhile).
+    public var lastInsertedKey: String {
+        switch self {
+        case .sqlite: "SELECT last_insert_rowid()"
+        case .postgreSQL: "SELECT lastval()"
+        }
+    }
 }

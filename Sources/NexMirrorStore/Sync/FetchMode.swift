@@ -24,3 +24,19 @@ public struct FetchMode: Sendable, Equatable {
         return note.map { "\(mode): \($0)" } ?? mode
     }
 }
+
+extension FetchMode {
+    /// The modes per kind from rows of (kind, fetch_mode, fetch_note, fetch_checked_at); a row
+    /// with no mode or no time of check (or one this version cannot read) says nothing.
+    public static func byKind(_ rows: [[Cell]]) -> [String: FetchMode] {
+        var modes: [String: FetchMode] = [:]
+        for row in rows {
+            guard case .text(let kind) = row[0], case .text(let mode) = row[1], let form = Form(rawValue: mode),
+                case .text(let checked) = row[3], let checkedAt = Timestamp(parsing: checked)
+            else { continue }
+            let note: String? = if case .text(let note) = row[2] { note } else { nil }
+            modes[kind] = FetchMode(form: form, note: note, checkedAt: checkedAt)
+        }
+        return modes
+    }
+}

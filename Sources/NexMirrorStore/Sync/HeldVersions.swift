@@ -44,3 +44,34 @@ public protocol HeldVersionReader: Sendable {
     /// empty when the store has no sync state yet.
     func fetchModes() async throws -> [String: FetchMode]
 }
+
+extension HeldVersions {
+    /// The two reads of `heldVersions(of:)`, in one read transaction: the rows of `kind` (from
+    /// its checked table) and its tombstones, each as (id, updated_on).
+    public static func statements(_ kind: HeldKind, _ dialect: SQLDialect) throws -> [SQLStatement] {
+        let table = try kind.checkedTable
+        let p = dialect.parameter
+        let type = Cell.text(kind.entityType)
+        // `table` is one of the replica's own (HeldKind.checkedTable), never input.
+        return [
+            table == "entities"
+                ? SQLStatement("SELECT id, updated_on FROM entities WHERE entity_type = \(p(1))", [type])
+                : SQLStatement("SELECT id, updated_on FROM \(table)"),
+            SQLStatement("SELECT id, updated_on FROM tombstones WHERE entity_type = \(p(1))", [type]),
+        ]
+    }
+
+    /// The versions from the rows of `statements`.
+    public init(_ results: [[[Cell]]]) {
+        func versions(_ rows: [[Cell]]) -> [Int64: String?] {
+            var versions: [Int64: String?] = [:]
+            versions.reserveCapacity(rows.count)
+            for row in rows {
+                guard case .integer(let id) = row[0] else { continue }
+                if case .text(let updatedOn) = row[1] { versions[id] = .some(updatedOn) } else { versions[id] = .some(nil) }
+            }
+            return versions
+        }
+        self.init(rows: versions(results[0]), tombstones: versions(results[1]))
+    }
+}
