@@ -70,14 +70,12 @@ enum PGAsOfReplica {
                 binds.append(head)
                 binds.append(instant)
                 binds.append(Int64(batchSize))
-                // Text timestamps are canonical (7 digits, Z): byte order is time order, whatever
-                // the database's collation.
                 var events: [PGLoggedEvent] = []
                 for try await (seq, action, entityType, body, status, signature) in try await connection.query(
                     PostgresQuery(
                         unsafeSQL: """
                             SELECT seq, action, entity_type, body, status, signature FROM \(log)
-                            WHERE seq > $1 AND seq <= $2 AND coalesce(updated_on, received_at) COLLATE "C" <= $3
+                            WHERE seq > $1 AND seq <= $2 AND \(AsOfFilter.condition(.postgreSQL, parameter: "$3"))
                             ORDER BY seq LIMIT $4
                             """, binds: binds), logger: logger
                 ).decode((Int64, String, String?, ByteBuffer, String, String?).self) {
@@ -103,10 +101,10 @@ enum PGAsOfReplica {
                     """, logger: logger)
             }
             try await connection.query("DROP TABLE pg_temp.events", logger: logger)
-            // The instant is our own canonical text and the head a number, never input.
+            // The head is a number, never input.
             try await connection.query(PostgresQuery(unsafeSQL: """
                 CREATE TEMP VIEW events AS SELECT * FROM \(log)
-                WHERE seq <= \(head) AND coalesce(updated_on, received_at) COLLATE "C" <= '\(instant)'
+                WHERE seq <= \(head) AND \(AsOfFilter.condition(.postgreSQL, at: asOf))
                 """), logger: logger)
             try await connection.query(
                 PostgresQuery(unsafeSQL: "CREATE TEMP VIEW members AS " + Schema.membersView), logger: logger)
