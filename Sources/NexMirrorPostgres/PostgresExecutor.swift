@@ -21,7 +21,7 @@ public struct PostgresExecutor: SQLExecutor {
         try await run(statements, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").first
     }
 
-    public func read(_ first: [SQLStatement], then plan: @Sendable ([[[Cell]]]) throws -> [SQLStatement]) async throws
+    public func read(_ first: [SQLStatement], then plan: @escaping @Sendable ([[[Cell]]]) throws -> [SQLStatement]) async throws
         -> (first: [[[Cell]]], then: [[[Cell]]])
     {
         try await run(first, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", then: plan)

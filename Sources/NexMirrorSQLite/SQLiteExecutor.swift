@@ -15,7 +15,7 @@ public struct SQLiteExecutor: SQLExecutor {
         try await database.read { db in try Self.run(statements, in: db) }
     }
 
-    public func read(_ first: [SQLStatement], then plan: @Sendable ([[[Cell]]]) throws -> [SQLStatement]) async throws
+    public func read(_ first: [SQLStatement], then plan: @escaping @Sendable ([[[Cell]]]) throws -> [SQLStatement]) async throws
         -> (first: [[[Cell]]], then: [[[Cell]]])
     {
         try await database.read { db in

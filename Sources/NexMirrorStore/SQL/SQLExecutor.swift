@@ -32,14 +32,14 @@ public protocol SQLExecutor: Sendable {
     /// Runs `first`, then the statements `plan` makes of its rows, in one read-only transaction:
     /// for a plan that depends on what the database holds (which tables exist) and must still
     /// read one instant.
-    func read(_ first: [SQLStatement], then plan: @Sendable ([[[Cell]]]) throws -> [SQLStatement]) async throws
+    func read(_ first: [SQLStatement], then plan: @escaping @Sendable ([[[Cell]]]) throws -> [SQLStatement]) async throws
         -> (first: [[[Cell]]], then: [[[Cell]]])
 }
 
 extension SQLExecutor {
     /// Two reads, for an executor that cannot hold one transaction across a plan; both backends
     /// run the two batches in one snapshot instead.
-    public func read(_ first: [SQLStatement], then plan: @Sendable ([[[Cell]]]) throws -> [SQLStatement]) async throws
+    public func read(_ first: [SQLStatement], then plan: @escaping @Sendable ([[[Cell]]]) throws -> [SQLStatement]) async throws
         -> (first: [[[Cell]]], then: [[[Cell]]])
     {
         let found = try await read(first)
