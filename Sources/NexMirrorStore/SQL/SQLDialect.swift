@@ -69,15 +69,15 @@ public enum SQLDialect: Sendable {
     }
 
     /// The columns of the live `table` (a name compiled in) in their order, each with its place in
-    /// the primary key, 0 when not in it: SQLite's `pragma_table_info` (`main`: a check's TEMP
-    /// copy carries the same name) or PostgreSQL's catalog.
+    /// the primary key (from 1), 0 when not in it: SQLite's `pragma_table_info` (`main`: a check's
+    /// TEMP copy carries the same name) or PostgreSQL's catalog (whose `int2vector` counts from 0).
     public func keyColumns(of table: String) -> String {
         switch self {
         case .sqlite: "SELECT name, pk FROM pragma_table_info('\(table)', 'main') ORDER BY cid"
         case .postgreSQL:
             """
-            SELECT a.attname::text, coalesce((SELECT array_position(i.indkey, a.attnum) FROM pg_index i
-                WHERE i.indrelid = a.attrelid AND i.indisprimary), 0)
+            SELECT a.attname::text, coalesce((SELECT array_position(i.indkey, a.attnum) - array_lower(i.indkey, 1) + 1
+                FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary), 0)
             FROM pg_attribute a WHERE a.attrelid = '\(table)'::regclass AND a.attnum > 0 AND NOT a.attisdropped
             ORDER BY a.attnum
             """
