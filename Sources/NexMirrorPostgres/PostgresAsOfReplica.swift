@@ -70,6 +70,8 @@ enum PGAsOfReplica {
                 binds.append(head)
                 binds.append(instant)
                 binds.append(Int64(batchSize))
+                // Text timestamps are canonical (7 digits, Z): byte order is time order, whatever
+                // the database's collation.
                 var events: [PGLoggedEvent] = []
                 for try await (seq, action, entityType, body, status, signature) in try await connection.query(
                     PostgresQuery(
