@@ -77,7 +77,7 @@ enum PGAsOfReplica {
                     PostgresQuery(
                         unsafeSQL: """
                             SELECT seq, action, entity_type, body, status, signature FROM \(log)
-                            WHERE seq > $1 AND seq <= $2 AND coalesce(updated_on, received_at) COLLATE "C" <= $3
+                            WHERE seq > $1 AND seq <= $2 AND \(AsOfFilter.condition(.postgreSQL, parameter: "$3"))
                             ORDER BY seq LIMIT $4
                             """, binds: binds), logger: logger
                 ).decode((Int64, String, String?, ByteBuffer, String, String?).self) {
@@ -103,10 +103,10 @@ enum PGAsOfReplica {
                     """, logger: logger)
             }
             try await connection.query("DROP TABLE pg_temp.events", logger: logger)
-            // The instant is our own canonical text and the head a number, never input.
+            // The head is a number, never input.
             try await connection.query(PostgresQuery(unsafeSQL: """
                 CREATE TEMP VIEW events AS SELECT * FROM \(log)
-                WHERE seq <= \(head) AND coalesce(updated_on, received_at) COLLATE "C" <= '\(instant)'
+                WHERE seq <= \(head) AND \(AsOfFilter.condition(.postgreSQL, at: asOf))
                 """), logger: logger)
             try await connection.query(
                 PostgresQuery(unsafeSQL: "CREATE TEMP VIEW members AS " + Schema.membersView), logger: logger)

@@ -18,22 +18,38 @@ public struct PostgresExecutor: SQLExecutor {
     public var dialect: SQLDialect { .postgreSQL }
 
     public func read(_ statements: [SQLStatement]) async throws -> [[[Cell]]] {
-        try await run(statements, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try await run(statements, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").first
+    }
+
+    public func read(_ first: [SQLStatement], then plan: @escaping @Sendable ([[[Cell]]]) throws -> [SQLStatement]) async throws
+        -> (first: [[[Cell]]], then: [[[Cell]]])
+    {
+        try await run(first, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", then: plan)
     }
 
     public func write(_ statements: [SQLStatement]) async throws -> [[[Cell]]] {
-        try await run(statements, begin: "BEGIN")
+        try await run(statements, begin: "BEGIN").first
     }
 
-    private func run(_ statements: [SQLStatement], begin: PostgresQuery) async throws -> [[[Cell]]] {
+    /// Runs `statements` in one transaction, then in the same one those `plan` makes of their rows.
+    private func run(
+        _ statements: [SQLStatement], begin: PostgresQuery,
+        then plan: (@Sendable ([[[Cell]]]) throws -> [SQLStatement])? = nil
+    ) async throws -> (first: [[[Cell]]], then: [[[Cell]]]) {
         let logger = store.logger
-        let body: (PostgresConnection) async throws -> [[[Cell]]] = { connection in
-            try await connection.query(begin, logger: logger)
-            do {
+        let body: (PostgresConnection) async throws -> (first: [[[Cell]]], then: [[[Cell]]]) = { connection in
+            func run(_ statements: [SQLStatement]) async throws -> [[[Cell]]] {
                 var results: [[[Cell]]] = []
                 for statement in statements { results.append(try await Self.run(statement, on: connection, logger: logger)) }
-                try await connection.query("COMMIT", logger: logger)
                 return results
+            }
+            try await connection.query(begin, logger: logger)
+            do {
+                let first = try await run(statements)
+                var then: [[[Cell]]] = []
+                if let plan { then = try await run(try plan(first)) }
+                try await connection.query("COMMIT", logger: logger)
+                return (first, then)
             } catch {
                 _ = try? await connection.query("ROLLBACK", logger: logger)
                 throw error

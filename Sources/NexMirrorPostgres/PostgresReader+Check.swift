@@ -62,17 +62,9 @@ extension PostgresReader: StoreMaintenance {
         for try await last in try await connection.query("SELECT last_seq FROM log_head", logger: logger).decode(Int64.self) {
             high = last
         }
-        var checkpoints: [String: Int64] = [:]
-        for try await (name, checkpoint) in try await connection.query(
-            "SELECT name, checkpoint FROM projections ORDER BY name", logger: logger
-        ).decode((String, Int64).self) {
-            checkpoints[name] = checkpoint
-            if checkpoint > high {
-                report.findings.append(CheckFinding(
-                    area: "projections",
-                    message: "\(name)'s checkpoint \(checkpoint) is above the last seq of the log (\(high))"))
-            }
-        }
+        let checkpoints = report.checkpoints(
+            try await PostgresExecutor.run(CheckReport.checkpointStatement(), on: connection, logger: logger),
+            highestAssigned: high)
         // PostgreSQL hashes the bodies itself: no body crosses the wire twice.
         // A body rewritten by an erasure hashes to its erasure record's hash instead.
         for try await (seq, stored, erased, actual) in try await connection.query(PostgresQuery(unsafeSQL: """
@@ -107,9 +99,7 @@ extension PostgresReader: StoreMaintenance {
         let folder = PGBatchFolder(connection: connection, logger: logger, suffix: "__check")
         let compacted = try await PostgresStore.compactedSeqs(on: connection, logger: logger)
         report.compacted = compacted.count
-        var previous: Int64 = 0  // the log starts at 1, so a missing first delivery is a hole too
         var cursor = Int64.min
-        var read = 0
         while true {
             var events: [PGLoggedEvent] = []
             for try await (seq, action, entityType, body, status, signature) in try await connection.query(
@@ -126,88 +116,27 @@ extension PostgresReader: StoreMaintenance {
             }
             guard !events.isEmpty else { break }
             for event in events {
-                report.hole(after: previous, at: event.seq, read: read, compacted: compacted)
-                if event.seq > high {
-                    report.findings.append(CheckFinding(
-                        area: "events",
-                        message: "seq \(event.seq) is above the highest seq ever assigned (\(high)): it was renumbered"))
-                }
-                if event.seq < 1 {
-                    report.findings.append(CheckFinding(
-                        area: "events", message: "seq \(event.seq) is below 1, where the log starts: it was renumbered"))
-                }
-                previous = max(previous, event.seq)
+                report.logged(seq: event.seq, highestAssigned: high, compacted: compacted)
                 cursor = event.seq
-                read += 1
             }
             try await folder.fold(events) { event, projection in event.seq <= checkpoints[projection.name] ?? 0 }
-            progress?(RebuildProgress(eventsRead: read, eventsTotal: max(total, read)))
+            progress?(RebuildProgress(eventsRead: report.events, eventsTotal: max(total, report.events)))
         }
-        report.events = read
-        for projection in Projections.all {
-            var pending = 0
-            for try await count in try await connection.query(
-                PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(log) WHERE seq > $1", binds: {
-                    var binds = PostgresBindings()
-                    binds.append(checkpoints[projection.name] ?? 0)
-                    return binds
-                }()), logger: logger
-            ).decode(Int64.self) {
-                pending = Int(count)
+        var lag: [[[Cell]]] = []
+        for statement in CheckReport.lagStatements(log: log, checkpoints: checkpoints, dialect: .postgreSQL) {
+            lag.append(try await PostgresExecutor.run(statement, on: connection, logger: logger))
+        }
+        report.lag(lag)
+        for table in tables {
+            let columns = try await PostgresExecutor.run(
+                ReplicaComparison.columnStatement(table, dialect: .postgreSQL), on: connection, logger: logger)
+            let comparison = ReplicaComparison(table, columns: columns)
+            var rows: [[[Cell]]] = []
+            for statement in comparison.statements(live: "\"\(table)\"", fresh: "\"\(table)__check\"") {
+                rows.append(try await PostgresExecutor.run(statement, on: connection, logger: logger))
             }
-            report.lag.append((projection.name, pending))
+            report.compared(comparison, rows, keysShown: keysShown)
         }
-        for table in tables { try await compare(table, on: connection, logger: logger, into: &report) }
-        report.tablesCompared = tables.count
         return report
-    }
-
-    /// Rows of the live table missing from the fresh fold, extra in it, or different, by key.
-    nonisolated(nonsending) private static func compare(
-        _ table: String, on connection: PostgresConnection, logger: Logger, into report: inout CheckReport
-    ) async throws {
-        var key: [String] = []
-        for try await column in try await connection.query(PostgresQuery(unsafeSQL: """
-            SELECT a.attname::text FROM pg_index i
-            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-            WHERE i.indrelid = '\(table)'::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)
-            """), logger: logger).decode(String.self) {
-            key.append(column)
-        }
-        if key.isEmpty {
-            for try await column in try await connection.query(PostgresQuery(unsafeSQL: """
-                SELECT attname::text FROM pg_attribute WHERE attrelid = '\(table)'::regclass AND attnum > 0 AND NOT attisdropped
-                ORDER BY attnum
-                """), logger: logger).decode(String.self) {
-                key.append(column)
-            }
-        }
-        let keyList = key.map { "\"\($0)\"" }.joined(separator: ", ")
-        let label = key.map { "'\($0)=' || coalesce(\"\($0)\"::text, 'NULL')" }.joined(separator: " || ' ' || ")
-        let live = "\"\(table)\""
-        let fresh = "\"\(table)__check\""
-
-        func keys(_ sql: String) async throws -> [String] {
-            var found: [String] = []
-            for try await text in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode(String.self) {
-                found.append(text)
-            }
-            return found
-        }
-        let missing = try await keys(
-            "SELECT \(label) FROM (SELECT \(keyList) FROM \(fresh) EXCEPT SELECT \(keyList) FROM \(live)) AS k ORDER BY \(keyList)")
-        let extra = try await keys(
-            "SELECT \(label) FROM (SELECT \(keyList) FROM \(live) EXCEPT SELECT \(keyList) FROM \(fresh)) AS k ORDER BY \(keyList)")
-        let different = try await keys("""
-            SELECT \(label) FROM (SELECT \(keyList) FROM (SELECT * FROM \(live) EXCEPT SELECT * FROM \(fresh)) AS d
-                INTERSECT SELECT \(keyList) FROM \(fresh)) AS k ORDER BY \(keyList)
-            """)
-        for try await count in try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(live)"), logger: logger
-        ).decode(Int64.self) {
-            report.rowsCompared += Int(count)
-        }
-        report.findings += CheckFinding.replicaDifferences(
-            table: table, missing: missing, extra: extra, different: different, keysShown: keysShown)
     }
 }

@@ -66,15 +66,9 @@ public final class PostgresReader: ReplicaReader {
     }
 
     public func query(_ sql: String, parameters: QueryParameters, into writer: inout some RowWriter) async throws {
+        // The READ ONLY transaction refuses writes; the shared refusals the rest, as on SQLite.
+        try QueryError.refuse(sql)
         let keyword = QueryError.firstKeyword(of: sql)
-        // Blanks, semicolons and comments only: PostgreSQL would answer an empty result, SQLite
-        // finds no statement; both say so.
-        guard !keyword.isEmpty || !QueryError.holdsNoStatement(sql) else { throw QueryError.noStatement }
-        if ["BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "PREPARE", "SET", "RESET"]
-            .contains(keyword)
-        {
-            throw QueryError.transactionControl(keyword)
-        }
         let (text, written) = Self.numberParameters(sql)
         try parameters.check(written: written)
         var binds = PostgresBindings()
@@ -88,45 +82,13 @@ public final class PostgresReader: ReplicaReader {
     }
 
     public func listEvents(_ filter: EventFilter, into writer: inout some RowWriter) async throws {
-        var conditions: [String] = []
-        var binds = PostgresBindings()
-        if let action = filter.action {
-            binds.append(action)
-            conditions.append("action = $\(binds.count)")
-        }
-        if let (types, id) = filter.entity {
-            binds.append(types)
-            binds.append(id)
-            conditions.append("entity_type = ANY($\(binds.count - 1)) AND entity_id = $\(binds.count)")
-        }
-        if filter.quarantinedOnly { conditions.append("status = '\(DeliveryStatus.quarantined.rawValue)'") }
-        if let since = filter.since {
-            binds.append(since.description)
-            conditions.append("received_at >= $\(binds.count)")
-        }
-        let select = """
-            SELECT seq, received_at, action, entity_type, entity_id, updated_on, status, error, source,
-                   length(body) AS bytes
-            FROM events\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-            """
-        // The newest `limit`, oldest first; all of them (0) need no second sort.
-        let sql = filter.limit == 0
-            ? "\(select)\nORDER BY seq"
-            : "SELECT * FROM (\(select)\nORDER BY seq DESC LIMIT \(filter.limit)) AS newest ORDER BY seq"
-        try await read(PostgresQuery(unsafeSQL: sql, binds: binds), keyword: "SELECT", sql: sql, into: &writer)
+        let listing = filter.statement(.postgreSQL)
+        try await read(PostgresExecutor.query(listing), keyword: "SELECT", sql: listing.sql, into: &writer)
     }
 
     public func event(seq: Int64) async throws -> LoggedDelivery? {
-        for try await row in try await store.client.query("""
-            SELECT seq, received_at, action, action_id, entity_type, entity_id, updated_on,
-                   length(body) AS bytes, body_sha256, source, signature, status, error, body
-            FROM events WHERE seq = \(seq)
-            """) {
-            let cells = row.map(Self.cell)
-            guard case .blob(let body) = cells.last else { return nil }
-            return LoggedDelivery(metadata: Array(cells.dropLast()), body: [UInt8](body))
-        }
-        return nil
+        try await store.executor.read([LoggedDelivery.statement(seq: seq, dialect: .postgreSQL)])[0].first
+            .map(LoggedDelivery.init(row:))
     }
 
     public func lastSeq() async throws -> Int64? {

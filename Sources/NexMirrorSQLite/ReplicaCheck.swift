@@ -7,9 +7,10 @@ import NexMirrorProjections
 
 /// Proves that a database still holds what nexmirror wrote (SPEC §9): SQLite's integrity check,
 /// every event's `body_sha256` against its body, `seq` strictly increasing without holes (but
-/// those `compact` recorded) and
-/// never above the highest one ever assigned, and the live replica equal to a fresh fold of the
-/// log up to each projection's checkpoint.
+/// those `compact` recorded) and never above the highest one ever assigned, no checkpoint above
+/// it either, and the live replica equal to a fresh fold of the log up to each projection's
+/// checkpoint. The findings and the comparison are the shared ones (`CheckReport`,
+/// `ReplicaComparison`); the hashing, the TEMP copies and the fold are this backend's.
 ///
 /// Everything is read in one read transaction of a read-only connection, so `serve` may keep
 /// ingesting: the check sees one consistent instant. The fresh fold goes into TEMP copies of
@@ -28,13 +29,21 @@ public struct ReplicaCheck {
             var report = CheckReport()
             try db.inTransaction(.deferred) {
                 try checkIntegrity(db, into: &report)
-                let checkpoints = try Dictionary(
-                    uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT name, checkpoint FROM main.projections")
-                        .map { (row: Row) -> (String, Int64) in (row[0], row[1]) })
+                let highestAssigned = try Int64.fetchOne(
+                    db, sql: "SELECT seq FROM main.sqlite_sequence WHERE name = 'events'") ?? 0
+                let checkpoints = report.checkpoints(
+                    try SQLiteExecutor.run([CheckReport.checkpointStatement(projections: "main.projections")], in: db)[0],
+                    highestAssigned: highestAssigned)
                 let tables = try createFreshTables(db)
-                try scanAndFold(db, checkpoints: checkpoints, into: &report, progress: progress)
-                for table in tables { try compare(table, db, into: &report) }
-                report.tablesCompared = tables.count
+                try scanAndFold(
+                    db, checkpoints: checkpoints, highestAssigned: highestAssigned, into: &report, progress: progress)
+                for table in tables {
+                    let columns = try SQLiteExecutor.run([ReplicaComparison.columnStatement(table, dialect: .sqlite)], in: db)
+                    let comparison = ReplicaComparison(table, columns: columns[0])
+                    let rows = try SQLiteExecutor.run(
+                        comparison.statements(live: "main.\"\(table)\"", fresh: "temp.\"\(table)\""), in: db)
+                    report.compared(comparison, rows, keysShown: keysShown)
+                }
                 return .rollback  // the TEMP tables go with it
             }
             return report
@@ -75,12 +84,10 @@ public struct ReplicaCheck {
     /// One pass over the log in `seq` order: hashes, `seq`, and the fold into the TEMP tables
     /// of every delivery at or below its projection's checkpoint.
     private func scanAndFold(
-        _ db: Database, checkpoints: [String: Int64], into report: inout CheckReport,
+        _ db: Database, checkpoints: [String: Int64], highestAssigned: Int64, into report: inout CheckReport,
         progress: ((RebuildProgress) -> Void)?
     ) throws {
         let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM main.events") ?? 0
-        let highestAssigned = try Int64.fetchOne(
-            db, sql: "SELECT seq FROM main.sqlite_sequence WHERE name = 'events'") ?? 0
         let folder = ReplicaFolder(db: db, suffix: "", selected: nil)
         let compacted = try SQLiteStore.compactedSeqs(db)
         report.compacted = compacted.count
@@ -90,8 +97,6 @@ public struct ReplicaCheck {
                        (SELECT erased_sha256 FROM main.erasures WHERE erasures.seq = logged.seq) AS erased_sha256
                 FROM main.events AS logged ORDER BY seq
                 """)
-        var previous: Int64 = 0  // the log starts at 1, so a missing first delivery is a hole too
-        var read = 0
         while let row = try rows.next() {
             let event = LoggedEvent(row: row)
             let erased: String? = row["erased_sha256"]
@@ -101,68 +106,12 @@ public struct ReplicaCheck {
                 report.findings.append(finding)
             }
             if erased != nil { report.erased += 1 }
-            report.hole(after: previous, at: event.seq, read: read, compacted: compacted)
-            if event.seq < 1 {
-                report.findings.append(CheckFinding(
-                    area: "events", message: "seq \(event.seq) is below 1, where the log starts: it was renumbered"))
-            }
-            if event.seq > highestAssigned {
-                report.findings.append(CheckFinding(
-                    area: "events",
-                    message: "seq \(event.seq) is above the highest seq ever assigned (\(highestAssigned)): it was renumbered"))
-            }
-            previous = max(previous, event.seq)
+            report.logged(seq: event.seq, highestAssigned: highestAssigned, compacted: compacted)
             try folder.fold(event) { projection in event.seq <= checkpoints[projection.name] ?? 0 }
-            read += 1
-            if read % 5000 == 0 { progress?(RebuildProgress(eventsRead: read, eventsTotal: max(total, read))) }
+            if report.events % 5000 == 0 { progress?(RebuildProgress(eventsRead: report.events, eventsTotal: max(total, report.events))) }
         }
-        progress?(RebuildProgress(eventsRead: read, eventsTotal: max(total, read)))
-        report.events = read
-        // Counted, not subtracted: a renumbered seq must not pass for thousands of deliveries.
-        report.lag = try Projections.all.map { projection in
-            let pending = try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM main.events WHERE seq > ?",
-                arguments: [checkpoints[projection.name] ?? 0]) ?? 0
-            return (projection.name, pending)
-        }
-    }
-
-    /// Rows of the live table missing from the fresh fold, extra in it, or different, by key.
-    private func compare(_ table: String, _ db: Database, into report: inout CheckReport) throws {
-        let columns = try Row.fetchAll(db, sql: "SELECT name, pk FROM pragma_table_info(?, 'main') ORDER BY pk", arguments: [table])
-        var key = columns.filter { ($0["pk"] as Int) > 0 }.map { $0["name"] as String }
-        if key.isEmpty { key = columns.map { $0["name"] as String } }
-        let keyList = key.map { "\"\($0)\"" }.joined(separator: ", ")
-        let live = "main.\"\(table)\""
-        let fresh = "temp.\"\(table)\""
-
-        func keys(_ sql: String) throws -> [String] {
-            try Row.fetchAll(db, sql: sql).map { row in
-                zip(key, row.databaseValues).map { "\($0)=\($1.storage.value.map { "\($0)" } ?? "NULL")" }
-                    .joined(separator: " ")
-            }
-        }
-        let missing = try keys("SELECT \(keyList) FROM \(fresh) EXCEPT SELECT \(keyList) FROM \(live)")
-        let extra = try keys("SELECT \(keyList) FROM \(live) EXCEPT SELECT \(keyList) FROM \(fresh)")
-        let different = try keys("""
-            SELECT \(keyList) FROM (SELECT * FROM \(live) EXCEPT SELECT * FROM \(fresh))
-            INTERSECT SELECT \(keyList) FROM \(fresh)
-            """)
-        report.rowsCompared += try Int.fetchOne(db, sql: "SELECT count(*) FROM \(live)") ?? 0
-
-        report.findings += CheckFinding.replicaDifferences(
-            table: table, missing: missing, extra: extra, different: different, keysShown: keysShown)
-    }
-}
-
-extension DatabaseValue.Storage {
-    fileprivate var value: Any? {
-        switch self {
-        case .null: nil
-        case .int64(let value): value
-        case .double(let value): value
-        case .string(let value): value
-        case .blob(let value): "<\(value.count) bytes>"
-        }
+        progress?(RebuildProgress(eventsRead: report.events, eventsTotal: max(total, report.events)))
+        report.lag(try SQLiteExecutor.run(
+            CheckReport.lagStatements(log: "main.events", checkpoints: checkpoints, dialect: .sqlite), in: db))
     }
 }

@@ -15,6 +15,15 @@ public struct SQLiteExecutor: SQLExecutor {
         try await database.read { db in try Self.run(statements, in: db) }
     }
 
+    public func read(_ first: [SQLStatement], then plan: @escaping @Sendable ([[[Cell]]]) throws -> [SQLStatement]) async throws
+        -> (first: [[[Cell]]], then: [[[Cell]]])
+    {
+        try await database.read { db in
+            let found = try Self.run(first, in: db)
+            return (found, try Self.run(try plan(found), in: db))
+        }
+    }
+
     public func write(_ statements: [SQLStatement]) async throws -> [[[Cell]]] {
         try await database.write { db in try Self.run(statements, in: db) }
     }

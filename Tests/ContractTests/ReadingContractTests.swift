@@ -34,6 +34,9 @@ import Testing
             ("/* sneaky */ -- comment\n delete from events", "refused: DELETE would write to the database; query is read-only"),
             ("BEGIN", "refused: BEGIN is not allowed; query runs each statement in its own read transaction"),
             ("COMMIT", "refused: COMMIT is not allowed; query runs each statement in its own read transaction"),
+            ("SET search_path = elsewhere", "refused: SET is not allowed; query runs each statement in its own read transaction"),
+            ("ATTACH 'x.sqlite' AS x", "refused: ATTACH is not allowed; query reads this database only"),
+            ("PRAGMA user_version = 3", "refused: PRAGMA … = … changes a setting; query is read-only"),
             ("SELECT 1; SELECT 2", "query runs one statement at a time; this SQL holds 2 (run each separately)"),
             ("  -- nothing\n", "no SQL statement given"),
         ]

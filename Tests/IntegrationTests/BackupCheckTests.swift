@@ -65,6 +65,14 @@ import Testing
         #expect(lines.contains("events: seq 100 is above the highest seq ever assigned (32): it was renumbered"))
     }
 
+    @Test func aCheckpointPastTheLogIsFound() async throws {
+        let mirror = try await Mirror.fromFixtures()
+        try tamper(mirror, "UPDATE projections SET checkpoint = 40 WHERE name = 'teams'")
+        let result = try await mirror.run(["check"])
+        #expect(result.status == 1)
+        #expect(findings(result) == ["projections: teams's checkpoint 40 is above the last seq of the log (32)"], "\(result.output)")
+    }
+
     @Test func deliveriesNotFoldedYetAreLagNotFindings() async throws {
         let mirror = try await Mirror.fromFixtures(skippingDeletes: true)
         let complete = try await Mirror.fromFixtures()

@@ -50,7 +50,7 @@ public final class AsOfReplica: Sendable {
                         let batch = try EntityOrderedFold.foldBatch(
                             after: entity, upTo: Int64.max, limit: Self.batchSize,
                             folder: ReplicaFolder(db: db, suffix: "", selected: nil), in: db,
-                            log: "live.events", filter: "coalesce(updated_on, received_at) <= ?",
+                            log: "live.events", filter: AsOfFilter.condition(.sqlite, parameter: "?"),
                             filterArguments: [instant])
                         folded += batch.read
                         cursor = max(cursor, batch.maxSeq)
@@ -75,10 +75,8 @@ public final class AsOfReplica: Sendable {
     /// which SQLite resolves before the scratch file's own empty `events`.
     public func attachLog(_ db: Database) throws {
         try db.execute(sql: "ATTACH DATABASE ? AS live", arguments: [livePath])
-        // The instant is our own canonical text (digits, '-', ':', 'T', '.', 'Z'), never input.
         try db.execute(sql: """
-            CREATE TEMP VIEW events AS SELECT * FROM live.events
-            WHERE coalesce(updated_on, received_at) <= '\(asOf.description)'
+            CREATE TEMP VIEW events AS SELECT * FROM live.events WHERE \(AsOfFilter.condition(.sqlite, at: asOf))
             """)
     }
 

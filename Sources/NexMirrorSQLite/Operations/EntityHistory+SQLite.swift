@@ -1,22 +1,11 @@
-import Foundation
 import GRDB
 import NexMirrorStore
 
 extension EntityHistory {
-    /// Reads the entity's deliveries from the log and replays them.
+    /// Reads the entity's deliveries from the log on a connection already in a read transaction,
+    /// and replays them.
     public init(db: Database, entityTypes: [String], id: Int64) throws {
-        let placeholders = entityTypes.map { _ in "?" }.joined(separator: ", ")
-        let records = try Row.fetchAll(
-            db, sql: """
-                SELECT seq, received_at, action, source, updated_on, status, error, body, entity_type, signature
-                FROM events WHERE entity_id = ? AND entity_type IN (\(placeholders)) ORDER BY seq
-                """, arguments: StatementArguments([id] + entityTypes)
-        ).map { row in
-            Record(
-                seq: row[0], receivedAt: row[1], action: row[2], source: row[3], updatedOn: row[4], status: row[5],
-                error: row[6], body: [UInt8](row[7] as Data), entityType: row[8],
-                signature: row[9])
-        }
-        self.init(entityTypes: entityTypes, id: id, records: records)
+        let statement = Self.statement(entityTypes: entityTypes, id: id, dialect: .sqlite)
+        self.init(entityTypes: entityTypes, id: id, rows: try SQLiteExecutor.run([statement], in: db)[0])
     }
 }

@@ -6,6 +6,8 @@ import NexMirrorStore
 /// Compiles user SQL and refuses anything but one statement that only reads.
 enum ReadOnlyStatement {
     static func prepare(_ sql: String, in db: Database) throws -> Statement {
+        // Before compiling, so a keyword SQLite does not parse (SET, PREPARE) is refused as on PostgreSQL.
+        try QueryError.refuse(sql)
         var statements: [Statement] = []
         let cursor = try db.allStatements(sql: sql)
         while let statement = try cursor.next() {
@@ -17,18 +19,13 @@ enum ReadOnlyStatement {
         return statement
     }
 
-    /// `sqlite3_stmt_readonly` says whether a statement writes a database file. It calls
-    /// ATTACH, DETACH, transaction control and some setting PRAGMAs read-only since they change
-    /// only the connection, so those are refused by their keyword: ATTACH could open (and
-    /// create) another file, and a COMMIT would end the read transaction under GRDB.
+    /// Every statement of a script, not only its first, passes the shared refusals; then
+    /// `sqlite3_stmt_readonly` says whether it writes a database file (it calls ATTACH, DETACH,
+    /// transaction control and some setting PRAGMAs read-only, since they change only the
+    /// connection: the shared refusals name those).
     static func refuseUnlessReadOnly(_ statement: Statement) throws(QueryError) {
-        let keyword = QueryError.firstKeyword(of: statement.sql)
-        switch keyword {
-        case "ATTACH", "DETACH": throw .otherDatabase(keyword)
-        case "BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE": throw .transactionControl(keyword)
-        case "PRAGMA" where statement.sql.contains("="): throw .settingPragma
-        default: guard statement.isReadonly else { throw .writes(keyword) }
-        }
+        try QueryError.refuse(statement.sql)
+        guard statement.isReadonly else { throw .writes(QueryError.firstKeyword(of: statement.sql)) }
     }
 
     /// The arguments for `statement`, once `parameters` are checked against those it uses.

@@ -78,49 +78,16 @@ public final class SQLiteReader: ReplicaReader {
     }
 
     public func listEvents(_ filter: EventFilter, into writer: inout some RowWriter) async throws {
-        var conditions: [String] = []
-        var arguments: [String: (any DatabaseValueConvertible)?] = [:]
-        if let action = filter.action {
-            conditions.append("action = :action")
-            arguments["action"] = action
-        }
-        if let (types, id) = filter.entity {
-            let names = types.indices.map { ":type\($0)" }
-            conditions.append("entity_type IN (\(names.joined(separator: ", "))) AND entity_id = :id")
-            for (index, type) in types.enumerated() { arguments["type\(index)"] = type }
-            arguments["id"] = id
-        }
-        if filter.quarantinedOnly { conditions.append("status = '\(DeliveryStatus.quarantined.rawValue)'") }
-        if let since = filter.since {
-            conditions.append("received_at >= :since")
-            arguments["since"] = since.description
-        }
-        arguments["limit"] = filter.limit == 0 ? -1 : filter.limit
-        let sql = """
-            SELECT * FROM (
-                SELECT seq, received_at, action, entity_type, entity_id, updated_on, status, error, source,
-                       length(body) AS bytes
-                FROM events\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-                ORDER BY seq DESC LIMIT :limit)
-            ORDER BY seq
-            """
+        let listing = filter.statement(.sqlite)
         try read { db in
-            let statement = try db.makeStatement(sql: sql)
-            try writer.write(statement, arguments: StatementArguments(arguments))
+            try writer.write(db.makeStatement(sql: listing.sql), arguments: SQLiteExecutor.arguments(listing.arguments))
         }
     }
 
     public func event(seq: Int64) async throws -> LoggedDelivery? {
         try read { db in
-            let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT seq, received_at, action, action_id, entity_type, entity_id, updated_on,
-                           length(body) AS bytes, body_sha256, source, signature, status, error, body
-                    FROM events WHERE seq = ?
-                    """,
-                arguments: [seq])
-            return row.map { LoggedDelivery(metadata: Array(Cell.row($0).dropLast()), body: [UInt8]($0["body"] as Data)) }
+            try SQLiteExecutor.run([LoggedDelivery.statement(seq: seq, dialect: .sqlite)], in: db)[0].first
+                .map(LoggedDelivery.init(row:))
         }
     }
 

@@ -1,3 +1,5 @@
+import NexMirrorProjections
+
 /// One thing `nexmirror check` found wrong, printed as one line: `area: what`.
 public struct CheckFinding: Sendable, CustomStringConvertible {
     /// `integrity`, `events`, or the replica table concerned.
@@ -53,7 +55,73 @@ public struct CheckReport: Sendable {
     public package(set) var tablesCompared = 0
     public package(set) var rowsCompared = 0
 
+    /// The greatest seq `logged` has seen; the log starts at 1, so a missing first delivery is a
+    /// hole too.
+    private var previousSeq: Int64 = 0
+
     package init() {}
+
+    /// Counts one delivery of the log read in `seq` order, with the findings of its seq: a hole
+    /// before it (but where `compact` removed those seqs), or a seq below 1 or above the highest
+    /// ever assigned, either of which means the log was renumbered.
+    package mutating func logged(seq: Int64, highestAssigned: Int64, compacted: CompactedSeqs) {
+        hole(after: previousSeq, at: seq, read: events, compacted: compacted)
+        if seq < 1 {
+            findings.append(CheckFinding(area: "events", message: "seq \(seq) is below 1, where the log starts: it was renumbered"))
+        }
+        if seq > highestAssigned {
+            findings.append(CheckFinding(
+                area: "events", message: "seq \(seq) is above the highest seq ever assigned (\(highestAssigned)): it was renumbered"))
+        }
+        previousSeq = max(previousSeq, seq)
+        events += 1
+    }
+
+    /// Each projection's checkpoint, in name order (`projections` names the table, qualified
+    /// where a copy of it could shadow it).
+    package static func checkpointStatement(projections: String = "projections") -> SQLStatement {
+        SQLStatement("SELECT name, checkpoint FROM \(projections) ORDER BY name")
+    }
+
+    /// The checkpoints `checkpointStatement` read, each a finding when it is past the highest seq
+    /// ever assigned: that projection folded deliveries the log does not hold.
+    package mutating func checkpoints(_ rows: [[Cell]], highestAssigned: Int64) -> [String: Int64] {
+        var checkpoints: [String: Int64] = [:]
+        for row in rows {
+            guard let name = row[0].textValue, let checkpoint = row[1].int64Value else { continue }
+            checkpoints[name] = checkpoint
+            if checkpoint > highestAssigned {
+                findings.append(CheckFinding(
+                    area: "projections",
+                    message: "\(name)'s checkpoint \(checkpoint) is above the last seq of the log (\(highestAssigned))"))
+            }
+        }
+        return checkpoints
+    }
+
+    /// Deliveries of `log` after each projection's checkpoint, in `Projections.all` order:
+    /// counted, not subtracted, so a renumbered seq cannot pass for thousands of deliveries.
+    package static func lagStatements(log: String, checkpoints: [String: Int64], dialect: SQLDialect) -> [SQLStatement] {
+        Projections.all.map { projection in
+            SQLStatement(
+                "SELECT count(*) FROM \(log) WHERE seq > \(dialect.parameter(1))",
+                [.integer(checkpoints[projection.name] ?? 0)])
+        }
+    }
+
+    /// The lag the rows of `lagStatements` count.
+    package mutating func lag(_ rows: [[[Cell]]]) {
+        lag = zip(Projections.all, rows).map { projection, rows in
+            (projection: projection.name, deliveries: rows.first?.first?.intValue ?? 0)
+        }
+    }
+
+    /// A replica table compared with its fresh fold (`comparison`'s rows): its findings, and its rows counted.
+    package mutating func compared(_ comparison: ReplicaComparison, _ rows: [[[Cell]]], keysShown: Int) {
+        findings += comparison.findings(rows, keysShown: keysShown)
+        rowsCompared += comparison.rowCount(rows)
+        tablesCompared += 1
+    }
 
     /// The finding for a hole in `seq` (`previous` then `seq`, more than one apart), unless
     /// `compact` removed exactly those seqs; `read` is how many deliveries came before.

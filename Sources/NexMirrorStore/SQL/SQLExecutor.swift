@@ -28,9 +28,24 @@ public protocol SQLExecutor: Sendable {
     /// Runs `statements` in one write transaction and returns each one's rows, in order; nothing
     /// of it stays when one fails.
     func write(_ statements: [SQLStatement]) async throws -> [[[Cell]]]
+
+    /// Runs `first`, then the statements `plan` makes of its rows, in one read-only transaction:
+    /// for a plan that depends on what the database holds (which tables exist) and must still
+    /// read one instant.
+    func read(_ first: [SQLStatement], then plan: @escaping @Sendable ([[[Cell]]]) throws -> [SQLStatement]) async throws
+        -> (first: [[[Cell]]], then: [[[Cell]]])
 }
 
 extension SQLExecutor {
+    /// Two reads, for an executor that cannot hold one transaction across a plan; both backends
+    /// run the two batches in one snapshot instead.
+    public func read(_ first: [SQLStatement], then plan: @escaping @Sendable ([[[Cell]]]) throws -> [SQLStatement]) async throws
+        -> (first: [[[Cell]]], then: [[[Cell]]])
+    {
+        let found = try await read(first)
+        return (found, try await read(try plan(found)))
+    }
+
     /// The rows of one read-only statement.
     public func rows(_ sql: String, _ arguments: [Cell] = []) async throws -> [[Cell]] {
         try await read([SQLStatement(sql, arguments)])[0]
