@@ -37,6 +37,20 @@ struct PostgresStoreTests {
         for store in stores { store.close() }
     }
 
+    /// `serve` runs the pools in a service: statements after the hand-over go to a pool that
+    /// runs there (they would wait for ever on one nobody runs), and its end closes the store.
+    @Test func poolsHandedOverServeStatementsUntilTheirTaskEnds() async throws {
+        let store = try await Self.open(try PostgresCluster.makeDatabase())
+        defer { store.close() }
+        let pools = Task { await store.runPools() }
+        let appended = try await store.append([Self.delivery("CoworkerCreate")])
+        #expect(appended == [AppendResult(seq: 1, duplicate: false)])
+        #expect(await store.isWritable())
+        pools.cancel()
+        await pools.value
+        #expect(await store.isWritable() == false)
+    }
+
     @Test func aRedeliveryToAnotherReceiverIsADuplicateWithTheFirstSeq() async throws {
         let url = try PostgresCluster.makeDatabase()
         let first = try await Self.open(url)
@@ -130,7 +144,7 @@ struct PostgresStoreTests {
         let url = try PostgresCluster.makeDatabase()
         let stores = try await (0..<projectors).asyncMap { _ in try await Self.open(url) }
         defer { for store in stores { store.close() } }
-        for store in stores { try await store.prepareProjections() }
+        for store in stores { try await store.registerProjections() }
         for (index, batch) in batches.enumerated() {
             _ = try await stores[index % projectors].append(batch.map { Self.delivery($0) })
         }
