@@ -48,7 +48,7 @@ enum PGAsOfReplica {
                 isTemporary = temporary
             }
             guard isTemporary else {
-                throw PostgresOpenError(description: "the TEMP table \(table) is not found before the live one (is pg_temp late in search_path?)")
+                throw PostgresOpenError.temporaryTableHidden(table)
             }
         }
 
@@ -139,6 +139,6 @@ enum PGAsOfReplica {
         ).decode(String.self) {
             return "\(schema).events"
         }
-        throw PostgresOpenError(description: "no event log in this database; start `nexmirror serve` on it first")
+        throw PostgresOpenError.noEventLog
     }
 }

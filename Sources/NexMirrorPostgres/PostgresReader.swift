@@ -26,7 +26,7 @@ public final class PostgresReader: ReplicaReader {
         }
         guard isNexmirror else {
             store.close()
-            throw PostgresOpenError(description: "\(url) is not a nexmirror database (no event log in it); start `nexmirror serve` on it first")
+            throw PostgresOpenError.notANexmirrorDatabase(url: url)
         }
         guard let asOf else {
             asOfSession = nil
@@ -39,7 +39,7 @@ public final class PostgresReader: ReplicaReader {
                 configuration: try url.connectionConfiguration(store.endpoint), id: 1, logger: quiet)
         } catch {
             store.close()
-            throw PostgresOpenError(description: "cannot connect to \(url): \(PostgresStore.connectReason(error, url: url))")
+            throw PostgresOpenError.cannotConnect(url: url, reason: PostgresStore.connectReason(error, url: url))
         }
         do {
             _ = try await PGAsOfReplica.build(asOf: asOf, on: session, logger: store.logger)

@@ -8,8 +8,8 @@ import PostgresNIO
 extension PostgresStore: ReplicaStore {
     /// Registers projections new to this database and rebuilds those whose version changed.
     @discardableResult
-    public func prepareProjections(progress: ((RebuildProgress) -> Void)?) async throws -> [String] {
-        let stale = try await prepareProjections()
+    public func registerProjectionsAndRebuildChanged(progress: ((RebuildProgress) -> Void)?) async throws -> [String] {
+        let stale = try await registerProjections()
         if !stale.isEmpty { _ = try await rebuild(projectionNames: stale, progress: progress) }
         return stale
     }

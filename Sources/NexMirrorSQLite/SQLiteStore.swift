@@ -224,7 +224,7 @@ public final class SQLiteStore: EventStore {
     /// Registers projections new to this database and rebuilds those whose version changed.
     /// Returns the names rebuilt.
     @discardableResult
-    public func prepareProjections(progress: ((RebuildProgress) -> Void)? = nil) throws -> [String] {
+    public func registerProjectionsAndRebuildChanged(progress: ((RebuildProgress) -> Void)? = nil) throws -> [String] {
         let stale: [String] = try pool.write { db in
             var stale: [String] = []
             for projection in Projections.all {

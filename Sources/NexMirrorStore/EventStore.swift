@@ -40,7 +40,7 @@ public protocol ReplicaStore: EventStore {
     /// Registers projections new to the store and rebuilds those whose version changed;
     /// returns the names rebuilt.
     @discardableResult
-    func prepareProjections(progress: ((RebuildProgress) -> Void)?) async throws -> [String]
+    func registerProjectionsAndRebuildChanged(progress: ((RebuildProgress) -> Void)?) async throws -> [String]
 
     /// Refolds the named projections (all when nil or empty) from the whole log aside, then
     /// swaps them in atomically, also while other processes keep appending; `swap` says how long

@@ -110,7 +110,7 @@ struct Import: AsyncParsableCommand {
 
     private func fold(_ store: any ReplicaStore, progress: ImportProgress) async throws -> Int {
         do {
-            try await store.prepareProjections(progress: nil)
+            try await store.registerProjectionsAndRebuildChanged(progress: nil)
             let (last, checkpoint) = try await store.progress()
             let pending = Int(last - checkpoint)
             defer { progress.finish() }

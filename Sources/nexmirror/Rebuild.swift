@@ -47,7 +47,7 @@ struct Rebuild: AsyncParsableCommand {
 
     func run() async throws {
         let store = try await database.openStore(mustExist: true)
-        try await store.prepareProjections(progress: nil)
+        try await store.registerProjectionsAndRebuildChanged(progress: nil)
         let bar = ProgressBar(enabled: Terminal.isTerminal(STDERR_FILENO))
         let summary = try await store.rebuild(
             projectionNames: projections, swap: SwapPolicy(totalWait: swapWait.duration)

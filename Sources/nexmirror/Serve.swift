@@ -126,7 +126,7 @@ struct Serve: AsyncParsableCommand {
         // Opened first: a foreign or damaged file is refused before anything, even the secret
         // file beside it, is created. On PostgreSQL several receivers may share the database;
         // appends and folds are coordinated there, not here.
-        let store = try await database.openStore(lockTimeout: .seconds(lockTimeout), logger: logger)
+        let (store, storeServices) = try await database.openServedStore(lockTimeout: .seconds(lockTimeout), logger: logger)
         let secrets = try loadSecrets(logger: logger)
         if case .postgreSQL(let text) = database.location {
             let url = try DatabaseOptions.postgresURL(text)
@@ -134,13 +134,13 @@ struct Serve: AsyncParsableCommand {
         }
         raiseOpenFileLimit()
 
-        let rebuilt = try await store.prepareProjections(progress: nil)
+        let rebuilt = try await store.registerProjectionsAndRebuildChanged(progress: nil)
         if !rebuilt.isEmpty {
             logger.notice("projections rebuilt for a new version", metadata: ["projections": "\(rebuilt)"])
         }
 
         let (app, addresses) = try receiver(store: store, secrets: secrets, logger: logger)
-        try await run(app: app, store: store, addresses: addresses, logger: logger)
+        try await run(app: app, store: store, storeServices: storeServices, addresses: addresses, logger: logger)
     }
 
     /// The secrets deliveries are checked with: none with --insecure-no-signature, else
@@ -161,21 +161,28 @@ struct Serve: AsyncParsableCommand {
 
     /// The receiver with its background services, on either backend: `--sync-every`'s sync and
     /// `--erase-deleted-after`'s erasure and `--compact-after`'s compaction. Ingest never waits
-    /// on them; their writes go through the same log and locks as any batch.
+    /// on them; their writes go through the same log and locks as any batch. `storeServices`
+    /// (the store's connections) come first, so the group, which stops in reverse order, stops
+    /// them last.
     func run(
-        app: some ApplicationProtocol, store: any SyncLedger & ErasingStore & StoreCompaction, addresses: [String],
-        logger: Logger
+        app: some ApplicationProtocol, store: any SyncLedger & ErasingStore & StoreCompaction,
+        storeServices: [any Service], addresses: [String], logger: Logger
     ) async throws {
-        var services: [any Service] = [app]
+        var services: [any Service] = storeServices + [app]
         if let syncEvery {
             let client = try api.client(tokenPath: try api.tokenPath(for: database.location), logger: logger)
             let reconciler = Reconciler(store: store, client: client, logger: logger)
-            services.append(SyncService(reconciler: reconciler, interval: syncEvery.duration, logger: logger))
+            let sync = AutomaticSync(reconciler: reconciler, interval: syncEvery.duration, logger: logger)
+            services.append(PeriodicService(every: sync.interval) { await sync.runOnce() })
         }
         if let delay = eraseDeletedAfter.duration {
-            services.append(ErasureService(store: store, delay: delay, logger: logger))
+            let erasure = AutomaticErasure(store: store, delay: delay, logger: logger)
+            services.append(PeriodicService(every: erasure.interval) { await erasure.runOnce() })
         }
-        if let compactAfter { services.append(RetentionService(store: store, keep: compactAfter.duration, logger: logger)) }
+        if let compactAfter {
+            let compaction = AutomaticCompaction(store: store, keep: compactAfter.duration, logger: logger)
+            services.append(PeriodicService(every: compaction.interval) { await compaction.runOnce() })
+        }
         do {
             try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         } catch {

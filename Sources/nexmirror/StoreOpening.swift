@@ -5,6 +5,7 @@ import NexMirrorCore
 import NexMirrorPostgres
 import NexMirrorSQLite
 import NexMirrorStore
+import ServiceLifecycle
 
 /// The one place that picks the store's backend from `--db`; every command past argument
 /// parsing sees only the store protocols.
@@ -27,6 +28,20 @@ extension DatabaseOptions {
         }
     }
 
+    /// `serve`'s store, with the services its backend needs beside the receiver: on PostgreSQL,
+    /// the one that runs the connection pools.
+    func openServedStore(
+        lockTimeout: Duration, logger: Logger
+    ) async throws -> (store: any ReplicaStore & SyncLedger & ErasingStore & StoreCompaction, services: [any Service]) {
+        switch location {
+        case .sqlite:
+            return (try await openStore(lockTimeout: lockTimeout, logger: logger), [])
+        case .postgreSQL(let url):
+            let store = try await PostgresStore(url: try Self.postgresURL(url), deadline: lockTimeout, logger: logger)
+            return (store, [PostgresPoolService(store: store)])
+        }
+    }
+
     /// The store `forget` erases in; it must exist.
     func openErasingStore() async throws -> any ErasingStore { try await openStore(mustExist: true) }
 
@@ -46,14 +61,14 @@ extension DatabaseOptions {
         case .sqlite(let path):
             do {
                 let store = try SQLiteStore(path: path)
-                if preparing { try store.prepareProjections() }
+                if preparing { try store.registerProjectionsAndRebuildChanged() }
                 return store
             } catch {
                 throw NexudusCommandError.cannotOpen(path: path, reason: "\(error)")
             }
         case .postgreSQL(let url):
             let store = try await PostgresStore(url: try Self.postgresURL(url), logger: Logger(label: "nexmirror"))
-            if preparing { try await store.prepareProjections(progress: nil) }
+            if preparing { try await store.registerProjectionsAndRebuildChanged(progress: nil) }
             return store
         }
     }

@@ -22,7 +22,7 @@ import Testing
                 let deliveries = History.deliveries(genes: genes)
                 let inOrder = try backend.makeDatabase()
                 let reference = try await inOrder.openStore()
-                try await reference.prepareProjections(progress: nil)
+                try await reference.registerProjectionsAndRebuildChanged(progress: nil)
                 for delivery in deliveries { _ = try await reference.append([delivery]) }
                 while try await reference.foldPending(limit: 7) > 0 {}
                 let expected = try await inOrder.replicaDump()
@@ -35,7 +35,7 @@ import Testing
                 arrivals.shuffle(using: &random)
                 let shuffled = try backend.makeDatabase()
                 let store = try await shuffled.openStore()
-                try await store.prepareProjections(progress: nil)
+                try await store.registerProjectionsAndRebuildChanged(progress: nil)
                 var position = 0
                 while position < arrivals.count {
                     let group = Int(random.next() % 5) + 1
@@ -94,7 +94,7 @@ import Testing
 
         let inOrder = try backend.makeDatabase()
         let reference = try await inOrder.openStore()
-        try await reference.prepareProjections(progress: nil)
+        try await reference.registerProjectionsAndRebuildChanged(progress: nil)
         for (action, body) in deliveries {
             _ = try await reference.append([
                 NewDelivery(action: ActionCatalog.action(named: action)!, body: body, source: .webhook, signature: .raw)

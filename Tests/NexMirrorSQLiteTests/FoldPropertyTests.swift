@@ -165,7 +165,7 @@ import NexMirrorStore
             try db.execute(sql: "UPDATE projections SET version = 0, checkpoint = 0 WHERE name = 'bookings'")
             try db.execute(sql: "DELETE FROM bookings")
         }
-        let rebuilt = try temporary.store.prepareProjections()
+        let rebuilt = try temporary.store.registerProjectionsAndRebuildChanged()
         #expect(rebuilt == ["bookings"])
         let rows: Int? = try temporary.value("SELECT count(*) FROM bookings")
         #expect(rows == 1)

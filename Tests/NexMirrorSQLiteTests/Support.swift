@@ -31,7 +31,7 @@ final class TemporaryStore {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteStore(path: directory.appendingPathComponent("test.sqlite").path)
-        try store.prepareProjections()
+        try store.registerProjectionsAndRebuildChanged()
     }
 
     /// Opens an existing database (which is left where it is).

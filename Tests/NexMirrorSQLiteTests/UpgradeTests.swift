@@ -30,7 +30,7 @@ import NexMirrorStore
         #expect(before.count == 33)
 
         let store = try SQLiteStore(path: path)
-        try store.prepareProjections()
+        try store.registerProjectionsAndRebuildChanged()
         #expect(try store.appliedMigrations() == SQLiteStore.migrator.migrations.sorted())
         let after = try store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT seq, action, body_sha256, status, error, source FROM events ORDER BY seq")
@@ -59,7 +59,7 @@ import NexMirrorStore
         let (directory, path) = try Self.copy()
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try SQLiteStore(path: path)
-        try store.prepareProjections()
+        try store.registerProjectionsAndRebuildChanged()
         let snapshot = { try store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT id || '|' || coalesce(updated_on, '') || '|' || data FROM coworkers ORDER BY id")
                 + String.fetchAll(db, sql: "SELECT id || '|' || status FROM invoices ORDER BY id")

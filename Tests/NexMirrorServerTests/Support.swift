@@ -30,7 +30,7 @@ final class Receiver: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         path = directory.appendingPathComponent("mirror.sqlite").path
         store = try SQLiteStore(path: path, busyTimeout: busyTimeout)
-        try store.prepareProjections()
+        try store.registerProjectionsAndRebuildChanged()
         var configuration = ReceiverConfiguration(port: 0, secrets: secrets)
         try configure(&configuration)
         self.configuration = configuration

@@ -230,7 +230,7 @@ struct SameLog {
         postgres = try PostgresCluster.makeDatabase()
         sqlite = scratch.path("mirror.sqlite")
         let local = try SQLiteStore(path: sqlite)
-        try local.prepareProjections()
+        try local.registerProjectionsAndRebuildChanged()
         let start = Timestamp(parsing: "2026-04-30T09:00:00Z")!
         func delivery(_ fixture: String, as action: String? = nil, at index: Int) -> NewDelivery {
             NewDelivery(
@@ -257,7 +257,7 @@ struct SameLog {
         ).split(separator: "\n")
         let store = try await PostgresStore(url: try PostgresURL(postgres), deadline: testDeadline, logger: Logger(label: "test"))
         defer { store.close() }
-        try await store.prepareProjections()
+        try await store.registerProjections()
         var batch: [NewDelivery] = []
         for row in rows {
             let fields = row.split(separator: "|", omittingEmptySubsequences: false).map(String.init)

@@ -63,7 +63,7 @@ struct PostgresOperationsTests {
             let url = try PostgresCluster.makeDatabase()
             let store = try await PostgresStoreTests.open(url)
             defer { store.close() }
-            try await store.prepareProjections()
+            try await store.registerProjections()
             var order = NexudusFixtures.names + NexudusFixtures.names.shuffled(using: &generator).prefix(10)
             order.shuffle(using: &generator)
             // Redeliveries collapse into duplicates; what varies is the order of each entity's versions.

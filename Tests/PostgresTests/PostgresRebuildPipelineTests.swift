@@ -17,7 +17,7 @@ struct PostgresRebuildPipelineTests {
         let url = try PostgresCluster.makeDatabase()
         let store = try await PostgresStoreTests.open(url)
         defer { store.close() }
-        try await store.prepareProjections()
+        try await store.registerProjections()
         // Three rounds of 1,500 deliveries over the same 500 coworkers and 250 teams: the rebuild's
         // batches (1–2,000, 2,001–4,000, 4,001–4,500) each meet entities the one before changed.
         for round in 0..<3 {

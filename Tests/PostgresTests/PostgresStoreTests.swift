@@ -37,6 +37,23 @@ struct PostgresStoreTests {
         for store in stores { store.close() }
     }
 
+    /// `serve` runs the pools in a service: statements across the hand-over are served (after
+    /// it, by a pool that runs only there: they would wait for ever on one nobody runs), and the
+    /// end of its task closes the store.
+    @Test func poolsHandedOverServeStatementsUntilTheirTaskEnds() async throws {
+        let store = try await Self.open(try PostgresCluster.makeDatabase())
+        defer { store.close() }
+        let pools = Task { await store.runPools() }
+        for _ in 0..<3 {
+            let appended = try await store.append([Self.delivery("CoworkerCreate")])
+            #expect(appended.map(\.seq) == [1])
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        pools.cancel()
+        await pools.value
+        await #expect(throws: (any Error).self) { try await store.append([Self.delivery("BookingCreate")]) }
+    }
+
     @Test func aRedeliveryToAnotherReceiverIsADuplicateWithTheFirstSeq() async throws {
         let url = try PostgresCluster.makeDatabase()
         let first = try await Self.open(url)
@@ -130,7 +147,7 @@ struct PostgresStoreTests {
         let url = try PostgresCluster.makeDatabase()
         let stores = try await (0..<projectors).asyncMap { _ in try await Self.open(url) }
         defer { for store in stores { store.close() } }
-        for store in stores { try await store.prepareProjections() }
+        for store in stores { try await store.registerProjections() }
         for (index, batch) in batches.enumerated() {
             _ = try await stores[index % projectors].append(batch.map { Self.delivery($0) })
         }

@@ -38,7 +38,7 @@ struct PostgresUpgradeTests {
 
         let store = try await PostgresStore(url: try PostgresURL(url), deadline: testDeadline, logger: Logger(label: "test"))
         defer { store.close() }
-        try await store.prepareProjections(progress: nil)
+        try await store.registerProjectionsAndRebuildChanged(progress: nil)
         #expect(try await store.appliedMigrations().count == 8)
         #expect(try PostgresCluster.psql(url, Self.log) == before)
         #expect(try PostgresCluster.psql(url, "SELECT count(*) FROM coworkers") == "2")
@@ -63,7 +63,7 @@ struct PostgresUpgradeTests {
         let url = try Self.restored()
         let store = try await PostgresStore(url: try PostgresURL(url), deadline: testDeadline, logger: Logger(label: "test"))
         defer { store.close() }
-        try await store.prepareProjections(progress: nil)
+        try await store.registerProjectionsAndRebuildChanged(progress: nil)
         let replica = """
             SELECT string_agg(r, E'\\n' ORDER BY r) FROM (
                 SELECT 'coworker ' || id || '|' || coalesce(updated_on, '') || '|' || data AS r FROM coworkers

@@ -28,7 +28,7 @@ public final class AsOfReplica: Sendable {
         path = directory.appendingPathComponent("as-of.sqlite").path
         do {
             let store = try SQLiteStore(path: path)
-            try store.prepareProjections()
+            try store.registerProjectionsAndRebuildChanged()
             let instant = asOf.description
             deliveries = try store.pool.writeWithoutTransaction { db in
                 // A scratch copy: losing it to a crash costs nothing, so no fsync.

@@ -1,12 +1,11 @@
 import Logging
 import NexMirrorCore
 import NexMirrorStore
-import ServiceLifecycle
 
 /// `serve --erase-deleted-after D` (SPEC §10): erases each coworker whose delete (a webhook, or
 /// sync's 404) was folded D ago, by the same `forget` an operator runs. Logs counts, never ids
-/// or anything about the people.
-public struct ErasureService: Service {
+/// or anything about the people. A `PeriodicService` runs it every `interval`.
+public struct AutomaticErasure: Sendable {
     let store: any ErasingStore
     let delay: Duration
     let logger: Logger
@@ -19,16 +18,7 @@ public struct ErasureService: Service {
 
     /// Often enough that an erasure is never much later than promised, rarely enough to cost
     /// nothing: a tenth of the delay, between a second and ten minutes.
-    var interval: Duration { min(max(delay / 10, .seconds(1)), .seconds(600)) }
-
-    public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await runOnce()
-                try? await Task.sleep(for: interval)
-            }
-        }
-    }
+    public var interval: Duration { min(max(delay / 10, .seconds(1)), .seconds(600)) }
 
     /// Erases what is due now; returns how many subjects.
     @discardableResult

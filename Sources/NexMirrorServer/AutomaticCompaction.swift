@@ -1,16 +1,15 @@
 import Logging
 import NexMirrorCore
 import NexMirrorStore
-import ServiceLifecycle
 
 /// `serve --compact-after D`: compacts the log (`StoreCompaction`) with `before` = now − D, at
-/// start and then every `interval`. Ingest goes on meanwhile: a compaction deletes in short
-/// transactions, and only deliveries every projection folded. A failed run is logged and the
-/// next one tries again. Logs counts only, never a body or a value.
-public struct RetentionService: Service {
+/// start and then every `interval` (a `PeriodicService` runs it). Ingest goes on meanwhile: a
+/// compaction deletes in short transactions, and only deliveries every projection folded. A
+/// failed run is logged and the next one tries again. Logs counts only, never a body or a value.
+public struct AutomaticCompaction: Sendable {
     let store: any StoreCompaction
     let keep: Duration
-    let interval: Duration
+    public let interval: Duration
     let logger: Logger
 
     /// - Parameters:
@@ -23,16 +22,7 @@ public struct RetentionService: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await runOnce()
-                try? await Task.sleep(for: interval)
-            }
-        }
-    }
-
-    func runOnce() async {
+    public func runOnce() async {
         let (seconds, attoseconds) = keep.components
         let before = Timestamp(
             secondsSince1970: Timestamp.now.secondsSince1970 - Double(seconds) - Double(attoseconds) / 1e18)

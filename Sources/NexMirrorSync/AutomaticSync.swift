@@ -1,16 +1,15 @@
 import Logging
 import NexMirrorCore
 import NexMirrorStore
-import ServiceLifecycle
 
-/// `serve --sync-every`: runs a full sync at start and then every `interval`, in the
-/// background. Ingest never waits on it (its appends share the log's writer like any batch);
-/// a failed run is logged and left in `sync_state.error`, where `status` shows it, and the
-/// next run tries again.
-public struct SyncService: Service {
+/// `serve --sync-every`: a full sync at start and then every `interval`, in the background (a
+/// `PeriodicService` runs it). Ingest never waits on it (its appends share the log's writer like
+/// any batch); a failed run is logged and left in `sync_state.error`, where `status` shows it,
+/// and the next run tries again.
+public struct AutomaticSync: Sendable {
     let reconciler: Reconciler
     let registry: WebhookRegistry
-    let interval: Duration
+    public let interval: Duration
     let logger: Logger
 
     public init(reconciler: Reconciler, interval: Duration, logger: Logger) {
@@ -20,16 +19,7 @@ public struct SyncService: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await runOnce()
-                try? await Task.sleep(for: interval)
-            }
-        }
-    }
-
-    func runOnce() async {
+    public func runOnce() async {
         logger.info("sync started")
         do {
             _ = try await reconciler.run(NexudusKind.all) { report in
