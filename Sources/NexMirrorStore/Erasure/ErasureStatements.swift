@@ -5,6 +5,15 @@ import NexMirrorCore
 /// replica, and what it writes to the log and the ledger. A backend runs them inside its own
 /// transaction, behind its own lock (SQLite's writer, PostgreSQL's `log_head`), and refolds.
 public enum ErasureStatements {
+    /// Coworkers whose delete won (a tombstone) and who are not in the ledger (automatic
+    /// erasure's candidates, and `status`'s pending count); `received_at` of the delete is when
+    /// it reached the log, a moment before it was folded.
+    public static let deletedCoworkers = """
+        SELECT t.id FROM tombstones t JOIN events e ON e.seq = t.seq
+        WHERE t.entity_type = '\(PersonalData.subjectKind)'
+          AND NOT EXISTS (SELECT 1 FROM erased_subjects s WHERE s.coworker_id = t.id)
+        """
+
     /// The columns an `ErasureCandidate` is read from, in order.
     static let candidateColumns = "seq, action, entity_type, body, status, error, signature"
 

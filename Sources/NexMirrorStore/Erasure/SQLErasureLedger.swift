@@ -22,7 +22,7 @@ extension SQLErasureLedger {
     public func erasableDeletedCoworkers(deletedBefore: Timestamp) async throws -> [Int64] {
         let executor = erasureExecutor(doing: "find deleted coworkers to erase")
         return try await executor.rows(
-            Self.deletedCoworkers + " AND e.received_at < \(executor.dialect.parameter(1)) ORDER BY t.id",
+            ErasureStatements.deletedCoworkers + " AND e.received_at < \(executor.dialect.parameter(1)) ORDER BY t.id",
             [.text(deletedBefore.description)]
         ).compactMap { row in if case .integer(let id) = row[0] { id } else { nil } }
     }
@@ -30,11 +30,11 @@ extension SQLErasureLedger {
     public func erasureFigures(deletedBefore: Timestamp?) async throws -> ErasureFigures {
         let executor = erasureExecutor(doing: "count erasures")
         let due = deletedBefore.map { _ in
-            "(SELECT count(*) FROM (\(Self.deletedCoworkers) AND e.received_at < \(executor.dialect.parameter(1))) d)"
+            "(SELECT count(*) FROM (\(ErasureStatements.deletedCoworkers) AND e.received_at < \(executor.dialect.parameter(1))) d)"
         }
         let row = try await executor.rows("""
             SELECT (SELECT count(*) FROM erased_subjects), (SELECT count(*) FROM erasures),
-                   (SELECT count(*) FROM (\(Self.deletedCoworkers)) p), \(due ?? "0")
+                   (SELECT count(*) FROM (\(ErasureStatements.deletedCoworkers)) p), \(due ?? "0")
             """, deletedBefore.map { [.text($0.description)] } ?? []).first ?? []
         func count(_ column: Int) -> Int {
             if column < row.count, case .integer(let count) = row[column] { Int(count) } else { 0 }
@@ -45,15 +45,5 @@ extension SQLErasureLedger {
         figures.pending = count(2)
         figures.due = count(3)
         return figures
-    }
-
-    /// Coworkers whose delete won (a tombstone) and who are not in the ledger; `received_at`
-    /// of the delete is when it reached the log, a moment before it was folded.
-    public static var deletedCoworkers: String {
-        """
-        SELECT t.id FROM tombstones t JOIN events e ON e.seq = t.seq
-        WHERE t.entity_type = '\(PersonalData.subjectKind)'
-          AND NOT EXISTS (SELECT 1 FROM erased_subjects s WHERE s.coworker_id = t.id)
-        """
     }
 }

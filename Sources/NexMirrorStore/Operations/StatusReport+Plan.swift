@@ -132,19 +132,13 @@ package struct StatusPlan {
                 """) : none,
             .erasures: hasErasures ? SQLStatement("""
                 SELECT (SELECT count(*) FROM erased_subjects), (SELECT count(*) FROM erasures),
-                       (SELECT count(*) FROM (\(Self.deletedCoworkers)) AS pending)
+                       (SELECT count(*) FROM (\(ErasureStatements.deletedCoworkers)) AS pending)
                 """) : none,
         ]
         batch[.size] = size ?? none
         // Names come from the projections compiled in, never from input.
         return Figure.allCases.map { batch[$0]! } + tables.map { SQLStatement("SELECT count(*) FROM \($0)") }
     }
-
-    /// Coworkers whose delete won (a tombstone) and who are not in the erasure ledger.
-    static let deletedCoworkers = """
-        SELECT t.id FROM tombstones t JOIN events e ON e.seq = t.seq
-        WHERE t.entity_type = 'Coworker' AND NOT EXISTS (SELECT 1 FROM erased_subjects s WHERE s.coworker_id = t.id)
-        """
 
     /// The report the batch's rows make (`rows` in the order of `statements`).
     package func report(_ rows: [[[Cell]]], database: String, silence: SilenceRule) -> StatusReport {
