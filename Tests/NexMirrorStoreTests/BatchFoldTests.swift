@@ -70,12 +70,11 @@ import Testing
             for written in fold.rows {
                 for plan in written.deleted { rows[plan.rowKey] = nil }
                 let parents = Set(written.parents.map(SQLValue.integer))
-                for child in written.projection.childTables {
-                    children[child.name] = children[child.name, default: []].filter { !parents.contains($0[0]) }
-                }
                 for plan in written.upserted { rows[plan.rowKey] = (plan.version, plan.row!.values) }
                 for (index, child) in written.projection.childTables.enumerated() {
-                    children[child.name, default: []].formUnion(written.children(index))
+                    let kept = children[child.name, default: []].filter { !parents.contains($0[0]) }
+                    let table = kept.union(written.children(index))
+                    children[child.name] = table.isEmpty ? nil : table
                 }
             }
         }
