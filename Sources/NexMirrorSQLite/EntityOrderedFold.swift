@@ -16,7 +16,7 @@ enum EntityOrderedFold {
 
     /// Deliveries folded at a time within a batch, cut between two entities: memory holds this
     /// many bodies and plans, whatever the batch size.
-    static let chunk = 1000
+    static let chunk = 500
 
     /// The bulk query: deliveries of `log` up to `upTo` (and matching `filter`), in (entity_type,
     /// entity_id, seq) order, after the entity `after` (the last one of the previous batch) when given.

@@ -92,6 +92,11 @@ public struct ReplicaCheck {
                 """)
         var previous: Int64 = 0  // the log starts at 1, so a missing first delivery is a hole too
         var read = 0
+        var unfolded: [LoggedEvent] = []
+        let fold = {
+            try folder.fold(unfolded) { event, projection in event.seq <= checkpoints[projection.name] ?? 0 }
+            unfolded.removeAll(keepingCapacity: true)
+        }
         while let row = try rows.next() {
             let event = LoggedEvent(row: row)
             let erased: String? = row["erased_sha256"]
@@ -112,10 +117,12 @@ public struct ReplicaCheck {
                     message: "seq \(event.seq) is above the highest seq ever assigned (\(highestAssigned)): it was renumbered"))
             }
             previous = max(previous, event.seq)
-            try folder.fold(event) { projection in event.seq <= checkpoints[projection.name] ?? 0 }
+            unfolded.append(event)
+            if unfolded.count == 1000 { try fold() }
             read += 1
             if read % 5000 == 0 { progress?(RebuildProgress(eventsRead: read, eventsTotal: max(total, read))) }
         }
+        try fold()
         progress?(RebuildProgress(eventsRead: read, eventsTotal: max(total, read)))
         report.events = read
         // Counted, not subtracted: a renumbered seq must not pass for thousands of deliveries.

@@ -65,11 +65,6 @@ struct ReplicaFolder {
         try apply(batch.plans)
     }
 
-    /// Folds one delivery (a batch of one).
-    func fold(_ event: LoggedEvent, when shouldFold: (any Projection) -> Bool = { _ in true }) throws {
-        try fold([event]) { _, projection in shouldFold(projection) }
-    }
-
     /// Folds prepared deliveries: reads the versions stored for their entities, decides them
     /// with `BatchFold`, writes the end state (the history rows only when `history`).
     func apply(_ plans: [FoldPlan], history: Bool = true) throws {
