@@ -72,19 +72,13 @@ enum PGAsOfReplica {
                 binds.append(Int64(batchSize))
                 // Text timestamps are canonical (7 digits, Z): byte order is time order, whatever
                 // the database's collation.
-                var events: [PGLoggedEvent] = []
-                for try await (seq, action, entityType, body, status, signature) in try await connection.query(
+                let events = try await LoggedEvent.read(
                     PostgresQuery(
                         unsafeSQL: """
-                            SELECT seq, action, entity_type, body, status, signature FROM \(log)
+                            SELECT \(LoggedEvent.columns) FROM \(log)
                             WHERE seq > $1 AND seq <= $2 AND \(AsOfFilter.condition(.postgreSQL, parameter: "$3"))
                             ORDER BY seq LIMIT $4
-                            """, binds: binds), logger: logger
-                ).decode((Int64, String, String?, ByteBuffer, String, String?).self) {
-                    events.append(PGLoggedEvent(
-                        seq: seq, action: action, entityType: entityType, body: Array(buffer: body), status: status,
-                        signature: signature))
-                }
+                            """, binds: binds), on: connection, logger: logger)
                 guard let last = events.last?.seq else { break }
                 try await folder.fold(events)
                 folded += events.count

@@ -128,7 +128,7 @@ extension PostgresStore: SQLErasureLedger {
         }
         let events = decided.compactMap { rewritten[$0.version.seq] }.map { rewrite in
             let delivery = rewrite.delivery
-            return PGLoggedEvent(
+            return LoggedEvent(
                 seq: delivery.seq, action: delivery.action, entityType: delivery.entityType, body: rewrite.erased.body,
                 status: delivery.status, signature: delivery.signature)
         }

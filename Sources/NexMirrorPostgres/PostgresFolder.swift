@@ -5,17 +5,6 @@ import NexMirrorProjections
 import NexMirrorStore
 import PostgresNIO
 
-/// A delivery as read back from the log for folding.
-struct PGLoggedEvent: Sendable {
-    let seq: Int64
-    let action: String
-    let entityType: String?
-    let body: [UInt8]
-    let status: String
-    /// `api-404` marks the API's 404 as a delete (see `APINotFound`).
-    let signature: String?
-}
-
 /// Folds the log into the replica tables on PostgreSQL with the shared rule (`FoldRule`).
 ///
 /// Fenced in the database: each batch runs in one transaction that first locks the checkpoint
@@ -54,14 +43,23 @@ struct PostgresFolder {
     }
 
     static func events(after seq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger) async throws
-        -> [PGLoggedEvent]
+        -> [LoggedEvent]
     {
-        var events: [PGLoggedEvent] = []
-        events.reserveCapacity(limit)
-        for try await (seq, action, entityType, body, status, signature) in try await connection.query("""
-            SELECT seq, action, entity_type, body, status, signature FROM events WHERE seq > \(seq) ORDER BY seq LIMIT \(Int64(limit))
-            """, logger: logger).decode((Int64, String, String?, ByteBuffer, String, String?).self) {
-            events.append(PGLoggedEvent(
+        try await LoggedEvent.read(
+            PostgresExecutor.query(LoggedEvent.after(seq, limit: limit, in: .postgreSQL)), on: connection, logger: logger)
+    }
+}
+
+extension LoggedEvent {
+    /// The deliveries `query` reads (`LoggedEvent.columns` first).
+    static func read(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws
+        -> [LoggedEvent]
+    {
+        var events: [LoggedEvent] = []
+        for try await (seq, action, entityType, body, status, signature) in try await connection.query(query, logger: logger)
+            .decode((Int64, String, String?, ByteBuffer, String, String?).self)
+        {
+            events.append(LoggedEvent(
                 seq: seq, action: action, entityType: entityType, body: Array(buffer: body), status: status,
                 signature: signature))
         }

@@ -101,19 +101,13 @@ extension PostgresReader: StoreMaintenance {
         report.compacted = compacted.count
         var cursor = Int64.min
         while true {
-            var events: [PGLoggedEvent] = []
-            for try await (seq, action, entityType, body, status, signature) in try await connection.query(
+            let events = try await LoggedEvent.read(
                 PostgresQuery(
                     unsafeSQL: """
-                        SELECT seq, action, entity_type, body, status, signature FROM \(log)
+                        SELECT \(LoggedEvent.columns) FROM \(log)
                         WHERE seq > $1 ORDER BY seq LIMIT 2000
                         """, binds: { var binds = PostgresBindings(); binds.append(cursor); return binds }()),
-                logger: logger
-            ).decode((Int64, String, String?, ByteBuffer, String, String?).self) {
-                events.append(PGLoggedEvent(
-                    seq: seq, action: action, entityType: entityType, body: Array(buffer: body), status: status,
-                    signature: signature))
-            }
+                on: connection, logger: logger)
             guard !events.isEmpty else { break }
             for event in events {
                 report.logged(seq: event.seq, highestAssigned: high, compacted: compacted)

@@ -166,7 +166,7 @@ extension PostgresStore {
                 let batch = PGBatchFolder.prepare(events, selected: selected)
                 var versions = try await PGBatchFolder.storedVersions(
                     of: batch.plans, suffix: "__next", on: connection, logger: logger)
-                if let previous { versions.overlay(previous) }
+                if let previous { versions.overlay(previous.fold) }
                 return PGBatchFolder.decide(batch, against: versions)
             }
         }

@@ -103,17 +103,15 @@ public struct Rebuilder {
         after cursor: inout Int64, limit: Int, selected: Set<String>, in db: Database
     ) throws -> Int {
         let folder = ReplicaFolder(db: db, suffix: ReplicaFolder.rebuildSuffix, selected: selected)
-        let rows = try Row.fetchCursor(
-            db, sql: "SELECT \(LoggedEvent.columns) FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            arguments: [cursor, limit])
         var count = 0
-        while let row = try rows.next() {
-            let event = LoggedEvent(row: row)
-            try folder.fold(event)
-            cursor = event.seq
-            count += 1
+        while true {
+            let read = LoggedEvent.after(cursor, limit: limit < 0 ? batchSize : limit, in: .sqlite)
+            let events = try LoggedEvent.fetchAll(read, in: db)
+            try folder.fold(events)
+            cursor = events.last?.seq ?? cursor
+            count += events.count
+            if limit >= 0 || events.count < batchSize { return count }
         }
-        return count
     }
 
     private func swap(_ selection: RebuildSelection, in db: Database) throws {

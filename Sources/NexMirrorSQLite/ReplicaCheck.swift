@@ -97,6 +97,11 @@ public struct ReplicaCheck {
                        (SELECT erased_sha256 FROM main.erasures WHERE erasures.seq = logged.seq) AS erased_sha256
                 FROM main.events AS logged ORDER BY seq
                 """)
+        var unfolded: [LoggedEvent] = []
+        let fold = {
+            try folder.fold(unfolded) { event, projection in event.seq <= checkpoints[projection.name] ?? 0 }
+            unfolded.removeAll(keepingCapacity: true)
+        }
         while let row = try rows.next() {
             let event = LoggedEvent(row: row)
             let erased: String? = row["erased_sha256"]
@@ -107,9 +112,11 @@ public struct ReplicaCheck {
             }
             if erased != nil { report.erased += 1 }
             report.logged(seq: event.seq, highestAssigned: highestAssigned, compacted: compacted)
-            try folder.fold(event) { projection in event.seq <= checkpoints[projection.name] ?? 0 }
+            unfolded.append(event)
+            if unfolded.count == 1000 { try fold() }
             if report.events % 5000 == 0 { progress?(RebuildProgress(eventsRead: report.events, eventsTotal: max(total, report.events))) }
         }
+        try fold()
         progress?(RebuildProgress(eventsRead: report.events, eventsTotal: max(total, report.events)))
         report.lag(try SQLiteExecutor.run(
             CheckReport.lagStatements(log: "main.events", checkpoints: checkpoints, dialect: .sqlite), in: db))

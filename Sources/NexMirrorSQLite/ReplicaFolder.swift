@@ -1,35 +1,27 @@
 import Foundation
-import Synchronization
 import GRDB
 import GRDBSQLite
 import NexMirrorCore
 import NexMirrorStore
 import NexMirrorProjections
 
-/// A delivery as read back from the log for folding.
-struct LoggedEvent {
-    let seq: Int64
-    let action: String
-    let entityType: String?
-    let body: [UInt8]
-    let status: String
-    /// Read for one decision: `api-404` marks the API's 404 as a delete (see `APINotFound`).
-    let signature: String?
-
-    static let columns = "seq, action, entity_type, body, status, signature"
-
+extension LoggedEvent {
+    /// A row whose first columns are `LoggedEvent.columns`.
     init(row: Row) {
-        seq = row[0]
-        action = row[1]
-        entityType = row[2]
         let data: Data = row[3]
-        body = [UInt8](data)
-        status = row[4]
-        signature = row[5]
+        self.init(seq: row[0], action: row[1], entityType: row[2], body: [UInt8](data), status: row[4], signature: row[5])
+    }
+
+    /// The deliveries `statement` reads (`LoggedEvent.columns` first).
+    static func fetchAll(_ statement: SQLStatement, in db: Database) throws -> [LoggedEvent] {
+        try Row.fetchAll(db, sql: statement.sql, arguments: SQLiteExecutor.arguments(statement.arguments)).map(LoggedEvent.init)
     }
 }
 
-/// Applies the fold rules to the replica tables (or to their `__rebuild` copies).
+/// Folds deliveries into the replica tables (or into their `__rebuild` copies) in the caller's
+/// transaction: reads the versions the tables hold for a batch's entities, lets the shared
+/// `BatchFold` decide the batch, and writes its end state with prepared statements reused from
+/// delivery to delivery (`FoldSQL`).
 ///
 /// The replica is a function of the set of deliveries: each entity holds its greatest version,
 /// tombstones hold each entity's greatest delete, history tables hold one row per delivery. So
@@ -51,14 +43,10 @@ struct ReplicaFolder {
                 (row: Row) -> (String, Int64) in (row[0], row[1])
             })
         guard let from = checkpoints.values.min() else { return 0 }
-        let events = try Row.fetchAll(
-            db, sql: "SELECT \(LoggedEvent.columns) FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            arguments: [from, limit]
-        ).map(LoggedEvent.init)
+        let events = try LoggedEvent.fetchAll(LoggedEvent.after(from, limit: limit, in: .sqlite), in: db)
         guard let last = events.last?.seq else { return 0 }
-        let folder = ReplicaFolder(db: db, suffix: "", selected: nil)
-        for event in events {
-            try folder.fold(event) { projection in event.seq > checkpoints[projection.name] ?? 0 }
+        try ReplicaFolder(db: db, suffix: "", selected: nil).fold(events) { event, projection in
+            event.seq > checkpoints[projection.name] ?? 0
         }
         try db.execute(
             sql: "UPDATE projections SET checkpoint = ?, updated_at = ? WHERE checkpoint < ?",
@@ -66,133 +54,93 @@ struct ReplicaFolder {
         return events.count
     }
 
-    /// Folds one delivery. A delivery that cannot be folded is quarantined with the reason and
-    /// folding goes on.
-    func fold(_ event: LoggedEvent, when shouldFold: (any Projection) -> Bool = { _ in true }) throws {
-        let plan: FoldPlan
-        switch FoldPreparation.of(
-            seq: event.seq, action: event.action, entityType: event.entityType, body: event.body,
-            status: event.status, signature: event.signature, selected: selected, shouldFold: shouldFold)
-        {
-        case .skip: return
-        case .quarantine(let reason): return try quarantine(event.seq, reason: reason)
-        case .fold(let folded): plan = folded
+    /// Folds a batch of deliveries. A delivery that cannot be folded is quarantined with the
+    /// reason and folding goes on.
+    /// - Parameter shouldFold: false for a projection that already folded the delivery.
+    func fold(_ events: [LoggedEvent], when shouldFold: (LoggedEvent, any Projection) -> Bool = { _, _ in true }) throws {
+        let batch = PreparedBatch.of(events, selected: selected, when: shouldFold)
+        for statement in batch.quarantineStatements(in: .sqlite) {
+            try db.execute(sql: statement.sql, arguments: SQLiteExecutor.arguments(statement.arguments))
         }
-        try apply(plan)
+        try apply(batch.plans)
     }
 
-    /// Folds one prepared delivery against the entity's current row and tombstone: looks them
-    /// up, decides with `FoldRule`, writes what the decision says (the history row only when
-    /// `history`).
-    func apply(_ plan: FoldPlan, history: Bool = true) throws {
-        let projection = plan.projection
-        let entityType = plan.entityType, entityId = plan.entityId
-        let sql = FoldSQL.statements(for: projection, suffix: suffix)
-        let bindKey = { (values: inout Bindings) in
-            values.bind(entityId)
-            if projection.keyedByEntityType { values.bind(entityType) }
-        }
-        let rowVersion = try db.fetchFirst(sql.selectVersion, bindKey) {
-            FoldVersion(updatedOn: columnText($0, 0), isDelete: false, seq: sqlite3_column_int64($0, 1))
-        }
-        let tombstoneVersion = try db.fetchFirst(sql.selectTombstone, { $0.bind(entityType); $0.bind(entityId) }) {
-            FoldVersion(updatedOn: columnText($0, 0), isDelete: true, seq: sqlite3_column_int64($0, 1))
-        }
-        let changes = FoldRule.changes(incoming: plan.version, row: rowVersion, tombstone: tombstoneVersion)
+    /// Folds prepared deliveries: reads the versions stored for their entities, decides them
+    /// with `BatchFold`, writes the end state (the history rows only when `history`).
+    func apply(_ plans: [FoldPlan], history: Bool = true) throws {
+        guard !plans.isEmpty else { return }
+        try write(BatchFold.decide(plans, against: storedVersions(of: plans)), history: history)
+    }
 
-        if history, changes.contains(.insertHistory) { try insertHistory(of: plan) }
-        if changes.contains(.writeTombstone) {
-            try db.run(sql.upsertTombstone) { values in
-                values.bind(entityType)
-                values.bind(entityId)
-                values.bind(plan.version.updatedOn)
-                values.bind(plan.version.seq)
+    /// Folds one prepared delivery (a batch of one).
+    func apply(_ plan: FoldPlan, history: Bool = true) throws {
+        try apply([plan], history: history)
+    }
+
+    /// The versions of the rows and tombstones `plans` touch, one indexed look-up each.
+    private func storedVersions(of plans: [FoldPlan]) throws -> StoredVersions {
+        var versions = StoredVersions()
+        let lookups = StoredVersions.lookups(of: plans)
+        for plan in lookups.rows {
+            let sql = FoldSQL.statements(for: plan.projection, suffix: suffix)
+            versions.rows[plan.rowKey] = try db.fetchFirst(sql.selectVersion, { Self.bindKey(of: plan, to: &$0) }) {
+                FoldVersion(updatedOn: columnText($0, 0), isDelete: false, seq: sqlite3_column_int64($0, 1))
             }
         }
-        if changes.contains(.deleteRow) {
-            try db.run(sql.deleteRow, bindKey)
-            for deleteChildren in sql.deleteChildren {
-                try db.run(deleteChildren) { $0.bind(entityId) }
+        for plan in lookups.tombstones {
+            let sql = FoldSQL.statements(for: plan.projection, suffix: suffix)
+            versions.tombstones[plan.tombstoneKey] = try db.fetchFirst(
+                sql.selectTombstone, { $0.bind(plan.entityType); $0.bind(plan.entityId) }
+            ) {
+                FoldVersion(updatedOn: columnText($0, 0), isDelete: true, seq: sqlite3_column_int64($0, 1))
             }
         }
-        if changes.contains(.upsertRow), let row = plan.row {
-            try db.run(sql.upsertRow) { values in
-                for value in row.values { values.bind(value) }
+        return versions
+    }
+
+    /// Writes a decided batch: history rows, tombstones, then per projection each touched row
+    /// deleted or replaced, with its child rows.
+    private func write(_ fold: BatchFold, history: Bool) throws {
+        if history {
+            for entry in fold.histories {
+                guard let insertHistory = FoldSQL.statements(for: entry.projection, suffix: suffix).insertHistory else { continue }
+                for row in entry.rows {
+                    try db.run(insertHistory) { values in for value in row { values.bind(value) } }
+                }
             }
-            for (index, rows) in plan.children.enumerated() {
-                try db.run(sql.deleteChildren[index]) { $0.bind(entityId) }
-                for row in rows {
-                    try db.run(sql.insertChildren[index]) { values in
-                        values.bind(entityId)
-                        for value in row { values.bind(value) }
+        }
+        for plan in fold.tombstones {
+            try db.run(FoldSQL.statements(for: plan.projection, suffix: suffix).upsertTombstone) { values in
+                for value in plan.tombstoneValues { values.bind(value) }
+            }
+        }
+        for rows in fold.rows {
+            let sql = FoldSQL.statements(for: rows.projection, suffix: suffix)
+            for state in rows.states {
+                let plan = state.plan
+                switch state {
+                case .delete: try db.run(sql.deleteRow) { Self.bindKey(of: plan, to: &$0) }
+                case .upsert: try db.run(sql.upsertRow) { values in for value in plan.row!.values { values.bind(value) } }
+                }
+                for deleteChildren in sql.deleteChildren {
+                    try db.run(deleteChildren) { $0.bind(plan.entityId) }
+                }
+                guard case .upsert = state else { continue }
+                for (index, children) in plan.children.enumerated() {
+                    for child in children {
+                        try db.run(sql.insertChildren[index]) { values in
+                            values.bind(plan.entityId)
+                            for value in child { values.bind(value) }
+                        }
                     }
                 }
             }
         }
     }
 
-    /// The delivery's row in its projection's history table, if it has one (every delivery
-    /// gets one, winner or not).
-    func insertHistory(of plan: FoldPlan) throws {
-        guard let history = plan.history,
-              let insertHistory = FoldSQL.statements(for: plan.projection, suffix: suffix).insertHistory else { return }
-        try db.run(insertHistory) { values in
-            values.bind(plan.version.seq)
-            for value in history { values.bind(value) }
-        }
-    }
-
-    func quarantine(_ seq: Int64, reason: String) throws {
-        try db.execute(
-            sql: "UPDATE events SET status = ?, error = ? WHERE seq = ?",
-            arguments: [DeliveryStatus.quarantined.rawValue, reason, seq])
-    }
-}
-
-/// The SQL a projection's fold needs, built once per (projection, suffix) from its declared
-/// (static) table and column names; every value is a bound parameter.
-struct FoldSQL: Sendable {
-    let selectVersion: String
-    let selectTombstone: String
-    let upsertRow: String
-    let deleteRow: String
-    let upsertTombstone: String
-    let deleteChildren: [String]
-    let insertChildren: [String]
-    let insertHistory: String?
-
-    private static let cache = Mutex<[String: FoldSQL]>([:])
-
-    static func statements(for projection: any Projection, suffix: String) -> FoldSQL {
-        let cacheKey = projection.name + suffix
-        if let cached = cache.withLock({ $0[cacheKey] }) { return cached }
-        let built = FoldSQL(projection, suffix)
-        cache.withLock { $0[cacheKey] = built }
-        return built
-    }
-
-    private init(_ projection: any Projection, _ suffix: String) {
-        let table = projection.table + suffix
-        let keyPredicate = projection.keyedByEntityType ? "id = ? AND entity_type = ?" : "id = ?"
-        let columns = ProjectedRow.columns(of: projection)
-        let tombstones = "tombstones" + suffix
-        selectVersion = "SELECT updated_on, seq FROM \(table) WHERE \(keyPredicate)"
-        selectTombstone = "SELECT updated_on, seq FROM \(tombstones) WHERE entity_type = ? AND id = ?"
-        upsertRow = "INSERT OR REPLACE INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(Self.placeholders(columns.count)))"
-        deleteRow = "DELETE FROM \(table) WHERE \(keyPredicate)"
-        upsertTombstone = "INSERT OR REPLACE INTO \(tombstones) (entity_type, id, updated_on, seq) VALUES (?, ?, ?, ?)"
-        deleteChildren = projection.childTables.map { "DELETE FROM \($0.name + suffix) WHERE \($0.parentColumn) = ?" }
-        insertChildren = projection.childTables.map { child in
-            let columns = [child.parentColumn] + child.columns
-            return "INSERT OR IGNORE INTO \(child.name + suffix) (\(columns.joined(separator: ", "))) VALUES (\(Self.placeholders(columns.count)))"
-        }
-        insertHistory = projection.historyTable.map { history in
-            let columns = ["seq"] + history.columns
-            return "INSERT OR IGNORE INTO \(history.name + suffix) (\(columns.joined(separator: ", "))) VALUES (\(Self.placeholders(columns.count)))"
-        }
-    }
-
-    private static func placeholders(_ count: Int) -> String {
-        Array(repeating: "?", count: count).joined(separator: ", ")
+    /// The row's key, in the order of `FoldSQL`'s key predicate.
+    private static func bindKey(of plan: FoldPlan, to values: inout Bindings) {
+        values.bind(plan.entityId)
+        if plan.projection.keyedByEntityType { values.bind(plan.entityType) }
     }
 }

@@ -244,8 +244,8 @@ public struct Reconciler: Sendable {
     /// Fetch what the replica lacks or holds older than the list says. A tombstone counts as
     /// held at its version; a final one (no `UpdatedOn`) is never fetched again.
     static func compare(listed: Timestamp?, row: String??, tombstone: String??) -> Verdict {
-        let heldRow = row.map { $0 ?? "" }
-        let heldTombstone = tombstone.map { $0 ?? "~" }
+        let heldRow = row.map { FoldVersion.instant($0, isDelete: false) }
+        let heldTombstone = tombstone.map { FoldVersion.instant($0, isDelete: true) }
         guard let held = [heldRow, heldTombstone].compactMap({ $0 }).max() else { return .fetch(isNew: true) }
         guard let listed else { return .unchanged }
         return listed.description > held ? .fetch(isNew: false) : .unchanged

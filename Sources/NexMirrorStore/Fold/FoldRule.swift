@@ -15,8 +15,13 @@ public struct FoldVersion: Comparable, Sendable, CustomStringConvertible {
         self.seq = seq
     }
 
-    /// Without `UpdatedOn`: "~" sorts after every date (a final delete), "" before all.
-    private var instant: String { updatedOn ?? (isDelete ? "~" : "") }
+    /// The text a version is ordered by: its `UpdatedOn`, or without one "~", after every date,
+    /// for a delete (final), and "", before all, for a create or update.
+    public static func instant(_ updatedOn: String?, isDelete: Bool) -> String {
+        updatedOn ?? (isDelete ? "~" : "")
+    }
+
+    private var instant: String { Self.instant(updatedOn, isDelete: isDelete) }
 
     public static func < (lhs: FoldVersion, rhs: FoldVersion) -> Bool {
         (lhs.instant, lhs.isDelete ? 1 : 0, lhs.seq) < (rhs.instant, rhs.isDelete ? 1 : 0, rhs.seq)
@@ -57,8 +62,7 @@ public enum FoldRule {
     ///   - tombstone: the version of the entity's tombstone, if it has one.
     public static func changes(incoming: FoldVersion, row: FoldVersion?, tombstone: FoldVersion?) -> ReplicaChanges {
         var changes: ReplicaChanges = .insertHistory
-        let current = max(row, tombstone)
-        let wins = current.map { incoming > $0 } ?? true
+        let wins = Self.wins(incoming, row: row, tombstone: tombstone)
         if incoming.isDelete {
             if tombstone.map({ incoming > $0 }) ?? true { changes.insert(.writeTombstone) }
             if wins, row != nil { changes.insert(.deleteRow) }
@@ -68,9 +72,16 @@ public enum FoldRule {
         return changes
     }
 
-    private static func max(_ a: FoldVersion?, _ b: FoldVersion?) -> FoldVersion? {
-        guard let a else { return b }
-        guard let b else { return a }
-        return Swift.max(a, b)
+    /// Whether `incoming` becomes the entity's state: it is greater than its row's version and
+    /// its tombstone's.
+    public static func wins(_ incoming: FoldVersion, row: FoldVersion?, tombstone: FoldVersion?) -> Bool {
+        held(row: row, tombstone: tombstone).map { incoming > $0 } ?? true
+    }
+
+    /// The version the entity stands at: its row's or its tombstone's, whichever is greater.
+    public static func held(row: FoldVersion?, tombstone: FoldVersion?) -> FoldVersion? {
+        guard let row else { return tombstone }
+        guard let tombstone else { return row }
+        return Swift.max(row, tombstone)
     }
 }

@@ -5,7 +5,7 @@ import NexMirrorProjections
 /// Every delivery of one entity in log order, what the fold made of it, and the fields that
 /// changed from the version held before it (`nexmirror history`).
 ///
-/// The outcomes replay the fold rule of SPEC §4.3 (`FoldVersion`) over this entity's
+/// The outcomes replay the fold rule of SPEC §4.3 (`FoldRule`) over this entity's
 /// deliveries in log order, so they say what happened when each one arrived and what became of
 /// it later: `the version held` (by the replica now), `superseded by seq N`, `ignored as older
 /// than seq N`, `deleted`, `ignored after a delete (seq N)`, `quarantined: reason`.
@@ -116,30 +116,25 @@ public struct EntityHistory: Sendable {
 
             var changes: [Change] = []
             if let version {
-                let current = [row, tombstone].compactMap { $0 }.max()
-                let wins = current.map { version > $0 } ?? true
-                let afterDelete = tombstone != nil && current == tombstone
-                if isDelete {
-                    if tombstone.map({ version > $0 }) ?? true { tombstone = version }
-                    if wins {
-                        if let holder { entries[holder].outcome = "superseded by seq \(seq)" }
-                        holder = entries.count
-                        row = nil
+                let held = FoldRule.held(row: row, tombstone: tombstone)
+                let wins = FoldRule.wins(version, row: row, tombstone: tombstone)
+                let afterDelete = tombstone != nil && held == tombstone
+                let fold = FoldRule.changes(incoming: version, row: row, tombstone: tombstone)
+                if fold.contains(.writeTombstone) { tombstone = version }
+                if fold.contains(.deleteRow) { row = nil }
+                if fold.contains(.upsertRow) { row = version }
+                if !isDelete, let previous = heldFields, let fields { changes = Self.changes(from: previous, to: fields) }
+                if wins {
+                    if let holder { entries[holder].outcome = "superseded by seq \(seq)" }
+                    holder = entries.count
+                    if isDelete {
                         outcome = "deleted"
                     } else {
-                        outcome = afterDelete ? "ignored after a delete (seq \(current!.seq))" : "ignored as older than seq \(current!.seq)"
-                    }
-                } else {
-                    if let previous = heldFields, let fields { changes = Self.changes(from: previous, to: fields) }
-                    if wins {
-                        if let holder { entries[holder].outcome = "superseded by seq \(seq)" }
-                        holder = entries.count
-                        row = version
                         heldFields = fields
                         outcome = "the version held"
-                    } else {
-                        outcome = afterDelete ? "ignored after a delete (seq \(current!.seq))" : "ignored as older than seq \(current!.seq)"
                     }
+                } else {
+                    outcome = afterDelete ? "ignored after a delete (seq \(held!.seq))" : "ignored as older than seq \(held!.seq)"
                 }
             }
             entries.append(Entry(
