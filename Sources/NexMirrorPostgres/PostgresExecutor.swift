@@ -9,10 +9,14 @@ import PostgresNIO
 public struct PostgresExecutor: SQLExecutor {
     let store: PostgresStore
     let session: PostgresConnection?
+    /// What a database error says the statements were for (`cannot <doing>: …`); by default the
+    /// start of the first statement.
+    let doing: String?
 
-    init(_ store: PostgresStore, session: PostgresConnection? = nil) {
+    init(_ store: PostgresStore, session: PostgresConnection? = nil, doing: String? = nil) {
         self.store = store
         self.session = session
+        self.doing = doing
     }
 
     public var dialect: SQLDialect { .postgreSQL }
@@ -38,16 +42,11 @@ public struct PostgresExecutor: SQLExecutor {
     ) async throws -> (first: [[[Cell]]], then: [[[Cell]]]) {
         let logger = store.logger
         let body: (PostgresConnection) async throws -> (first: [[[Cell]]], then: [[[Cell]]]) = { connection in
-            func run(_ statements: [SQLStatement]) async throws -> [[[Cell]]] {
-                var results: [[[Cell]]] = []
-                for statement in statements { results.append(try await Self.run(statement, on: connection, logger: logger)) }
-                return results
-            }
             try await connection.query(begin, logger: logger)
             do {
-                let first = try await run(statements)
+                let first = try await Self.run(statements, on: connection, logger: logger)
                 var then: [[[Cell]]] = []
-                if let plan { then = try await run(try plan(first)) }
+                if let plan { then = try await Self.run(try plan(first), on: connection, logger: logger) }
                 try await connection.query("COMMIT", logger: logger)
                 return (first, then)
             } catch {
@@ -55,10 +54,17 @@ public struct PostgresExecutor: SQLExecutor {
                 throw error
             }
         }
-        return try await store.statement("run \(statements.first?.sql.prefix(40) ?? "nothing")") {
+        return try await store.statement(doing ?? "run \(statements.first?.sql.prefix(40) ?? "nothing")") {
             if let session { return try await body(session) }
             return try await store.client.withConnection(body)
         }
+    }
+
+    /// Runs `statements` in order on a connection the caller holds, in its transaction.
+    static func run(_ statements: [SQLStatement], on connection: PostgresConnection, logger: Logger) async throws -> [[[Cell]]] {
+        var results: [[[Cell]]] = []
+        for statement in statements { results.append(try await run(statement, on: connection, logger: logger)) }
+        return results
     }
 
     /// Runs one statement on a connection the caller holds, in its transaction.
@@ -89,4 +95,7 @@ public struct PostgresExecutor: SQLExecutor {
 extension PostgresStore {
     /// Runs the shared store logic's statements on this store's pool.
     public var executor: PostgresExecutor { PostgresExecutor(self) }
+
+    /// An executor whose database errors say `cannot <doing>: <PostgreSQL's reason>`.
+    func describedExecutor(doing: String) -> PostgresExecutor { PostgresExecutor(self, doing: doing) }
 }
