@@ -69,18 +69,25 @@ public struct DelimitedWriter: RowWriter {
     }
 
     static func csvField(_ text: UnsafeBufferPointer<UInt8>, to output: BufferedOutput) {
+        let quote = UInt8(ascii: "\"")
         var needsQuotes = false
-        for byte in text where byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == 0x0D || byte == 0x0A {
+        for byte in text where byte == UInt8(ascii: ",") || byte == quote || byte == 0x0D || byte == 0x0A {
             needsQuotes = true
             break
         }
         guard needsQuotes else { return output.write(bytes: text) }
-        output.write(byte: UInt8(ascii: "\""))
-        for byte in text {
-            if byte == UInt8(ascii: "\"") { output.write(byte: byte) }
-            output.write(byte: byte)
+        output.write(byte: quote)
+        // Copied a run at a time up to each quote, which is then doubled: a JSON `data` value
+        // is mostly quotes and the runs between them, and a write per byte cost a fifth of a long
+        // `query` in `perf`.
+        var start = text.startIndex
+        while let found = text[start...].firstIndex(of: quote) {
+            output.write(bytes: UnsafeBufferPointer(rebasing: text[start...found]))
+            output.write(byte: quote)
+            start = found + 1
         }
-        output.write(byte: UInt8(ascii: "\""))
+        output.write(bytes: UnsafeBufferPointer(rebasing: text[start...]))
+        output.write(byte: quote)
     }
 
     static func tsvField(_ text: UnsafeBufferPointer<UInt8>, to output: BufferedOutput) {

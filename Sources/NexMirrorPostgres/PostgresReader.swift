@@ -65,6 +65,21 @@ public final class PostgresReader: ReplicaReader {
         return try await store.client.withConnection(body)
     }
 
+    /// Runs `body` in a READ ONLY transaction on one connection, rolled back after it.
+    nonisolated(nonsending) func inReadOnlyTransaction<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await withReadConnection { connection in
+            try await connection.query("BEGIN TRANSACTION READ ONLY", logger: store.logger)
+            do {
+                let result = try await body(connection)
+                try await connection.query("ROLLBACK", logger: store.logger)
+                return result
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: store.logger)
+                throw error
+            }
+        }
+    }
+
     public func query(_ sql: String, parameters: QueryParameters, into writer: inout some RowWriter) async throws {
         // The READ ONLY transaction refuses writes; the shared refusals the rest, as on SQLite.
         try QueryError.refuse(sql)
@@ -107,19 +122,8 @@ public final class PostgresReader: ReplicaReader {
         _ query: PostgresQuery, keyword: String, sql: String, into writer: inout some RowWriter
     ) async throws {
         do {
-            try await withReadConnection { connection in
-                try await connection.query("BEGIN TRANSACTION READ ONLY", logger: store.logger)
-                do {
-                    let rows = try await connection.query(query, logger: store.logger)
-                    // From the row description, so an empty result still has its header, as on SQLite.
-                    try writer.begin(columns: rows.columns.map(\.name))
-                    var lender = PostgresRowLender()
-                    for try await row in rows { try lender.lend(row) { try writer.write(raw: $0) } }
-                    try await connection.query("ROLLBACK", logger: store.logger)
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: store.logger)
-                    throw error
-                }
+            try await inReadOnlyTransaction { connection in
+                try await stream(query, wrapping: Self.wrappable.contains(keyword), on: connection, into: &writer)
             }
         } catch let error as PSQLError {
             let message = error.serverInfo?[.message] ?? PostgresStore.reason(error)
@@ -132,6 +136,77 @@ public final class PostgresReader: ReplicaReader {
         }
         try writer.end()
     }
+
+    /// The statements that can be read as records: a SELECT, WITH, VALUES or TABLE is a valid
+    /// subquery (EXPLAIN, SHOW and the rest are not).
+    static let wrappable: Set<String> = ["SELECT", "WITH", "VALUES", "TABLE"]
+
+    /// Streams `query`'s rows into `writer` as they arrive (postgres-nio reads on only when the
+    /// rows before were taken), so memory stays flat however long the result. With `wrapping`,
+    /// each row comes as one record (`PostgresRecordLender`), unless the statement cannot be a
+    /// subquery; then, as without, cell by cell. `header` names the columns, else the statement does.
+    func stream(
+        _ query: PostgresQuery, wrapping: Bool, header: [String]? = nil, on connection: PostgresConnection,
+        into writer: inout some RowWriter
+    ) async throws {
+        if wrapping, let columns = try await recordColumns(of: query, on: connection) {
+            let rows = try await connection.query(Self.records(of: query, columns: columns), logger: store.logger)
+            try writer.begin(columns: header ?? columns.map(\.name))
+            var lender = PostgresRecordLender(columns: columns.map(\.name))
+            for try await row in rows {
+                try lender.lend(try row.decode(ByteBuffer.self)) { try writer.write(raw: $0) }
+            }
+            return
+        }
+        let rows = try await connection.query(query, logger: store.logger)
+        // From the row description, so an empty result still has its header, as on SQLite.
+        try writer.begin(columns: header ?? rows.columns.map(\.name))
+        var lender = PostgresRowLender()
+        for try await row in rows { try lender.lend(row) { try writer.write(raw: $0) } }
+    }
+
+    /// The columns of `query` as a subquery, or nil when it cannot be one; the open transaction
+    /// is left as it was either way. (A LIMIT 0 plans the statement, runs none of it.)
+    private func recordColumns(
+        of query: PostgresQuery, on connection: PostgresConnection
+    ) async throws -> [(name: String, type: PostgresDataType)]? {
+        try await connection.query("SAVEPOINT nexmirror_records", logger: store.logger)
+        do {
+            let head = PostgresQuery(
+                unsafeSQL: "SELECT * FROM (\n\(query.sql)\n) AS nexmirror_q LIMIT 0", binds: query.binds)
+            let rows = try await connection.query(head, logger: store.logger)
+            for try await _ in rows {}
+            try await connection.query("RELEASE SAVEPOINT nexmirror_records", logger: store.logger)
+            return rows.columns.map { ($0.name, $0.dataType) }
+        } catch {
+            // The statement itself then runs as written, and any error is its own.
+            try await connection.query("ROLLBACK TO SAVEPOINT nexmirror_records", logger: store.logger)
+            return nil
+        }
+    }
+
+    /// `query` with each row as one record. The columns are renamed by position (a statement may
+    /// name two alike), and those of a type without a reading of its own here (dates, times,
+    /// intervals, arrays…) come as PostgreSQL's own text for them, as psql prints them.
+    static func records(of query: PostgresQuery, columns: [(name: String, type: PostgresDataType)]) -> PostgresQuery {
+        let fields = columns.indices.map { index in
+            // `format('%s')` calls the type's output function, as psql shows it (`::text` gives
+            // inet its mask); it makes NULL empty text, hence the CASE.
+            readsNatively.contains(columns[index].type)
+                ? "nexmirror_q.c\(index)"
+                : "CASE WHEN nexmirror_q.c\(index) IS NULL THEN NULL ELSE format('%s', nexmirror_q.c\(index)) END"
+        }
+        let renamed = columns.isEmpty ? "" : "(\(columns.indices.map { "c\($0)" }.joined(separator: ", ")))"
+        return PostgresQuery(
+            unsafeSQL: "SELECT ROW(\(fields.joined(separator: ", "))) FROM (\n\(query.sql)\n) AS nexmirror_q\(renamed)",
+            binds: query.binds)
+    }
+
+    /// The types `PostgresRecordLender` and `cell` read from their binary form.
+    static let readsNatively: Set<PostgresDataType> = [
+        .int2, .int4, .int8, .bool, .float4, .float8, .numeric, .text, .varchar, .bpchar, .name, .json, .jsonb,
+        .bytea,
+    ]
 
     /// One value as the CLI prints it on SQLite: integers and booleans (0/1) as integers,
     /// numeric as SQLite's REAL when a double holds it exactly, bytea as bytes, else text.

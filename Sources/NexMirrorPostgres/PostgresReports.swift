@@ -16,10 +16,9 @@ extension PostgresReader: ReportSource {
     public func streamReport(
         _ sql: String, _ parameters: [String: SQLValue], columns: [String], into writer: inout some RowWriter
     ) async throws {
-        try writer.begin(columns: columns)
-        var lender = PostgresRowLender()
-        try await readOnly(sql, parameters) { row in
-            try lender.lend(row) { try writer.write(raw: $0) }
+        let query = Self.reportQuery(sql, parameters)
+        try await inReadOnlyTransaction { connection in
+            try await stream(query, wrapping: true, header: columns, on: connection, into: &writer)
         }
         try writer.end()
     }
@@ -27,25 +26,21 @@ extension PostgresReader: ReportSource {
     /// Streams the rows of one report query, its `:name` parameters bound, from a read-only
     /// transaction.
     func readOnly(_ sql: String, _ parameters: [String: SQLValue], _ body: (PostgresRow) throws -> Void) async throws {
-        let (text, written) = Self.numberParameters(sql)
+        let query = Self.reportQuery(sql, parameters)
+        try await inReadOnlyTransaction { connection in
+            for try await row in try await connection.query(query, logger: store.logger) { try body(row) }
+        }
+    }
+
+    /// A report query with its `:name` parameters numbered and bound.
+    static func reportQuery(_ sql: String, _ parameters: [String: SQLValue]) -> PostgresQuery {
+        let (text, written) = numberParameters(sql)
         var binds = PostgresBindings()
         var bound: Set<String> = []
         // Numbered in order of first use; a repeated name reuses its number.
         for name in written.compactMap({ $0?.dropFirst() }).map(String.init) where bound.insert(name).inserted {
             binds.bind(parameters[name] ?? .null)
         }
-        let query = PostgresQuery(unsafeSQL: text, binds: binds)
-        try await withReadConnection { connection in
-            try await connection.query("BEGIN TRANSACTION READ ONLY", logger: store.logger)
-            do {
-                for try await row in try await connection.query(query, logger: store.logger) {
-                    try body(row)
-                }
-                try await connection.query("ROLLBACK", logger: store.logger)
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: store.logger)
-                throw error
-            }
-        }
+        return PostgresQuery(unsafeSQL: text, binds: binds)
     }
 }

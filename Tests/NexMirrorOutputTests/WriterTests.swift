@@ -72,6 +72,16 @@ func render(_ make: (BufferedOutput) -> any RowWriter, columns: [String], rawRow
         #expect(viaRaw == viaCells)
         #expect(viaRaw == "a,b,c,d,e,f\r\n\"x,y\",,-7,1.5,\"q\"\"q\",\"\r\"\r\n")
     }
+
+    /// Quotes are doubled a run at a time: at the start, at the end, back to back, alone, in a
+    /// value longer than the output's buffer, and in a JSON `data` value.
+    @Test func everyQuoteIsDoubledWhereverItStands() throws {
+        let long = String(repeating: #"ab""#, count: 50_000)
+        let values = [#"""#, #""""#, #""x"#, #"x""#, #"a""b"#, #"{"k":"v","n":[1,"é"]}"#, long]
+        let text = try render(DelimitedWriter.csv, columns: ["v"], rawRows: values.map { [.text($0)] })
+        let expected = values.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"\r\n" }.joined()
+        #expect(text == "v\r\n" + expected)
+    }
 }
 
 @Suite struct TSVTests {

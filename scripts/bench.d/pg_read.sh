@@ -5,11 +5,14 @@
 # SQLite's figures beside them and the ratio to them. Every binary's output must be
 # byte-identical, and PostgreSQL's must equal SQLite's: the script stops when one differs.
 # Each read runs once to warm the caches, then REPEAT times (default 3; the median is shown).
+# PostgreSQL's shared_buffers is SIZE (default 128MB, PostgreSQL's own default); SQLite reads
+# through the kernel's page cache, which holds its whole file, so `--shared-buffers 1GB` compares
+# the two with what they read in memory.
 #
 # The log is made by gen_log.py --shape bookings in a SQLite file, copied into PostgreSQL with
 # COPY as pg.sh does, and folded by `nexmirror rebuild` on each backend.
 #
-# usage: scripts/bench.d/pg_read.sh [--events 200000] [--repeat 3] [BINARY…]   (default: the debug binary)
+# usage: scripts/bench.d/pg_read.sh [--events 200000] [--repeat 3] [--shared-buffers SIZE] [BINARY…]   (default: the debug binary)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,6 +22,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --events) events=$2; shift 2 ;;
         --repeat) repeat=$2; shift 2 ;;
+        --shared-buffers) export NEXMIRROR_PG_SHARED_BUFFERS=$2; shift 2 ;;
         *) break ;;
     esac
 done
@@ -45,7 +49,7 @@ psql -X -q -v ON_ERROR_STOP=1 "$pg" -c "UPDATE log_head SET last_seq = (SELECT m
 "$bin" rebuild --db "$work/log.sqlite" >/dev/null
 "$bin" rebuild --db "$pg" >/dev/null
 echo "log: $events deliveries (gen_log.py --shape bookings), $(sqlite3 "$work/log.sqlite" 'SELECT count(*) FROM bookings') bookings;" \
-    "$(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+    "$(nproc) cores; shared_buffers $(psql -X -At "$pg" -c 'SHOW shared_buffers'); load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Runs one read REPEAT times, prints "peak MiB, median wall s, bytes, md5" of it; the median wall
 # time is kept in $work/wall and the md5 in $work/md5.
