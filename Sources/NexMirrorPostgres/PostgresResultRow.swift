@@ -7,6 +7,7 @@ import PostgresNIO
 /// from their binary form, and only the rarer types (numeric, real, bytea, uuid, dates) go
 /// through `PostgresReader.cell`. Building a `Cell` and a `String` per value cost more than the
 /// rest of a long CSV read (BENCHMARKS.md, "PostgreSQL reads and rebuild against SQLite").
+/// Reads a statement that cannot be a subquery; the others come as records (`PostgresRecordLender`).
 struct PostgresRowLender {
     /// A value type kept in a local `var`: a class's stored properties would cost a dynamic
     /// exclusivity check on every cell (7 % of a long `query` in `perf`).
@@ -50,7 +51,7 @@ struct PostgresRowLender {
                     }
                 }
                 spans.append((cells.count, scratch.count, bytes.readableBytes))
-                scratch.append(contentsOf: bytes.readableBytesView)
+                bytes.withUnsafeReadableBytes { scratch.append(contentsOf: $0) }  // one memcpy
                 cells.append(.null)  // made a `.text` below, once `scratch` stops moving
             default:
                 cells.append(.other(PostgresReader.cell(cell)))

@@ -5,6 +5,8 @@
 # SQLite's figures beside them and the ratio to them. Every binary's output must be
 # byte-identical, and PostgreSQL's must equal SQLite's: the script stops when one differs.
 # Each read runs once to warm the caches, then REPEAT times (default 3; the median is shown).
+# Beside them, `psql` copying the same SELECT out (COPY … TO STDOUT, CSV): what PostgreSQL itself
+# takes to produce and send the rows, the floor for any client of the server.
 # PostgreSQL's shared_buffers is SIZE (default 128MB, PostgreSQL's own default); SQLite reads
 # through the kernel's page cache, which holds its whole file, so `--shared-buffers 1GB` compares
 # the two with what they read in memory.
@@ -66,10 +68,16 @@ measure() {
     echo "$(printf '%7d MiB  %6.2f s' $((peak / 1024)) "$wall")  (runs ${walls[*]})  $(stat -c %s "$work/out") bytes  $(cat "$work/md5")"
 }
 for what in "export bookings" "query SELECT * FROM bookings ORDER BY id" "events --limit 0"; do
+    # The SELECT each read runs on PostgreSQL (export's from TableReport, events' from EventFilter).
     case "${what%% *}" in
-        export) args=(export bookings) ;;
-        query) args=(query --format csv "${what#query }") ;;
-        events) args=(events --limit 0 --format csv) ;;
+        export) args=(export bookings)
+            select="SELECT id, resource_id, resource_name, coworker_id, (data::json ->> 'CoworkerFullName') AS coworker_name,
+                from_time, to_time, tentative, online, invoiced, created_on, updated_on
+                FROM bookings ORDER BY from_time COLLATE \"C\", id" ;;
+        query) args=(query --format csv "${what#query }"); select=${what#query } ;;
+        events) args=(events --limit 0 --format csv)
+            select="SELECT seq, received_at, action, entity_type, entity_id, updated_on, status, error, source,
+                length(body) AS bytes FROM events ORDER BY seq" ;;
     esac
     "$bin" "${args[@]}" --db "$work/log.sqlite" >/dev/null   # warm the file cache
     echo "$what    (load $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -81,4 +89,7 @@ for what in "export bookings" "query SELECT * FROM bookings ORDER BY id" "events
         echo "  PostgreSQL  $b: $line  $(python3 -c "print(f'{$(cat "$work/wall") / max($sqlite_wall, 0.01):.2f}x SQLite')")"
         [ "$(cat "$work/md5")" = "$sqlite_md5" ] || { echo "pg_read.sh: $b's output of $what on PostgreSQL differs from SQLite's" >&2; exit 1; }
     done
+    psql -X -q "$pg" -c "COPY ($select) TO STDOUT WITH (FORMAT csv)" >/dev/null
+    line=$(measure psql -X -q "$pg" -c "COPY ($select) TO STDOUT WITH (FORMAT csv)")
+    echo "  psql COPY   (the server's floor): ${line%%  (runs*}  (runs${line#*(runs}" | sed 's/  [0-9]* bytes .*//'
 done
