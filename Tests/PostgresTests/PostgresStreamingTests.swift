@@ -40,7 +40,7 @@ struct PostgresStreamingTests {
         #expect(migrated.status == 0, "\(migrated.stderr)")
         let values = """
             SELECT 1::int2 AS i2, 2::int4 AS i4, 9007199254740993::int8 AS i8, true AS t, false AS f,
-              2516.14::numeric AS amount, 0.1::numeric(30,25) AS exact, 1.5::float8 AS real, 'a,"b"'::text AS quoted,
+              2516.14::numeric AS amount, 0.1::numeric(30,25) AS exact, 1.5::float8 AS real, 0.25::float4 AS single, 'a,"b"'::text AS quoted,
               'v'::varchar AS v, 'c'::char(3) AS c, '{"k": [1, "x"]}'::jsonb AS jb, '{"k":1}'::json AS j,
               '\\x00ff'::bytea AS bytes, NULL::text AS nothing, NULL::int8 AS no_number, '' AS empty, g
             FROM generate_series(1, 3) g ORDER BY g
@@ -52,7 +52,7 @@ struct PostgresStreamingTests {
             #expect(records.stdout == cells.stdout, "--format \(format)")
         }
         let csv = try await CLI.run(["query", "--db", url, "--format", "csv", values])
-        #expect(csv.output.components(separatedBy: "\r\n")[1] == #"1,2,9007199254740993,1,0,2516.14,0.1,1.5,"a,""b""",v,c  ,"{""k"": [1, ""x""]}","{""k"":1}",\x00ff,,,,1"#)
+        #expect(csv.output.components(separatedBy: "\r\n")[1] == #"1,2,9007199254740993,1,0,2516.14,0.1,1.5,0.25,"a,""b""",v,c  ,"{""k"": [1, ""x""]}","{""k"":1}",\x00ff,,,,1"#)
         let typed = try await CLI.run(["query", "--db", url, "--format", "csv", """
             SELECT '00000000-0000-0000-0000-000000000001'::uuid AS u, '2026-12-06'::date AS d,
               '2026-12-06 10:30:00.25'::timestamp AS ts, '1 day 02:00'::interval AS i, ARRAY[1, 2] AS a,
