@@ -173,7 +173,7 @@ public final class PostgresReader: ReplicaReader {
         try await connection.query("SAVEPOINT nexmirror_records", logger: store.logger)
         do {
             let head = PostgresQuery(
-                unsafeSQL: "SELECT * FROM (\n\(query.sql)\n) AS nexmirror_q LIMIT 0", binds: query.binds)
+                unsafeSQL: "SELECT * FROM (\n\(Self.subquery(query.sql))\n) AS nexmirror_q LIMIT 0", binds: query.binds)
             let rows = try await connection.query(head, logger: store.logger)
             for try await _ in rows {}
             try await connection.query("RELEASE SAVEPOINT nexmirror_records", logger: store.logger)
@@ -198,8 +198,19 @@ public final class PostgresReader: ReplicaReader {
         }
         let renamed = columns.isEmpty ? "" : "(\(columns.indices.map { "c\($0)" }.joined(separator: ", ")))"
         return PostgresQuery(
-            unsafeSQL: "SELECT ROW(\(fields.joined(separator: ", "))) FROM (\n\(query.sql)\n) AS nexmirror_q\(renamed)",
+            unsafeSQL: "SELECT ROW(\(fields.joined(separator: ", "))) FROM (\n\(subquery(query.sql))\n) AS nexmirror_q\(renamed)",
             binds: query.binds)
+    }
+
+    /// `sql` without the semicolons and blanks it ends with (`SELECT now();` is as often typed as
+    /// not), so it can stand inside parentheses. A semicolon there can end only a line comment
+    /// (`-- note;`), which the line break after the subquery still ends.
+    static func subquery(_ sql: String) -> Substring {
+        var end = sql.endIndex
+        while end > sql.startIndex, sql[sql.index(before: end)] == ";" || sql[sql.index(before: end)].isWhitespace {
+            end = sql.index(before: end)
+        }
+        return sql[..<end]
     }
 
     /// The types `PostgresRecordLender` and `cell` read from their binary form.

@@ -31,8 +31,8 @@ struct PostgresStreamingTests {
     }
 
     /// Rows come as one record each (`SELECT ROW(q.*) FROM (…) q`) when the statement can be a
-    /// subquery, else cell by cell. A trailing semicolon makes it one that cannot, so each value
-    /// type here is printed both ways, and both must print the same. Types without a reading of
+    /// subquery, else cell by cell. A comment after a semicolon makes it one that cannot, so each
+    /// value type here is printed both ways, and both must print the same. Types without a reading of
     /// their own come from a record as PostgreSQL's text for them.
     @Test func recordsAndCellsPrintTheSame() async throws {
         let url = try PostgresCluster.makeDatabase()
@@ -47,7 +47,7 @@ struct PostgresStreamingTests {
             """
         for format in ["csv", "tsv", "json", "table"] {
             let records = try await CLI.run(["query", "--db", url, "--format", format, values])
-            let cells = try await CLI.run(["query", "--db", url, "--format", format, values + ";"])
+            let cells = try await CLI.run(["query", "--db", url, "--format", format, values + "; -- cell by cell"])
             #expect(records.status == 0 && cells.status == 0, "\(records.stderr) \(cells.stderr)")
             #expect(records.stdout == cells.stdout, "--format \(format)")
         }
@@ -56,18 +56,18 @@ struct PostgresStreamingTests {
         let typed = try await CLI.run(["query", "--db", url, "--format", "csv", """
             SELECT '00000000-0000-0000-0000-000000000001'::uuid AS u, '2026-12-06'::date AS d,
               '2026-12-06 10:30:00.25'::timestamp AS ts, '1 day 02:00'::interval AS i, ARRAY[1, 2] AS a,
-              '10.0.0.1'::inet AS ip, NULL::date AS none
+              '10.0.0.1'::inet AS ip, NULL::date AS none;
             """])
         #expect(typed.output == "u,d,ts,i,a,ip,none\r\n00000000-0000-0000-0000-000000000001,2026-12-06,2026-12-06 10:30:00.25,1 day 02:00:00,\"{1,2}\",10.0.0.1,\r\n")
 
-        // Statements that are no subquery run as they are; names come from the statement.
+        // Other shapes of statement, wrapped or run as written; names come from the statement.
         let others: [(String, String)] = [
             ("SELECT 1 AS a, 2 AS a", "a,a\r\n1,2\r\n"),
             ("VALUES (1, 'x'), (2, NULL)", "column1,column2\r\n1,x\r\n2,\r\n"),
             ("TABLE log_head", "id,last_seq\r\n1,0\r\n"),
             ("SELECT FROM log_head", "\r\n\r\n"),
             ("SHOW client_encoding", "client_encoding\r\nUTF8\r\n"),
-            ("SELECT 7 AS n -- a comment to the end", "n\r\n7\r\n"),
+            ("SELECT 7 AS n -- a comment to the end;", "n\r\n7\r\n"),
         ]
         for (sql, output) in others {
             let result = try await CLI.run(["query", "--db", url, "--format", "csv", sql])
