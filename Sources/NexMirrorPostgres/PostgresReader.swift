@@ -161,8 +161,9 @@ public final class PostgresReader: ReplicaReader {
         let rows = try await connection.query(query, logger: store.logger)
         // From the row description, so an empty result still has its header, as on SQLite.
         try writer.begin(columns: header ?? rows.columns.map(\.name))
-        var lender = PostgresRowLender()
-        for try await row in rows { try lender.lend(row) { try writer.write(raw: $0) } }
+        // Only statements that cannot be a subquery (EXPLAIN, SHOW) get here: short results,
+        // written as cells.
+        for try await row in rows { try writer.write(row.map(Self.cell)) }
     }
 
     /// The columns of `query` as a subquery, or nil when it cannot be one; the open transaction

@@ -2,12 +2,12 @@ import NIOCore
 import NexMirrorStore
 import PostgresNIO
 
-/// Lends the fields of rows that arrive as one record each (`SELECT ROW(q.*) FROM (…) q`) to
+/// Lends the fields of rows that arrive as one record each (`SELECT ROW(q.c0, …) FROM (…) q`) to
 /// `RowWriter.write(raw:)`. postgres-nio makes a `PostgresCell` per column, with its name and
 /// buffer retained and released, and that cost ~200 ns a value, more than the CSV writer; a
 /// record is one cell, whose fields are read here in place: text is lent straight from the
 /// received bytes, integers are read from their binary form, and only the rarer types go
-/// through `PostgresReader.cell` (BENCHMARKS.md, "PostgreSQL reads and rebuild against SQLite").
+/// through `PostgresReader.cell` (BENCHMARKS.md, "Rows as records").
 struct PostgresRecordLender {
     /// The statement's column names, for the rarer types' cells and their errors.
     let columns: [String]
